@@ -1,0 +1,27 @@
+"""One module per CLI verb; each has add_arguments(parser) and run(args) -> exit status."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..config import load_episode, load_show
+from ..runner import EpisodeRun
+from ..stages import STAGES
+
+
+def add_project_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--show", type=Path, default=Path("feeds/show.toml"),
+                        help="the show file (default: feeds/show.toml)")
+    parser.add_argument("--episodes", type=Path, default=Path("episodes"),
+                        help="the folder holding one folder per episode (default: episodes)")
+    parser.add_argument("--work", type=Path, default=Path("build"),
+                        help="where stage artifacts are cached (default: build)")
+
+
+def open_episode_run(args: argparse.Namespace, destination: str | None = None) -> EpisodeRun:
+    show = load_show(args.show)
+    episode = load_episode(args.episodes, args.slug)
+    return EpisodeRun(
+        show, episode, args.work / episode.slug, STAGES, destination or show.destination
+    )

@@ -1,0 +1,199 @@
+"""Load and validate the producer's files: `feeds/show.toml` and `episodes/<slug>/episode.toml`.
+
+The TOML keys are the fields of Show and Episode (see model.py); pydantic checks them at load so
+that a typo or a wrong type stops the run with the file and the key named, before any work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from .corrections import load_glossary
+from .errors import PipelineError
+from .model import Chapter, Episode, Link, Show
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+EPISODE_FILE = "episode.toml"
+NOTES_FILE = "notes.md"
+CORRECTIONS_FILE = "corrections.toml"
+GLOSSARY_FILE = "glossary.toml"  # beside the show file
+EPISODE_TYPES = ("full", "trailer", "bonus")
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PipelineError(path, "file not found") from None
+    except UnicodeDecodeError:
+        raise PipelineError(path, "not UTF-8 text; save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PipelineError(path, f"malformed TOML: {exc}") from None
+
+
+def _strict(cls: type) -> pydantic.TypeAdapter:
+    """A validator for a model dataclass that rejects unknown keys (typos must not pass silently)."""
+    strict = pydantic.dataclasses.dataclass(cls, config=pydantic.ConfigDict(extra="forbid"))
+    return pydantic.TypeAdapter(strict)
+
+
+def _validate(adapter: pydantic.TypeAdapter, data: dict, path: Path, result_type: type):
+    try:
+        checked = adapter.validate_python(data)
+    except pydantic.ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        raise PipelineError(path, f"key '{key}': {error['msg']}") from None
+    fields = {f.name: getattr(checked, f.name) for f in dataclasses.fields(result_type)}
+    return result_type(**fields)
+
+
+_SHOW = _strict(Show)
+
+
+def load_show(path: Path) -> Show:
+    data = read_toml(path)
+    for key in ("source", "glossary"):
+        if key in data:
+            raise PipelineError(path, f"key '{key}' is set by the pipeline, remove it")
+    show = _validate(_SHOW, data, path, Show)
+    show.source = path
+    if not show.language or not re.fullmatch(r"[a-z]{2}(-[A-Za-z]{2})?", show.language):
+        raise PipelineError(path, f"key 'language': '{show.language}' is not an ISO 639 code like 'fr'")
+    if not re.match(r"^https?://", show.base_url):
+        raise PipelineError(path, "key 'base_url': must be an absolute http(s) URL")
+    show.base_url = show.base_url.rstrip("/")
+    for key in ("artwork", "host_voiceprint"):
+        value = getattr(show, key)
+        if value is not None:
+            resolved = path.parent / value
+            if not resolved.is_file():
+                raise PipelineError(path, f"key '{key}': file {resolved} not found")
+            setattr(show, key, resolved)
+    show.glossary = load_glossary(path.parent / GLOSSARY_FILE)
+    return show
+
+
+class _EpisodeFile(pydantic.BaseModel):
+    """The episode file's own shape: links name their phrases; chapters accept 'MM:SS'."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    class LinkEntry(pydantic.BaseModel):
+        model_config = pydantic.ConfigDict(extra="forbid")
+        phrase: str
+        also: list[str] = []
+        title: str
+        url: pydantic.AnyHttpUrl
+
+    class ChapterEntry(pydantic.BaseModel):
+        model_config = pydantic.ConfigDict(extra="forbid")
+        start: float | str
+        title: str
+        url: pydantic.AnyHttpUrl | None = None
+
+        @pydantic.field_validator("start")
+        @classmethod
+        def seconds(cls, value: float | str) -> float:
+            return parse_timestamp(value)
+
+    title: str = pydantic.Field(min_length=1)
+    number: int = pydantic.Field(ge=1)
+    date: Any
+    guests: list[str] = pydantic.Field(min_length=1)
+    audio: str
+    links: list[LinkEntry] = []
+    chapters: list[ChapterEntry] = []
+    season: int | None = pydantic.Field(default=None, ge=1)
+    episode_type: str = "full"
+    explicit: bool | None = None
+    draft: bool = False
+    speakers: dict[str, str] = {}
+
+    @pydantic.field_validator("date")
+    @classmethod
+    def calendar_date(cls, value: Any):
+        import datetime as dt
+
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        raise ValueError("must be a TOML date like 2026-11-28")
+
+    @pydantic.field_validator("episode_type")
+    @classmethod
+    def known_type(cls, value: str) -> str:
+        if value not in EPISODE_TYPES:
+            raise ValueError(f"must be one of {', '.join(EPISODE_TYPES)}")
+        return value
+
+
+def parse_timestamp(value: float | str) -> float:
+    """Seconds from a number or from 'H:MM:SS' / 'MM:SS' (fractions allowed)."""
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError("must not be negative")
+        return float(value)
+    parts = value.strip().split(":")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"'{value}' is not a time like 12:30 or 1:02:03") from None
+    if len(numbers) > 3 or any(n < 0 for n in numbers):
+        raise ValueError(f"'{value}' is not a time like 12:30 or 1:02:03")
+    seconds = 0.0
+    for number in numbers:
+        seconds = seconds * 60 + number
+    return seconds
+
+
+def episode_folder(episodes: Path, slug: str) -> Path:
+    if not SLUG.match(slug):
+        raise PipelineError(
+            slug, "not a valid episode slug: use lowercase letters, digits, '-' and '_' only"
+        )
+    folder = episodes / slug
+    if not (folder / EPISODE_FILE).is_file():
+        raise PipelineError(
+            folder / EPISODE_FILE, f"unknown episode '{slug}': create this file (see README)"
+        )
+    return folder
+
+
+def load_episode(episodes: Path, slug: str) -> Episode:
+    folder = episode_folder(episodes, slug)
+    path = folder / EPISODE_FILE
+    try:
+        checked = _EpisodeFile.model_validate(read_toml(path))
+    except pydantic.ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"])
+        raise PipelineError(path, f"key '{key}': {error['msg']}") from None
+    audio = folder / checked.audio
+    if not audio.is_file():
+        raise PipelineError(path, f"key 'audio': file {audio} not found; put the episode audio there")
+    notes = folder / NOTES_FILE
+    return Episode(
+        slug=slug,
+        title=checked.title,
+        number=checked.number,
+        date=checked.date,
+        guests=checked.guests,
+        audio=audio,
+        links=[Link([l.phrase, *l.also], l.title, str(l.url)) for l in checked.links],
+        chapters=[Chapter(c.start, c.title, str(c.url) if c.url else None) for c in checked.chapters],
+        notes_markdown=notes.read_text(encoding="utf-8") if notes.is_file() else "",
+        season=checked.season,
+        episode_type=checked.episode_type,
+        explicit=checked.explicit,
+        draft=checked.draft,
+        speakers=checked.speakers,
+        folder=folder,
+    )

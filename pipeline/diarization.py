@@ -1,0 +1,279 @@
+"""Who spoke when, from the audio alone.
+
+1. Speech regions: Silero VAD (bundled with faster-whisper) splits the audio at pauses.
+2. Embeddings: Resemblyzer's pretrained GE2E speaker encoder (a 3-layer LSTM, 256-d voice
+   vectors, weights shipped in the `resemblyzer` wheel and run here with CPU torch) embeds
+   1.6 s windows sliding over every region, so a speaker change inside a long region shows.
+3. Clustering: agglomerative clustering of the windows (cosine, average linkage) into the known
+   number of speakers, or, when it is not known, until clusters are further apart than
+   `NEW_SPEAKER_DISTANCE`; then a few k-means style passes against the cluster centroids.
+4. Re-segmentation: every 10 ms frame takes the speaker its covering windows resemble most;
+   turns shorter than `MIN_TURN_S` merge into their neighbours, and each change point inside a
+   region moves to the quietest frame nearby, so boundaries land on pauses.
+
+The result is exclusive (one speaker at a time): overlapping speech goes to the voice that
+dominates it. Speakers are numbered by first appearance: label "S1" speaks first.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import PipelineError
+
+SAMPLE_RATE = 16_000
+HOP = 160  # samples per mel frame: the timeline's resolution is 10 ms
+FRAME_S = HOP / SAMPLE_RATE
+WINDOW_FRAMES = 160  # 1.6 s, the partial-utterance length GE2E was trained on
+STEP_FRAMES = 50  # a new window every 0.5 s
+MIN_REGION_S = 0.3  # shorter speech bursts carry too little voice to embed
+MIN_TURN_S = 0.8
+SNAP_S = 0.3  # how far a change point may move to reach a pause
+NEW_SPEAKER_DISTANCE = 0.35  # cosine distance between clusters that makes them two voices
+TARGET_DBFS = -30.0  # the loudness Resemblyzer normalises its training utterances to
+
+
+@dataclass
+class SpeakerSegment:
+    start: float  # seconds
+    end: float
+    speaker: int  # 0 is the first voice heard
+
+
+@dataclass
+class Diarization:
+    segments: list[SpeakerSegment]  # sorted, non-overlapping
+    centroids: np.ndarray  # (speakers, 256) unit voice vectors, row i for speaker i
+    separation: float  # 0-1: how cleanly the windows fall into their clusters
+
+    @property
+    def speakers(self) -> int:
+        return len(self.centroids)
+
+
+def speaker_label(speaker: int) -> str:
+    """The name a producer uses for a cluster in the episode file: S1 is the first voice heard."""
+    return f"S{speaker + 1}"
+
+
+class SpeakerEncoder:
+    """Resemblyzer's GE2E voice encoder, read straight from the weights file in its wheel.
+
+    Resemblyzer's own module imports librosa and webrtcvad at import time (and webrtcvad needs
+    the removed pkg_resources), so only its `pretrained.pt` is used.
+    """
+
+    def __init__(self, weights: Path):
+        import torch
+
+        state = torch.load(weights, map_location="cpu", weights_only=True)["model_state"]
+        self.lstm = torch.nn.LSTM(40, 256, num_layers=3, batch_first=True)
+        self.linear = torch.nn.Linear(256, 256)
+        self.lstm.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("lstm.")})
+        self.linear.load_state_dict({k[7:]: v for k, v in state.items() if k.startswith("linear.")})
+
+    def embed(self, mels: np.ndarray, batch: int = 256) -> np.ndarray:
+        """(n, frames, 40) power-mel windows -> (n, 256) unit voice vectors."""
+        import torch
+
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(mels), batch):
+                _, (hidden, _) = self.lstm(torch.from_numpy(mels[i : i + batch]))
+                vectors = torch.relu(self.linear(hidden[-1]))
+                out.append(torch.nn.functional.normalize(vectors, dim=1).numpy())
+        return np.concatenate(out) if out else np.zeros((0, 256), np.float32)
+
+
+@functools.cache
+def speaker_encoder() -> SpeakerEncoder:
+    try:
+        weights = importlib.metadata.distribution("resemblyzer").locate_file(
+            "resemblyzer/pretrained.pt"
+        )
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise PipelineError(
+            None, "the speaker model is not installed (resemblyzer); run: pip install -e ."
+        ) from exc
+    return SpeakerEncoder(Path(str(weights)))
+
+
+def load_audio(path: Path) -> np.ndarray:
+    """Mono 16 kHz float samples of any file ffmpeg reads."""
+    from faster_whisper.audio import decode_audio
+
+    if not Path(path).is_file():
+        raise PipelineError(path, "audio file not found")
+    try:
+        return decode_audio(str(path), sampling_rate=SAMPLE_RATE)
+    except Exception as exc:  # PyAV raises many types for unreadable input
+        raise PipelineError(path, f"cannot read this audio ({exc}); give a WAV, MP3 or FLAC") from exc
+
+
+def speech_regions(audio: np.ndarray) -> list[tuple[int, int]]:
+    """Speech as (first, last+1) frame pairs, split wherever the speaker pauses a quarter second."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(min_silence_duration_ms=250, speech_pad_ms=60)
+    regions = []
+    for speech in get_speech_timestamps(audio, options, sampling_rate=SAMPLE_RATE):
+        first, last = speech["start"] // HOP, -(-speech["end"] // HOP)
+        if (last - first) * FRAME_S >= MIN_REGION_S:
+            regions.append((first, last))
+    return regions
+
+
+def mel_frames(audio: np.ndarray, regions: list[tuple[int, int]]) -> np.ndarray:
+    """(frames, 40) power mel spectrogram, speech brought to the loudness GE2E was trained on."""
+    import librosa
+
+    speech = np.concatenate([audio[a * HOP : b * HOP] for a, b in regions]) if regions else audio
+    rms = np.sqrt(np.mean(speech**2)) + 1e-9
+    gain = 10 ** (TARGET_DBFS / 20) / rms
+    mel = librosa.feature.melspectrogram(
+        y=audio * gain, sr=SAMPLE_RATE, n_fft=400, hop_length=HOP, n_mels=40
+    )
+    return mel.astype(np.float32).T
+
+
+def embedding_windows(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Windows of WINDOW_FRAMES sliding over each region; a short region is one shorter window."""
+    windows = []
+    for first, last in regions:
+        if last - first <= WINDOW_FRAMES:
+            windows.append((first, last))
+            continue
+        starts = list(range(first, last - WINDOW_FRAMES, STEP_FRAMES)) + [last - WINDOW_FRAMES]
+        windows.extend((s, s + WINDOW_FRAMES) for s in starts)
+    return windows
+
+
+def embed_windows(mel: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:
+    """One voice vector per window; short windows are left-padded with silence."""
+    batch = np.zeros((len(windows), WINDOW_FRAMES, mel.shape[1]), np.float32)
+    for i, (first, last) in enumerate(windows):
+        frames = mel[first:last]
+        batch[i, WINDOW_FRAMES - len(frames) :] = frames
+    return speaker_encoder().embed(batch)
+
+
+def cluster(vectors: np.ndarray, speakers: int | None) -> np.ndarray:
+    """A cluster index per vector: `speakers` clusters, or as many as the voices found."""
+    from sklearn.cluster import AgglomerativeClustering
+
+    if len(vectors) < 2 or speakers == 1:
+        return np.zeros(len(vectors), int)
+    clustering = AgglomerativeClustering(
+        n_clusters=min(speakers, len(vectors)) if speakers else None,
+        distance_threshold=None if speakers else NEW_SPEAKER_DISTANCE,
+        metric="cosine",
+        linkage="average",
+    )
+    labels = clustering.fit_predict(vectors)
+    for _ in range(5):  # refine against centroids, as k-means would
+        centroids = centroids_of(vectors, labels)
+        labels = np.argmax(vectors @ centroids.T, axis=1)
+    return labels
+
+
+def centroids_of(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    centroids = np.stack([vectors[labels == c].mean(axis=0) for c in np.unique(labels)])
+    return centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
+
+
+def frame_similarity(
+    windows: list[tuple[int, int]], vectors: np.ndarray, centroids: np.ndarray, frames: int
+) -> np.ndarray:
+    """(frames, speakers): mean similarity to each speaker of the windows covering each frame."""
+    similarity = vectors @ centroids.T
+    total = np.zeros((frames + 1, len(centroids)))
+    count = np.zeros(frames + 1)
+    for (first, last), row in zip(windows, similarity):
+        total[first] += row
+        total[last] -= row
+        count[first] += 1
+        count[last] -= 1
+    return np.cumsum(total, axis=0)[:frames] / np.maximum(np.cumsum(count)[:frames, None], 1)
+
+
+def resegment(
+    regions: list[tuple[int, int]], similarity: np.ndarray, loudness: np.ndarray
+) -> list[tuple[int, int, int]]:
+    """(first, last, speaker) turns: the likeliest speaker per frame, short turns merged away,
+    change points moved to the quietest frame within SNAP_S."""
+    min_turn, snap = round(MIN_TURN_S / FRAME_S), round(SNAP_S / FRAME_S)
+    turns = []
+    for first, last in regions:
+        runs = _runs(np.argmax(similarity[first:last], axis=1) if last > first else np.zeros(0))
+        runs = _merge_short_runs(runs, min_turn)
+        for i, (a, b, speaker) in enumerate(runs):
+            if i > 0:  # a change inside the region: land it on a pause
+                lo, hi = max(a - snap, turns[-1][0] - first + 1), min(a + snap, b - 1)
+                a = lo + int(np.argmin(loudness[first + lo : first + hi + 1])) if hi >= lo else a
+                turns[-1] = (turns[-1][0], first + a, turns[-1][2])
+            turns.append((first + a, first + b, speaker))
+    return turns
+
+
+def _runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
+    changes = np.flatnonzero(np.diff(labels)) + 1
+    bounds = [0, *changes.tolist(), len(labels)]
+    return [(a, b, int(labels[a])) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def _merge_short_runs(runs: list[tuple[int, int, int]], min_length: int) -> list[tuple[int, int, int]]:
+    """Give the shortest run under min_length to its longer neighbour, until none is left."""
+    while len(runs) > 1:
+        i = min(range(len(runs)), key=lambda j: runs[j][1] - runs[j][0])
+        first, last, _ = runs[i]
+        if last - first >= min_length:
+            break
+        neighbours = [runs[j] for j in (i - 1, i + 1) if 0 <= j < len(runs)]
+        speaker = max(neighbours, key=lambda run: run[1] - run[0])[2]
+        labels = np.concatenate([np.full(b - a, s if j != i else speaker) for j, (a, b, s) in enumerate(runs)])
+        runs = [(runs[0][0] + a, runs[0][0] + b, s) for a, b, s in _runs(labels)]
+    return runs
+
+
+def separation(vectors: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> float:
+    """0-1: the median margin by which a window resembles its own speaker over the next one."""
+    if len(centroids) < 2:
+        return 1.0
+    similarity = np.sort(vectors @ centroids.T, axis=1)
+    margin = float(np.median(similarity[:, -1] - similarity[:, -2]))
+    return float(np.clip(margin / 0.2, 0.0, 1.0))
+
+
+def diarize_audio(audio: np.ndarray, speakers: int | None = None) -> Diarization:
+    """Who spoke when in `audio` (16 kHz mono), with `speakers` voices if known."""
+    regions = speech_regions(audio)
+    if not regions:
+        return Diarization([], np.zeros((0, 256), np.float32), 0.0)
+    mel = mel_frames(audio, regions)
+    windows = embedding_windows(regions)
+    vectors = embed_windows(mel, windows)
+    labels = cluster(vectors, speakers)
+    centroids = centroids_of(vectors, labels)
+    similarity = frame_similarity(windows, vectors, centroids, len(mel))
+    loudness = np.log(mel.sum(axis=1) + 1e-6)
+    turns = resegment(regions, similarity, loudness)
+    order = list(dict.fromkeys(speaker for _, _, speaker in turns))  # by first appearance
+    order += [c for c in range(len(centroids)) if c not in order]
+    segments = [SpeakerSegment(a * FRAME_S, b * FRAME_S, order.index(s)) for a, b, s in turns]
+    labels = np.array([order.index(c) for c in labels])
+    return Diarization(segments, centroids[order], separation(vectors, labels, centroids[order]))
+
+
+def voice_vector(audio: np.ndarray) -> np.ndarray:
+    """One unit voice vector for all the speech in `audio` (for enrolling a known speaker)."""
+    regions = speech_regions(audio)
+    if not regions:
+        return np.zeros(256, np.float32)
+    vectors = embed_windows(mel_frames(audio, regions), embedding_windows(regions))
+    mean = vectors.mean(axis=0)
+    return (mean / np.linalg.norm(mean)).astype(np.float32)

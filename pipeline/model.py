@@ -1,0 +1,200 @@
+"""The domain model that flows through the stages.
+
+Show and Episode come from the producer's files (see config.py). Word, Segment and Transcript come
+out of transcription; Turn and Dialogue out of diarization; footnotes mark Words and Dialogue
+carries the numbered References. Every artifact is plain data so stages can cache it as JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ELISION_MARKS = ("'", "’")
+TRAILING_PUNCTUATION = ".,;:!?…»)"
+
+
+@dataclass
+class Link:
+    """An item the episode mentions: the phrases that name it aloud, where it points."""
+
+    phrases: list[str]  # phrases[0] is the first mention; later ones reuse its number
+    title: str
+    url: str
+
+
+@dataclass
+class Chapter:
+    start: float  # seconds
+    title: str
+    url: str | None = None
+
+
+@dataclass
+class Show:
+    title: str
+    author: str
+    language: str
+    description: str
+    base_url: str  # public URL the site is served from, e.g. https://example.org/podcast
+    host: str  # the host's name, as it should appear in transcripts
+    owner_name: str
+    owner_email: str
+    category: str
+    artwork: Path | None = None
+    subcategory: str | None = None
+    explicit: bool = False
+    model: str = "base"
+    device: str = "auto"
+    destination: str = "site"
+    host_voiceprint: Path | None = None
+    glossary: list[str] = field(default_factory=list)
+    source: Path | None = None  # the file this was loaded from
+
+
+@dataclass
+class Episode:
+    slug: str
+    title: str
+    number: int
+    date: dt.date
+    guests: list[str]
+    audio: Path
+    links: list[Link] = field(default_factory=list)
+    chapters: list[Chapter] = field(default_factory=list)
+    notes_markdown: str = ""
+    season: int | None = None
+    episode_type: str = "full"
+    explicit: bool | None = None
+    draft: bool = False
+    speakers: dict[str, str] = field(default_factory=dict)  # producer's fix: cluster label -> name
+    folder: Path | None = None
+
+    @property
+    def speaker_names(self) -> list[str]:
+        return list(self.guests)
+
+
+@dataclass
+class Word:
+    text: str  # as printed, with its leading space stripped and punctuation kept
+    start: float
+    end: float
+    probability: float = 1.0
+    speaker: str | None = None
+    footnote: int | None = None  # a marker [n] printed right after this word
+
+
+@dataclass
+class Segment:
+    start: float
+    end: float
+    text: str
+    words: list[Word]
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+
+
+@dataclass
+class Transcript:
+    language: str
+    duration: float  # seconds of audio
+    segments: list[Segment]
+    model: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def words(self) -> list[Word]:
+        return [word for segment in self.segments for word in segment.words]
+
+
+@dataclass
+class Turn:
+    """Consecutive words of one speaker."""
+
+    speaker: str
+    words: list[Word]
+
+    @property
+    def start(self) -> float:
+        return self.words[0].start
+
+    @property
+    def end(self) -> float:
+        return self.words[-1].end
+
+    @property
+    def text(self) -> str:
+        return join_words(self.words)
+
+
+@dataclass
+class Reference:
+    number: int | None  # None: the link was never heard (listed after the numbered ones)
+    title: str
+    url: str
+
+
+@dataclass
+class Dialogue:
+    """The transcript as the listener reads it: named turns, footnote markers, references."""
+
+    turns: list[Turn]
+    references: list[Reference] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    confidence: float | None = None  # of the speaker naming, when diarized
+
+
+@dataclass
+class MasteredAudio:
+    path: Path
+    duration: float  # seconds
+    loudness_lufs: float  # integrated loudness after mastering
+    true_peak_dbtp: float
+    warnings: list[str] = field(default_factory=list)
+
+
+def join_words(words: list[Word], markers: bool = True) -> str:
+    """Words as text; a footnote prints as ' [n]' after its word, before its punctuation,
+    like the seed transcript ("vous écoutez Imaginaires [1].").
+
+    Whisper gives an elided word its apostrophe ("l", "'imaginaire"), so those join unspaced.
+    """
+    text = ""
+    for word in words:
+        printed = word.text
+        if markers and word.footnote is not None:
+            body = word.text.rstrip(TRAILING_PUNCTUATION)
+            printed = f"{body} [{word.footnote}]{word.text[len(body):]}"
+        glued = word.text[:1] in ELISION_MARKS
+        text += printed if glued or not text else " " + printed
+    return text
+
+
+def to_data(value: Any) -> Any:
+    """Plain JSON-ready data from a model object (dates and paths as strings)."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list):
+        return [to_data(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_data(v) for k, v in value.items()}
+    if isinstance(value, (Path, dt.date)):
+        return str(value)
+    return value
+
+
+def transcript_from_data(data: dict) -> Transcript:
+    segments = [
+        Segment(**{**s, "words": [Word(**w) for w in s["words"]]}) for s in data["segments"]
+    ]
+    return Transcript(**{**data, "segments": segments})
+
+
+def dialogue_from_data(data: dict) -> Dialogue:
+    turns = [Turn(t["speaker"], [Word(**w) for w in t["words"]]) for t in data["turns"]]
+    references = [Reference(**r) for r in data["references"]]
+    return Dialogue(**{**data, "turns": turns, "references": references})

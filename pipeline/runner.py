@@ -1,0 +1,149 @@
+"""The staged runner: each stage's artifact is cached under `build/<slug>/`, keyed by its inputs.
+
+A stage's key is a hash of everything its artifact depends on: its settings, the producer's
+files it reads, and the keys of the artifacts it consumes. A stage whose key matches the stamp
+left by its last successful run is skipped, so editing `notes.md` re-renders but never
+re-transcribes. A stamp is written only after its artifact, so an interrupted run resumes from
+the last finished stage.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import PipelineError
+from .model import Episode, Show, to_data
+
+log = logging.getLogger("publish")
+
+
+def file_digest(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def data_digest(data: Any) -> str:
+    return hashlib.sha256(json.dumps(to_data(data), sort_keys=True).encode()).hexdigest()
+
+
+def write_json_atomically(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(to_data(data), ensure_ascii=False, indent=1), encoding="utf-8")
+    partial.replace(path)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of the pipeline: what its artifact depends on, and how to make it."""
+
+    name: str
+    inputs: Callable[["EpisodeRun"], dict]  # everything the artifact depends on
+    make: Callable[["EpisodeRun"], Any]  # returns the artifact, a model object saved as JSON
+    revision: int = 1  # bump when the stage's code changes what it makes
+    always: bool = False  # runs every time (publishing compares with the destination itself)
+
+
+class EpisodeRun:
+    """One episode going through the stages: its files, its work folder, its artifacts."""
+
+    def __init__(
+        self, show: Show, episode: Episode, work: Path, stages: list[Stage], destination: str
+    ):
+        self.show = show
+        self.episode = episode
+        self.work = work
+        self.stages = stages
+        self.destination = destination
+        self._keys: dict[str, str] = {}
+
+    def artifact_path(self, stage: str) -> Path:
+        return self.work / f"{stage}.json"
+
+    def _stamp_path(self, stage: str) -> Path:
+        return self.work / f"{stage}.stamp"
+
+    def artifact(self, stage: str) -> dict:
+        return json.loads(self.artifact_path(stage).read_text(encoding="utf-8"))
+
+    def key(self, stage: Stage) -> str:
+        """The stage's key; the keys of the stages it reads from are part of its inputs."""
+        if stage.name not in self._keys:
+            inputs = {"stage": stage.name, "revision": stage.revision, **stage.inputs(self)}
+            self._keys[stage.name] = data_digest(inputs)
+        return self._keys[stage.name]
+
+    def upstream_key(self, name: str) -> str:
+        return self.key(next(s for s in self.stages if s.name == name))
+
+    def stamp(self, stage: Stage) -> str | None:
+        path = self._stamp_path(stage.name)
+        return path.read_text().strip() if path.is_file() else None
+
+    def state(self, stage: Stage) -> str:
+        """done (artifact matches its inputs), stale (inputs changed) or missing."""
+        stamp = self.stamp(stage)
+        if stamp is None or not self.artifact_path(stage.name).is_file():
+            return "missing"
+        return "done" if stamp == self.key(stage) else "stale"
+
+    def run_stage(self, stage: Stage) -> None:
+        artifact = stage.make(self)
+        write_json_atomically(self.artifact_path(stage.name), artifact)
+        self._stamp_path(stage.name).write_text(self.key(stage) + "\n")
+
+    def invalidate(self, stage: Stage) -> None:
+        self._stamp_path(stage.name).unlink(missing_ok=True)
+
+    def warnings(self, stage: Stage) -> list[str]:
+        return self.artifact(stage.name).get("warnings", []) if self.artifact_path(stage.name).is_file() else []
+
+
+@contextmanager
+def episode_lock(work: Path) -> Iterator[None]:
+    """Refuse a second run on the same episode while one is going (their artifacts would mix)."""
+    work.mkdir(parents=True, exist_ok=True)
+    lock_path = work / ".lock"
+    with lock_path.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PipelineError(
+                lock_path, "another publish run is working on this episode; wait for it to finish"
+            ) from None
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        yield
+
+
+def run_stages(run: EpisodeRun, until: str | None = None, force: tuple[str, ...] = ()) -> list[str]:
+    """Run what is not up to date, in order; returns the names of the stages that ran."""
+    names = [s.name for s in run.stages]
+    for name in (*force, *([until] if until else [])):
+        if name not in names:
+            raise PipelineError(None, f"unknown stage '{name}'; stages are: {', '.join(names)}")
+    ran = []
+    with episode_lock(run.work):
+        for stage in run.stages:
+            if stage.name in force:
+                run.invalidate(stage)
+            if stage.always or run.state(stage) != "done":
+                log.info("%s: running", stage.name)
+                run.run_stage(stage)
+                ran.append(stage.name)
+            else:
+                log.info("%s: up to date", stage.name)
+            for warning in run.warnings(stage):
+                log.warning("%s", warning)
+            if stage.name == until:
+                break
+    return ran

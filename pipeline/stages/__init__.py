@@ -1,0 +1,153 @@
+"""The stages in order, each declaring what its artifact depends on and how it is made.
+
+    audio -> transcribe -> diarize -> footnotes -> render -> publish
+
+Each stage module has one job; this file only wires their inputs and outputs together.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..model import MasteredAudio, dialogue_from_data, to_data, transcript_from_data
+from ..runner import EpisodeRun, Stage, file_digest
+from . import audio, render, transcript
+
+SITE_FOLDER = "site"
+
+
+def _optional_file_digest(path: Path | None) -> str | None:
+    return file_digest(path) if path and path.is_file() else None
+
+
+def mastered(run: EpisodeRun) -> MasteredAudio:
+    data = run.artifact("audio")
+    return MasteredAudio(**{**data, "path": Path(data["path"])})
+
+
+def transcribe_settings(run: EpisodeRun) -> transcript.TranscribeSettings:
+    from ..corrections import vocabulary
+
+    names = [run.show.host, *run.episode.guests]
+    return transcript.TranscribeSettings(
+        model=run.show.model,
+        device=run.show.device,
+        language=run.show.language,
+        vocabulary=tuple(vocabulary(run.episode.links, names, run.show.glossary)),
+    )
+
+
+def _corrections_file(run: EpisodeRun) -> Path:
+    from ..config import CORRECTIONS_FILE
+
+    return run.episode.folder / CORRECTIONS_FILE
+
+
+def _diarize(run: EpisodeRun):
+    from .speakers import diarize
+
+    return diarize(
+        mastered(run).path,
+        transcript_from_data(run.artifact("transcribe")),
+        run.show.host,
+        run.episode.guests,
+        host_voiceprint=run.show.host_voiceprint,
+        mapping=run.episode.speakers,
+    )
+
+
+def _footnotes(run: EpisodeRun):
+    from ..corrections import load_corrections
+    from .footnotes import place_footnotes
+
+    corrections_file = _corrections_file(run)
+    corrections = load_corrections(corrections_file) if corrections_file.is_file() else []
+    return place_footnotes(dialogue_from_data(run.artifact("diarize")), run.episode.links, corrections)
+
+
+def _render(run: EpisodeRun) -> render.RenderedEpisode:
+    return render.render(
+        run.show,
+        run.episode,
+        dialogue_from_data(run.artifact("footnotes")),
+        mastered(run),
+        run.work / SITE_FOLDER,
+    )
+
+
+def _publish(run: EpisodeRun):
+    from ..targets import open_target
+    from .publish import publish
+
+    rendered = render.RenderedEpisode(**run.artifact("render"))
+    return publish(
+        run.show, rendered, run.work / SITE_FOLDER, open_target(run.destination), run.destination
+    )
+
+
+def _show_inputs(run: EpisodeRun) -> dict:
+    show = to_data(run.show)
+    show["artwork"] = _optional_file_digest(run.show.artwork)
+    show.pop("source")
+    return show
+
+
+STAGES = [
+    Stage(
+        "audio",
+        inputs=lambda run: {
+            "source": file_digest(run.episode.audio),
+            "loudness": audio.TARGET_LUFS,
+            "true_peak": audio.TARGET_TRUE_PEAK,
+            "bitrate": audio.MP3_BITRATE,
+            "output": str(run.work / "master.mp3"),
+        },
+        make=lambda run: audio.master(run.episode.audio, run.work / "master.mp3"),
+    ),
+    Stage(
+        "transcribe",
+        # The raw file's digest, not the mastered one: re-mastering must not re-transcribe.
+        inputs=lambda run: {
+            "source": file_digest(run.episode.audio),
+            **transcribe_settings(run).key(),
+        },
+        make=lambda run: transcript.transcribe(run.episode.audio, transcribe_settings(run)),
+    ),
+    Stage(
+        "diarize",
+        inputs=lambda run: {
+            "audio": run.upstream_key("audio"),
+            "transcript": run.upstream_key("transcribe"),
+            "host": run.show.host,
+            "guests": run.episode.guests,
+            "voiceprint": _optional_file_digest(run.show.host_voiceprint),
+            "mapping": run.episode.speakers,
+        },
+        make=_diarize,
+    ),
+    Stage(
+        "footnotes",
+        inputs=lambda run: {
+            "dialogue": run.upstream_key("diarize"),
+            "links": to_data(run.episode.links),
+            "corrections": _optional_file_digest(_corrections_file(run)),
+        },
+        make=_footnotes,
+    ),
+    Stage(
+        "render",
+        inputs=lambda run: {
+            "dialogue": run.upstream_key("footnotes"),
+            "audio": run.upstream_key("audio"),
+            "show": _show_inputs(run),
+            "episode": {**to_data(run.episode), "audio": None, "folder": None},
+        },
+        make=_render,
+    ),
+    Stage(
+        "publish",
+        inputs=lambda run: {"render": run.upstream_key("render"), "destination": run.destination},
+        make=_publish,
+        always=True,
+    ),
+]

@@ -1,0 +1,120 @@
+"""Transcribe stage: speech to timed words with faster-whisper, on the GPU when there is one.
+
+Silence must never turn into invented text, the commonest complaint about Whisper: voice
+activity detection cuts silence out before decoding, the hallucination-silence threshold drops
+words floating over long pauses, and segments the model itself rates as probably-not-speech
+are discarded.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..model import Segment, Transcript, Word
+from ..whisper_model import resolve_model
+
+# Segments scored as likely non-speech *and* decoded with low confidence are hallucinations.
+_NO_SPEECH_PROBABILITY = 0.6
+_LOW_LOGPROB = -1.0
+_MAX_VOCABULARY_CHARS = 600  # the decoder's prompt is 224 tokens; keep hotwords well inside
+
+
+@dataclass(frozen=True)
+class TranscribeSettings:
+    model: str = "base"
+    device: str = "auto"  # auto | cpu | cuda
+    language: str = "fr"
+    beam_size: int = 5
+    batch_size: int = 0  # 0: sequential decoding; >0: batched (faster, no cross-window context)
+    vocabulary: tuple[str, ...] = ()  # names and terms to favour, passed as hotwords
+
+    def key(self) -> dict:
+        return asdict(self)
+
+
+def device_and_compute_type(device: str) -> tuple[str, str]:
+    """`auto` picks CUDA with float16 when a GPU is visible, else the CPU with int8."""
+    import ctranslate2
+
+    if device == "auto":
+        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    return device, "float16" if device == "cuda" else "int8"
+
+
+@functools.lru_cache(maxsize=2)
+def load_model(model: str, device: str):
+    """One WhisperModel per process: loading costs seconds, and tests share it."""
+    from faster_whisper import WhisperModel
+
+    device, compute_type = device_and_compute_type(device)
+    return WhisperModel(
+        resolve_model(model), device=device, compute_type=compute_type, local_files_only=True
+    )
+
+
+def _hotwords(vocabulary: tuple[str, ...]) -> str | None:
+    text = ""
+    for term in dict.fromkeys(v.strip() for v in vocabulary if v.strip()):
+        longer = f"{text}, {term}" if text else term
+        if len(longer) > _MAX_VOCABULARY_CHARS:
+            break
+        text = longer
+    return text or None
+
+
+def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True) -> Transcript:
+    from faster_whisper import BatchedInferencePipeline
+
+    model = load_model(settings.model, settings.device)
+    options = dict(
+        language=settings.language,
+        beam_size=settings.beam_size,
+        word_timestamps=True,
+        vad_filter=True,
+        hotwords=_hotwords(settings.vocabulary),
+        no_speech_threshold=_NO_SPEECH_PROBABILITY,
+        log_prob_threshold=_LOW_LOGPROB,
+    )
+    if settings.batch_size:
+        pipeline = BatchedInferencePipeline(model)
+        segments, info = pipeline.transcribe(str(source), batch_size=settings.batch_size, **options)
+    else:
+        segments, info = model.transcribe(
+            str(source),
+            condition_on_previous_text=False,  # stops one misheard phrase repeating in a loop
+            hallucination_silence_threshold=2.0,
+            **options,
+        )
+    kept, dropped = [], 0
+    with tqdm(total=round(info.duration), unit="s", desc="transcribe", disable=not progress,
+              leave=False) as bar:
+        for segment in segments:
+            bar.update(round(segment.end) - bar.n)
+            if segment.no_speech_prob > _NO_SPEECH_PROBABILITY and segment.avg_logprob < _LOW_LOGPROB:
+                dropped += 1
+                continue
+            words = [
+                Word(w.word.strip(), round(w.start, 3), round(w.end, 3), round(w.probability, 3))
+                for w in segment.words or []
+                if w.word.strip()
+            ]
+            if words:
+                kept.append(Segment(round(segment.start, 3), round(segment.end, 3),
+                                    segment.text.strip(), words,
+                                    round(segment.avg_logprob, 3), round(segment.no_speech_prob, 3)))
+    warnings = []
+    if not kept:
+        warnings.append(f"{source}: no speech found; the transcript is empty")
+    elif dropped:
+        warnings.append(f"{source}: {dropped} segment(s) dropped as probable non-speech")
+    return Transcript(
+        language=settings.language,
+        duration=round(info.duration, 3),
+        segments=kept,
+        model=settings.model,
+        warnings=warnings,
+    )

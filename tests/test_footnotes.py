@@ -1,0 +1,224 @@
+"""Footnote placement, respelling, producer corrections and the recognition vocabulary."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pipeline.corrections import Correction, load_corrections, load_glossary, vocabulary
+from pipeline.errors import PipelineError
+from pipeline.model import Dialogue, Link, Turn, Word, join_words
+from pipeline.spelling import phonetic_key, plain_tokens
+from pipeline.stages.footnotes import place_footnotes
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+IMAGINAIRES = Link(["Imaginaires"], "Imaginaires, le podcast", "https://example.org/imaginaires")
+TURK = Link(["Amazon Mechanical Turk"], "Amazon Mechanical Turk", "https://www.mturk.com")
+CHATGPT = Link(["ChatGPT"], "ChatGPT", "https://chatgpt.com")
+TIME = Link(["Time Magazine", "une enquête"], "Time", "https://time.com")
+REDDIT = Link(["Reddit"], "Reddit", "https://www.reddit.com")
+
+
+def dialogue(*turns: tuple[str, str], start: float = 0.0) -> Dialogue:
+    """Turns of (speaker, text), one word every half second."""
+    built, at = [], start
+    for speaker, text in turns:
+        words = []
+        for token in text.split():
+            words.append(Word(token, at, at + 0.4, speaker=speaker))
+            at += 0.5
+        built.append(Turn(speaker, words))
+    return Dialogue(built)
+
+
+def marked(result: Dialogue) -> list[tuple[str, int]]:
+    return [(w.text, w.footnote) for t in result.turns for w in t.words if w.footnote is not None]
+
+
+def text(result: Dialogue) -> str:
+    return " ".join(join_words(t.words) for t in result.turns)
+
+
+def test_numbers_follow_the_transcript_and_markers_follow_the_phrase():
+    heard = dialogue(
+        ("Gérald", "vous écoutez Imaginaires, bienvenue"),
+        ("Antonio", "une plateforme comme un mâton méchanicale turc et puis châche et pété"),
+    )
+    result = place_footnotes(heard, [IMAGINAIRES, TURK, CHATGPT])
+    assert marked(result) == [("Imaginaires,", 1), ("Turk", 2), ("ChatGPT", 3)]
+    assert [r.number for r in result.references] == [1, 2, 3]
+    assert [r.url for r in result.references] == [IMAGINAIRES.url, TURK.url, CHATGPT.url]
+    assert result.warnings == []
+
+
+def test_a_link_heard_only_before_its_place_in_the_list_is_numbered_where_heard():
+    heard = dialogue(("Gérald", "on parle de ChatGPT puis de Imaginaires ce soir"))
+    result = place_footnotes(heard, [IMAGINAIRES, CHATGPT])
+    assert marked(result) == [("ChatGPT", 1), ("Imaginaires", 2)]
+    assert [(r.number, r.url) for r in result.references] == [(1, CHATGPT.url), (2, IMAGINAIRES.url)]
+
+
+def test_a_name_said_in_passing_before_its_turn_in_the_list_is_not_the_footnoted_mention():
+    heard = dialogue(
+        ("Gérald", "le créateur de ChatGPT ici sur Imaginaires"),
+        ("Antonio", "un exemple qui est ChatGPT bien sûr"),
+    )
+    result = place_footnotes(heard, [IMAGINAIRES, CHATGPT])
+    assert marked(result) == [("Imaginaires", 1), ("ChatGPT", 2)]
+    assert result.turns[1].words[4].footnote == 2  # the second ChatGPT, in Antonio's turn
+
+
+def test_a_later_phrase_reuses_the_number_and_a_repeated_anchor_gets_no_new_marker():
+    heard = dialogue(
+        ("Gérald", "une enquête de Time Magazine sur Imaginaires"),
+        ("Antonio", "Time Magazine a publié une enquête sur le sujet et une enquête encore"),
+    )
+    result = place_footnotes(heard, [TIME, IMAGINAIRES])
+    # "une enquête" before the anchor is not its mention; after it, only the first one is marked.
+    assert marked(result) == [("Magazine", 1), ("Imaginaires", 2), ("enquête", 1)]
+    assert result.turns[1].words[5].footnote == 1
+
+
+def test_a_link_never_heard_is_listed_last_without_a_number_and_warned_about():
+    heard = dialogue(("Gérald", "vous écoutez Imaginaires et rien d'autre"))
+    result = place_footnotes(heard, [REDDIT, IMAGINAIRES])
+    assert [(r.number, r.url) for r in result.references] == [(1, IMAGINAIRES.url), (None, REDDIT.url)]
+    assert len(result.warnings) == 1 and "Reddit" in result.warnings[0]
+
+
+def test_weak_evidence_places_no_marker_and_changes_no_word():
+    # "rédaction" shares letters with "Reddit", "maçonnerie" with "Amazon": not enough.
+    heard = dialogue(("Antonio", "la rédaction parle de maçonnerie mécanique et de tourisme"))
+    result = place_footnotes(heard, [REDDIT, TURK])
+    assert marked(result) == []
+    assert text(result) == text(heard)
+    assert [r.number for r in result.references] == [None, None]
+
+
+def test_a_confident_match_is_respelled_keeping_timings_and_speaker():
+    heard = dialogue(("Antonio", "comme un mâton méchanicale turc, ça peut"), start=10.0)
+    result = place_footnotes(heard, [TURK])
+    words = result.turns[0].words
+    assert [w.text for w in words] == ["comme", "un", "Amazon", "Mechanical", "Turk,", "ça", "peut"]
+    assert [(w.start, w.end) for w in words[2:5]] == [(11.0, 11.4), (11.5, 11.9), (12.0, 12.4)]
+    assert {w.speaker for w in words} == {"Antonio"}
+
+
+def test_a_phrase_heard_in_fewer_words_shares_their_time_span():
+    heard = dialogue(("Antonio", "qui est châche et pété parce que"))
+    result = place_footnotes(heard, [CHATGPT])
+    words = result.turns[0].words
+    assert [w.text for w in words] == ["qui", "est", "ChatGPT", "parce", "que"]
+    assert (words[2].start, words[2].end) == (1.0, 2.4)
+    assert words[2].footnote == 1
+
+
+def test_respelling_keeps_the_article_as_said():
+    act = Link(["l'IA Act"], "AI Act", "https://eur-lex.europa.eu")
+    # Whisper splits "l'IA" into "l" and "'IA"; the canonical "l'IA" must not double it.
+    assert text(place_footnotes(dialogue(("G", "autour de l 'ia acte qui")), [act])) == "autour de l'IA Act [1] qui"
+    assert text(place_footnotes(dialogue(("G", "autour de l'ia acte qui")), [act])) == "autour de l'IA Act [1] qui"
+    assert text(place_footnotes(dialogue(("G", "« ia acte » qui")), [act])) == "« l'IA Act [1] » qui"
+
+
+def test_every_confident_mention_is_respelled_but_only_the_first_is_marked():
+    heard = dialogue(("Antonio", "châche et pété puis encore châche et pété"))
+    result = place_footnotes(heard, [CHATGPT])
+    assert text(result) == "ChatGPT [1] puis encore ChatGPT"
+
+
+def test_the_phonetic_key_hears_french_spellings_of_the_same_sound():
+    assert phonetic_key("châche") == phonetic_key("chache") == "SaS"
+    assert phonetic_key("pété") == phonetic_key("pétait")
+    assert plain_tokens("GPT-4, l'IA") == ["ge", "pe", "te", "quatre", "ia"]
+
+
+def test_corrections_apply_before_footnoting(tmp_path: Path):
+    heard = dialogue(("Gérald", "rendez-vous sur sous-journalismes d'in, un site"))
+    result = place_footnotes(
+        heard, [Link(["journalism.design"], "journalism.design", "https://journalism.design")],
+        [Correction("sous-journalismes d'in", "journalism.design", None, None)],
+    )
+    assert text(result) == "rendez-vous sur journalism.design [1], un site"
+
+
+def test_a_time_limited_correction_applies_only_in_its_range():
+    heard = dialogue(("Gérald", "la synthèse ici et la synthèse là"))  # words at 0.0, 0.5 … 3.5 s
+    result = place_footnotes(heard, [], [Correction("la synthèse", "la newsletter Synth", 2.0, 4.0)])
+    assert text(result) == "la synthèse ici et la newsletter Synth là"
+
+
+def test_load_corrections_reads_times_and_names_the_file_and_key_on_bad_input(tmp_path: Path):
+    path = tmp_path / "corrections.toml"
+    path.write_text(
+        '[[correction]]\nheard = "châche et pété"\nmeant = "ChatGPT"\nfrom = "1:02:03"\nto = 3800\n'
+        '[[correction]]\nheard = "un mâton"\nmeant = "Amazon"\n',
+        encoding="utf-8",
+    )
+    assert load_corrections(path) == [
+        Correction("châche et pété", "ChatGPT", 3723.0, 3800.0),
+        Correction("un mâton", "Amazon", None, None),
+    ]
+    assert load_corrections(tmp_path / "absent.toml") == []
+    for body, words in [
+        ('[[correction]]\nheard = "x"\nmeant = "y"\nfrom = "midi"\n', "correction 1: from"),
+        ('[[correction]]\nheard = "x"\n', "correction 1: meant"),
+        ('[[correction]]\nheard = "x"\nmeant = "y"\nuntil = 3\n', "unknown key 'until'"),
+        ('[[correction]]\nheard = "x"\nmeant = "y"\nfrom = 9\nto = 3\n', "to must come after from"),
+        ("[[correction]\n", "cannot read it as TOML"),
+    ]:
+        path.write_text(body, encoding="utf-8")
+        with pytest.raises(PipelineError) as failure:
+            load_corrections(path)
+        assert str(path) in str(failure.value) and words in str(failure.value)
+
+
+def test_vocabulary_keeps_names_and_terms_once_and_leaves_plain_french_out(tmp_path: Path):
+    glossary = tmp_path / "glossary.toml"
+    glossary.write_text('terms = ["Synth", "imaginaires", "travail du clic"]\n', encoding="utf-8")
+    terms = vocabulary([IMAGINAIRES, TIME], ["Antonio Casilli"], load_glossary(glossary))
+    assert terms == ["Antonio Casilli", "Imaginaires", "Time Magazine", "Synth"]
+    assert load_glossary(tmp_path / "absent.toml") == []
+    glossary.write_text("terms = [1, 2]\n", encoding="utf-8")
+    with pytest.raises(PipelineError, match="glossary.toml"):
+        load_glossary(glossary)
+
+
+@pytest.fixture(scope="session")
+def short_clip_dialogue(tmp_path_factory) -> Dialogue:
+    """The first 41 s of the short sample, transcribed once per session with the real base model."""
+    audio = DATA / "sample-episode" / "short.mp3"
+    if not audio.exists():
+        pytest.skip(f"{audio} is absent: the real-transcription test needs ../shared/data")
+    from faster_whisper import WhisperModel
+
+    from pipeline.whisper_model import resolve_model
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    clip = tmp_path_factory.mktemp("clip") / "start.wav"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(audio), "-t", "41", "-ar", "16000", str(clip)], check=True)
+    model = WhisperModel(resolve_model("base"), device="cpu", compute_type="int8", local_files_only=True)
+    segments, _ = model.transcribe(str(clip), language="fr", vad_filter=True, word_timestamps=True, beam_size=5)
+    words = [Word(w.word.strip(), w.start, w.end, w.probability, speaker="?") for s in segments for w in s.words]
+    return Dialogue([Turn("?", words)])
+
+
+def test_real_transcription_gets_the_clear_anchors(short_clip_dialogue: Dialogue):
+    seed = DATA / "seed" / "links.json"
+    if not seed.exists():
+        pytest.skip(f"{seed} is absent: the real-transcription test needs ../shared/data")
+    entries = json.loads(seed.read_text(encoding="utf-8"))["links"]
+    links = [Link([e["anchor"], *e.get("also", [])], e["title"], e["url"]) for e in entries]
+    result = place_footnotes(short_clip_dialogue, links)
+    words = [w for t in result.turns for w in t.words]
+    markers = [(w.text.strip(".,"), w.footnote, w.start) for w in words if w.footnote]
+    # In the clip: "vous écoutez Imaginaires [1]" near 4 s, "qui est ChatGPT [7]" near 37 s.
+    assert [(text, number) for text, number, _ in markers] == [("Imaginaires", 1), ("ChatGPT", 2)]
+    assert markers[0][2] < 6 and 33 < markers[1][2] < 40
+    assert [r.number for r in result.references[:2]] == [1, 2]
+    assert len(result.references) == 15 and len(result.warnings) == 13
