@@ -127,49 +127,58 @@ def marker_positions(tokens: list[str]) -> tuple[list[str], list[tuple[int, int]
     return words, markers
 
 
-def score(dialogue: Dialogue, ref: dict, links: list[Link], plain: Dialogue) -> dict:
-    ref_words, gold = marker_positions(words_for_scoring(" ".join(t["raw"] for t in ref["turns"])))
-    text = " ".join(join_words(turn.words) for turn in dialogue.turns)
-    hyp_words, placed = marker_positions(words_for_scoring(text))
-    # Map each hypothesis word to a reference word through the longest matching blocks;
-    # a word in between takes the position of the nearest aligned word before it.
-    to_ref, last = {}, 0
+def aligned_positions(hyp_words: list[str], ref_words: list[str]) -> list[int]:
+    """For each hypothesis word, the reference word it stands for: through the longest matching
+    blocks, and a word in between takes the position of the last aligned word before it."""
     matcher = SequenceMatcher(None, hyp_words, ref_words, autojunk=False)
     blocks = {a + k: b + k for a, b, size in matcher.get_matching_blocks() for k in range(size)}
+    positions, last = [], 0
     for index in range(len(hyp_words)):
         last = blocks.get(index, last)
-        to_ref[index] = last
-    errors, unmatched_gold = [], list(gold)
-    false_markers = 0
+        positions.append(last)
+    return positions
+
+
+def count(term: str, text: str) -> int:
+    return len(re.findall(rf"(?<!\w){re.escape(term)}(?!\w)", text))
+
+
+def score(footnoted: Dialogue, plain: Dialogue, ref: dict, links: list[Link]) -> dict:
+    """Markers are compared by the link they stand for (the seed numbers gold markers, the stage
+    numbers its own), so a link missed early shows as wrong numbers, not as misplaced markers."""
+    ref_words, gold = marker_positions(words_for_scoring(" ".join(t["raw"] for t in ref["turns"])))
+    gold = [(links[n - 1].url, at) for n, at in gold]
+    ref_text = " ".join(t["text"] for t in ref["turns"])
+    text = " ".join(join_words(turn.words) for turn in footnoted.turns)
+    hyp_words, placed = marker_positions(words_for_scoring(text))
+    positions = aligned_positions(hyp_words, ref_words)
+    url_of = {r.number: r.url for r in footnoted.references}
+    title_of = {link.url: link.phrases[0] for link in links}
+    errors, false_markers, open_gold = [], [], list(gold)
     for number, index in placed:
-        candidates = [(abs(to_ref.get(index, 0) - g), (n, g)) for n, g in unmatched_gold if n == number]
-        if not candidates:
-            false_markers += 1
-            continue
-        distance, hit = min(candidates)
-        unmatched_gold.remove(hit)
-        errors.append(distance)
+        url, at = url_of[number], positions[max(index, 0)]
+        nearest = min(((abs(at - g), (u, g)) for u, g in open_gold if u == url), default=None)
+        if nearest is None or nearest[0] > 3:
+            false_markers.append(f"[{number}] {title_of[url]} after {hyp_words[index]!r}"
+                                 f" ({nearest[0] if nearest else 'no gold'} words off)")
+        if nearest is not None:
+            open_gold.remove(nearest[1])
+            errors.append(f"{title_of[url]}: {nearest[0]}")
+    numbers = {r.url: r.number for r in footnoted.references}
     anchors = [link.phrases[0] for link in links]
-    full_ref = " ".join(t["text"] for t in ref["turns"])
-    present = [a for a in anchors if re.search(rf"(?<!\w){re.escape(a)}(?!\w)", text)]
-    occurrences = sum(min(len(re.findall(rf"(?<!\w){re.escape(a)}(?!\w)", s)) for s in (text, full_ref)) for a in anchors)
-    heard_total = sum(len(re.findall(rf"(?<!\w){re.escape(a)}(?!\w)", full_ref)) for a in anchors)
-    numbered = {n for n, _ in placed}
-    seed_numbers = [r.number for r in dialogue.references[: len(links)]]
     return {
-        "numbered_as_seed": sum(1 for n, ref_link in zip(range(1, len(links) + 1), dialogue.references) if ref_link.number == n and ref_link.url == links[n - 1].url),
-        "placed_markers": len(placed),
-        "gold_markers": len(gold),
-        "within_3_words": sum(1 for e in errors if e <= 3),
-        "placement_errors": errors,
-        "false_markers": false_markers,
-        "missed_gold": len(unmatched_gold),
-        "terms_spelled_right": len(present),
-        "terms_missing": [a for a in anchors if a not in present],
-        "term_occurrences": f"{occurrences}/{heard_total}",
-        "wer_without": wer(full_ref, " ".join(join_words(t.words) for t in plain.turns)),
-        "wer_with": wer(full_ref, text),
-        "_unused": (numbered, seed_numbers),
+        "numbered as in the seed": f"{sum(numbers.get(l.url) == n for n, l in enumerate(links, 1))}/{len(links)}",
+        "markers placed / gold": f"{len(placed)}/{len(gold)}",
+        "gold markers hit within 3 words (any number)": f"{sum(int(e.rsplit(' ', 1)[1]) <= 3 for e in errors)}/{len(gold)}",
+        "placement error in words, per link": errors,
+        "false markers": false_markers,
+        "gold markers missed": [title_of[u] for u, _ in open_gold],
+        "link terms spelled right": f"{sum(count(a, text) > 0 for a in anchors)}/{len(anchors)}",
+        "terms missing": [a for a in anchors if not count(a, text)],
+        "term occurrences spelled right": f"{sum(min(count(a, text), count(a, ref_text)) for a in anchors)}"
+        f"/{sum(count(a, ref_text) for a in anchors)}",
+        "WER without the stage": round(wer(ref_text, " ".join(join_words(t.words) for t in plain.turns)), 4),
+        "WER with the stage": round(wer(ref_text, text), 4),
     }
 
 
@@ -187,11 +196,9 @@ def main() -> None:
         began = time.monotonic()
         footnoted = place_footnotes(plain, links)
         elapsed = time.monotonic() - began
-        figures = score(footnoted, ref, links, plain)
         print(f"vocabulary={mode}  (footnoting took {elapsed:.2f} s)")
-        for name, value in figures.items():
-            if not name.startswith("_"):
-                print(f"  {name}: {value:.3f}" if isinstance(value, float) else f"  {name}: {value}")
+        for name, value in score(footnoted, plain, ref, links).items():
+            print(f"  {name}: {value}")
         for warning in footnoted.warnings:
             print(f"  warning: {warning}")
 

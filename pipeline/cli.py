@@ -6,11 +6,13 @@ import argparse
 import logging
 import sys
 
-from .commands import episode, status
+from .commands import episode, feed, serve, status
 from .errors import PipelineError
 
 VERBS = {
     "episode": (episode, "turn an episode's raw audio into a published page, transcript and feed"),
+    "feed": (feed, "check the published feed against Apple's and Podcasting 2.0 rules"),
+    "serve": (serve, "preview a published folder on localhost (with the range requests players need)"),
     "status": (status, "show which stages of an episode are done, stale or missing"),
 }
 
@@ -24,14 +26,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _print_progress_to_stderr(quiet: bool) -> None:
+    """Stage progress and warnings go to stderr (stdout keeps the one-line summary)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logger = logging.getLogger("publish")
+    logger.handlers = [handler]
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+    logging.getLogger("faster_whisper").setLevel(logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("faster_whisper").setLevel(logging.WARNING)
+    _print_progress_to_stderr(quiet=args.quiet)
     module, _ = VERBS[args.verb]
     try:
         return module.run(args)

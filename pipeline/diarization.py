@@ -31,8 +31,10 @@ HOP = 160  # samples per mel frame: the timeline's resolution is 10 ms
 FRAME_S = HOP / SAMPLE_RATE
 WINDOW_FRAMES = 160  # 1.6 s, the partial-utterance length GE2E was trained on
 STEP_FRAMES = 50  # a new window every 0.5 s
+PIECE_FRAMES = 200  # clustering works on pieces of speech up to 2 s long
 MIN_REGION_S = 0.3  # shorter speech bursts carry too little voice to embed
-MIN_TURN_S = 0.8
+SWITCH_COST = 0.5
+MAX_PAUSE_IN_TURN_S = 1.0  # a speaker's pause shorter than this stays inside the turn
 SNAP_S = 0.3  # how far a change point may move to reach a pause
 NEW_SPEAKER_DISTANCE = 0.35  # cosine distance between clusters that makes them two voices
 TARGET_DBFS = -30.0  # the loudness Resemblyzer normalises its training utterances to
@@ -129,16 +131,17 @@ def speech_regions(audio: np.ndarray) -> list[tuple[int, int]]:
 
 
 def mel_frames(audio: np.ndarray, regions: list[tuple[int, int]]) -> np.ndarray:
-    """(frames, 40) power mel spectrogram, speech brought to the loudness GE2E was trained on."""
-    import librosa
+    """(frames, 40) power mel spectrogram as Resemblyzer computes it (25 ms Hann windows every
+    10 ms, centred), speech brought to the loudness GE2E was trained on."""
+    from librosa.filters import mel as mel_filters
 
     speech = np.concatenate([audio[a * HOP : b * HOP] for a, b in regions]) if regions else audio
-    rms = np.sqrt(np.mean(speech**2)) + 1e-9
-    gain = 10 ** (TARGET_DBFS / 20) / rms
-    mel = librosa.feature.melspectrogram(
-        y=audio * gain, sr=SAMPLE_RATE, n_fft=400, hop_length=HOP, n_mels=40
-    )
-    return mel.astype(np.float32).T
+    gain = 10 ** (TARGET_DBFS / 20) / (np.sqrt(np.mean(speech**2)) + 1e-9)
+    n_fft = 400
+    padded = np.pad(audio * gain, n_fft // 2)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::HOP]
+    power = np.abs(np.fft.rfft(frames * np.hanning(n_fft + 1)[:-1], axis=1)) ** 2
+    return (power @ mel_filters(sr=SAMPLE_RATE, n_fft=n_fft, n_mels=40).T).astype(np.float32)
 
 
 def embedding_windows(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -162,6 +165,35 @@ def embed_windows(mel: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray
     return speaker_encoder().embed(batch)
 
 
+def clustering_pieces(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Regions cut into equal pieces of at most PIECE_FRAMES: short enough to hold one voice
+    mostly, long enough for a steady voice vector."""
+    pieces = []
+    for first, last in regions:
+        count = -(-(last - first) // PIECE_FRAMES)
+        bounds = np.linspace(first, last, count + 1).round().astype(int)
+        pieces.extend(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+    return pieces
+
+
+def piece_vectors(
+    pieces: list[tuple[int, int]], windows: list[tuple[int, int]], vectors: np.ndarray
+) -> np.ndarray:
+    """The mean voice vector of the windows centred in each piece (or of the nearest window)."""
+    centres = np.array([(a + b) / 2 for a, b in windows])
+    means = []
+    for first, last in pieces:
+        inside = (centres >= first) & (centres < last)
+        if not inside.any():
+            inside = np.abs(centres - (first + last) / 2) == np.abs(centres - (first + last) / 2).min()
+        means.append(vectors[inside].mean(axis=0))
+    return unit(np.array(means))
+
+
+def unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / (np.linalg.norm(vectors, axis=-1, keepdims=True) + 1e-9)
+
+
 def cluster(vectors: np.ndarray, speakers: int | None) -> np.ndarray:
     """A cluster index per vector: `speakers` clusters, or as many as the voices found."""
     from sklearn.cluster import AgglomerativeClustering
@@ -176,14 +208,12 @@ def cluster(vectors: np.ndarray, speakers: int | None) -> np.ndarray:
     )
     labels = clustering.fit_predict(vectors)
     for _ in range(5):  # refine against centroids, as k-means would
-        centroids = centroids_of(vectors, labels)
-        labels = np.argmax(vectors @ centroids.T, axis=1)
+        labels = np.argmax(vectors @ centroids_of(vectors, labels).T, axis=1)
     return labels
 
 
 def centroids_of(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    centroids = np.stack([vectors[labels == c].mean(axis=0) for c in np.unique(labels)])
-    return centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
+    return unit(np.stack([vectors[labels == c].mean(axis=0) for c in np.unique(labels)]))
 
 
 def frame_similarity(
@@ -204,43 +234,59 @@ def frame_similarity(
 def resegment(
     regions: list[tuple[int, int]], similarity: np.ndarray, loudness: np.ndarray
 ) -> list[tuple[int, int, int]]:
-    """(first, last, speaker) turns: the likeliest speaker per frame, short turns merged away,
-    change points moved to the quietest frame within SNAP_S."""
-    min_turn, snap = round(MIN_TURN_S / FRAME_S), round(SNAP_S / FRAME_S)
+    """(first, last, speaker) turns along the likeliest speaker path through the speech frames.
+
+    A change of speaker costs SWITCH_COST (in seconds of clear voice evidence) inside a region and
+    nothing across a pause, so turns change at pauses unless the voice says otherwise; a change
+    left inside a region then moves to the quietest frame within SNAP_S.
+    """
+    speech = np.concatenate([np.arange(a, b) for a, b in regions])
+    switch_cost = np.full(len(speech), SWITCH_COST)
+    switch_cost[np.cumsum([0] + [b - a for a, b in regions[:-1]])] = 0.0
+    path = np.empty(len(similarity), int)
+    path[speech] = best_path(similarity[speech] * FRAME_S, switch_cost)
+    snap = round(SNAP_S / FRAME_S)
     turns = []
     for first, last in regions:
-        runs = _runs(np.argmax(similarity[first:last], axis=1) if last > first else np.zeros(0))
-        runs = _merge_short_runs(runs, min_turn)
-        for i, (a, b, speaker) in enumerate(runs):
-            if i > 0:  # a change inside the region: land it on a pause
-                lo, hi = max(a - snap, turns[-1][0] - first + 1), min(a + snap, b - 1)
-                a = lo + int(np.argmin(loudness[first + lo : first + hi + 1])) if hi >= lo else a
-                turns[-1] = (turns[-1][0], first + a, turns[-1][2])
-            turns.append((first + a, first + b, speaker))
+        changes = np.flatnonzero(np.diff(path[first:last])) + 1
+        bounds = [first, *(first + changes).tolist(), last]
+        speakers = [int(path[b]) for b in bounds[:-1]]
+        for i in range(1, len(bounds) - 1):
+            lo, hi = max(bounds[i] - snap, bounds[i - 1] + 1), min(bounds[i] + snap, bounds[i + 1] - 1)
+            bounds[i] = lo + int(np.argmin(loudness[lo : hi + 1]))
+        turns += list(zip(bounds, bounds[1:], speakers))
     return turns
 
 
-def _runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
-    changes = np.flatnonzero(np.diff(labels)) + 1
-    bounds = [0, *changes.tolist(), len(labels)]
-    return [(a, b, int(labels[a])) for a, b in zip(bounds, bounds[1:]) if b > a]
+def best_path(scores: np.ndarray, switch_cost: np.ndarray) -> np.ndarray:
+    """Viterbi: the label sequence maximising the summed scores minus the switches' costs."""
+    frames, labels = scores.shape
+    came_from = np.zeros((frames, labels), int)
+    total = scores[0].copy()
+    for t in range(1, frames):
+        leader = int(np.argmax(total))
+        switched = total[leader] - switch_cost[t]
+        came_from[t] = np.where(total >= switched, np.arange(labels), leader)
+        total = np.maximum(total, switched) + scores[t]
+    path = np.empty(frames, int)
+    path[-1] = int(np.argmax(total))
+    for t in range(frames - 1, 0, -1):
+        path[t - 1] = came_from[t, path[t]]
+    return path
 
 
-def _merge_short_runs(runs: list[tuple[int, int, int]], min_length: int) -> list[tuple[int, int, int]]:
-    """Give the shortest run under min_length to its longer neighbour, until none is left."""
-    while len(runs) > 1:
-        i = min(range(len(runs)), key=lambda j: runs[j][1] - runs[j][0])
-        first, last, _ = runs[i]
-        if last - first >= min_length:
-            break
-        neighbours = [runs[j] for j in (i - 1, i + 1) if 0 <= j < len(runs)]
-        speaker = max(neighbours, key=lambda run: run[1] - run[0])[2]
-        labels = np.concatenate([np.full(b - a, s if j != i else speaker) for j, (a, b, s) in enumerate(runs)])
-        runs = [(runs[0][0] + a, runs[0][0] + b, s) for a, b, s in _runs(labels)]
-    return runs
+def _joined(turns: list[tuple[int, int, int]], max_gap: int) -> list[tuple[int, int, int]]:
+    """One turn for a speaker's speech across pauses shorter than max_gap frames."""
+    joined: list[tuple[int, int, int]] = []
+    for first, last, speaker in turns:
+        if joined and joined[-1][2] == speaker and first - joined[-1][1] < max_gap:
+            joined[-1] = (joined[-1][0], last, speaker)
+        else:
+            joined.append((first, last, speaker))
+    return joined
 
 
-def separation(vectors: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> float:
+def separation(vectors: np.ndarray, centroids: np.ndarray) -> float:
     """0-1: the median margin by which a window resembles its own speaker over the next one."""
     if len(centroids) < 2:
         return 1.0
@@ -256,17 +302,22 @@ def diarize_audio(audio: np.ndarray, speakers: int | None = None) -> Diarization
         return Diarization([], np.zeros((0, 256), np.float32), 0.0)
     mel = mel_frames(audio, regions)
     windows = embedding_windows(regions)
-    vectors = embed_windows(mel, windows)
-    labels = cluster(vectors, speakers)
-    centroids = centroids_of(vectors, labels)
+    raw = embed_windows(mel, windows)
+    # What all voices of the recording share (room, channel, the encoder's bias) hides what
+    # tells them apart: take it out before comparing.
+    vectors = unit(raw - raw.mean(axis=0))
+    pieces = clustering_pieces(regions)
+    piece_vecs = piece_vectors(pieces, windows, vectors)
+    labels = cluster(piece_vecs, speakers)
+    centroids = centroids_of(piece_vecs, labels)
     similarity = frame_similarity(windows, vectors, centroids, len(mel))
     loudness = np.log(mel.sum(axis=1) + 1e-6)
-    turns = resegment(regions, similarity, loudness)
+    turns = _joined(resegment(regions, similarity, loudness), round(MAX_PAUSE_IN_TURN_S / FRAME_S))
     order = list(dict.fromkeys(speaker for _, _, speaker in turns))  # by first appearance
     order += [c for c in range(len(centroids)) if c not in order]
     segments = [SpeakerSegment(a * FRAME_S, b * FRAME_S, order.index(s)) for a, b, s in turns]
-    labels = np.array([order.index(c) for c in labels])
-    return Diarization(segments, centroids[order], separation(vectors, labels, centroids[order]))
+    raw_centroids = unit(np.stack([raw[np.argmax(vectors @ centroids.T, axis=1) == c].mean(axis=0) if (np.argmax(vectors @ centroids.T, axis=1) == c).any() else raw.mean(axis=0) for c in order]))
+    return Diarization(segments, raw_centroids, separation(vectors, centroids[order]))
 
 
 def voice_vector(audio: np.ndarray) -> np.ndarray:

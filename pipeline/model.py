@@ -50,6 +50,8 @@ class Show:
     model: str = "base"
     device: str = "auto"
     destination: str = "site"
+    s3_region: str | None = None  # for an s3:// destination; default: the AWS config's
+    s3_endpoint_url: str | None = None  # an S3-compatible service instead of AWS
     host_voiceprint: Path | None = None
     glossary: list[str] = field(default_factory=list)
     source: Path | None = None  # the file this was loaded from

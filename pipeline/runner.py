@@ -57,13 +57,16 @@ class EpisodeRun:
     """One episode going through the stages: its files, its work folder, its artifacts."""
 
     def __init__(
-        self, show: Show, episode: Episode, work: Path, stages: list[Stage], destination: str
+        self, show: Show, episode: Episode, work: Path, stages: list[Stage], destination: str,
+        *, dry_run: bool = False, prune: bool = False,
     ):
         self.show = show
         self.episode = episode
         self.work = work
         self.stages = stages
         self.destination = destination
+        self.dry_run = dry_run  # publish: plan only, change nothing at the destination
+        self.prune = prune  # publish: delete the episode's published files its site no longer has
         self._keys: dict[str, str] = {}
 
     def artifact_path(self, stage: str) -> Path:

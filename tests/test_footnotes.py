@@ -63,6 +63,14 @@ def test_a_link_heard_only_before_its_place_in_the_list_is_numbered_where_heard(
     assert [(r.number, r.url) for r in result.references] == [(1, CHATGPT.url), (2, IMAGINAIRES.url)]
 
 
+def test_a_sound_alike_heard_only_out_of_the_list_order_is_not_placed():
+    heard = dialogue(("Gérald", "on parle de châche et pété puis de Imaginaires ce soir"))
+    result = place_footnotes(heard, [IMAGINAIRES, CHATGPT])
+    assert marked(result) == [("Imaginaires", 1)]
+    assert [(r.number, r.url) for r in result.references] == [(1, IMAGINAIRES.url), (None, CHATGPT.url)]
+    assert "châche" in text(result) and "'ChatGPT'" in result.warnings[0]
+
+
 def test_a_name_said_in_passing_before_its_turn_in_the_list_is_not_the_footnoted_mention():
     heard = dialogue(
         ("Gérald", "le créateur de ChatGPT ici sur Imaginaires"),
@@ -88,7 +96,7 @@ def test_a_link_never_heard_is_listed_last_without_a_number_and_warned_about():
     heard = dialogue(("Gérald", "vous écoutez Imaginaires et rien d'autre"))
     result = place_footnotes(heard, [REDDIT, IMAGINAIRES])
     assert [(r.number, r.url) for r in result.references] == [(1, IMAGINAIRES.url), (None, REDDIT.url)]
-    assert len(result.warnings) == 1 and "Reddit" in result.warnings[0]
+    assert len(result.warnings) == 1 and "'Reddit'" in result.warnings[0]
 
 
 def test_weak_evidence_places_no_marker_and_changes_no_word():
@@ -123,13 +131,14 @@ def test_respelling_keeps_the_article_as_said():
     # Whisper splits "l'IA" into "l" and "'IA"; the canonical "l'IA" must not double it.
     assert text(place_footnotes(dialogue(("G", "autour de l 'ia acte qui")), [act])) == "autour de l'IA Act [1] qui"
     assert text(place_footnotes(dialogue(("G", "autour de l'ia acte qui")), [act])) == "autour de l'IA Act [1] qui"
-    assert text(place_footnotes(dialogue(("G", "« ia acte » qui")), [act])) == "« l'IA Act [1] » qui"
+    assert text(place_footnotes(dialogue(("G", "« ia acte » qui")), [act])) == "« IA Act [1] » qui"
 
 
-def test_every_confident_mention_is_respelled_but_only_the_first_is_marked():
-    heard = dialogue(("Antonio", "châche et pété puis encore châche et pété"))
-    result = place_footnotes(heard, [CHATGPT])
-    assert text(result) == "ChatGPT [1] puis encore ChatGPT"
+def test_only_marked_mentions_are_respelled():
+    # A show's name can also be an ordinary word: "l'imaginaire" later on stays as it is.
+    heard = dialogue(("Gérald", "vous écoutez imaginaire et l'imaginaire collectif"))
+    result = place_footnotes(heard, [IMAGINAIRES])
+    assert text(result) == "vous écoutez Imaginaires [1] et l'imaginaire collectif"
 
 
 def test_the_phonetic_key_hears_french_spellings_of_the_same_sound():
@@ -216,7 +225,7 @@ def test_real_transcription_gets_the_clear_anchors(short_clip_dialogue: Dialogue
     links = [Link([e["anchor"], *e.get("also", [])], e["title"], e["url"]) for e in entries]
     result = place_footnotes(short_clip_dialogue, links)
     words = [w for t in result.turns for w in t.words]
-    markers = [(w.text.strip(".,"), w.footnote, w.start) for w in words if w.footnote]
+    markers = [(w.text.strip(".,'"), w.footnote, w.start) for w in words if w.footnote]
     # In the clip: "vous écoutez Imaginaires [1]" near 4 s, "qui est ChatGPT [7]" near 37 s.
     assert [(text, number) for text, number, _ in markers] == [("Imaginaires", 1), ("ChatGPT", 2)]
     assert markers[0][2] < 6 and 33 < markers[1][2] < 40

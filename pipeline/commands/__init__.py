@@ -19,9 +19,12 @@ def add_project_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where stage artifacts are cached (default: build)")
 
 
-def open_episode_run(args: argparse.Namespace, destination: str | None = None) -> EpisodeRun:
+def open_episode_run(
+    args: argparse.Namespace, destination: str | None = None, **publish_options: bool
+) -> EpisodeRun:
     show = load_show(args.show)
     episode = load_episode(args.episodes, args.slug)
     return EpisodeRun(
-        show, episode, args.work / episode.slug, STAGES, destination or show.destination
+        show, episode, args.work / episode.slug, STAGES, destination or show.destination,
+        **publish_options,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..model import MasteredAudio, dialogue_from_data, to_data, transcript_from_data
-from ..runner import EpisodeRun, Stage, file_digest
+from ..runner import EpisodeRun, Stage, data_digest, file_digest
 from . import audio, render, transcript
 
 SITE_FOLDER = "site"
@@ -81,8 +81,16 @@ def _publish(run: EpisodeRun):
 
     rendered = render.RenderedEpisode(**run.artifact("render"))
     return publish(
-        run.show, rendered, run.work / SITE_FOLDER, open_target(run.destination), run.destination
+        run.show, rendered, run.work / SITE_FOLDER, open_target(run.destination, run.show),
+        run.destination, dry_run=run.dry_run, prune=run.prune,
     )
+
+
+def _package_files_digest(*folders: str) -> str:
+    """Templates and assets shape every page: a change to them must re-render."""
+    package = Path(__file__).resolve().parents[1]
+    files = sorted(p for folder in folders for p in (package / folder).rglob("*") if p.is_file())
+    return data_digest({str(p.relative_to(package)): file_digest(p) for p in files})
 
 
 def _show_inputs(run: EpisodeRun) -> dict:
@@ -141,6 +149,7 @@ STAGES = [
             "audio": run.upstream_key("audio"),
             "show": _show_inputs(run),
             "episode": {**to_data(run.episode), "audio": None, "folder": None},
+            "templates": _package_files_digest("templates", "assets"),
         },
         make=_render,
     ),

@@ -1,15 +1,27 @@
-"""The show's RSS feed, built from the catalogue of published episodes' entries (item.json)."""
+"""The show's RSS feed, built from the catalogue of published episodes' entries (item.json).
+
+RSS 2.0 with the iTunes tags (feedgen's podcast extension) and the Podcasting 2.0 ones
+(pipeline/feed_podcast20.py). The output depends on the items alone, not on the clock (even
+lastBuildDate is the newest episode's date), so the same catalogue gives the same bytes and
+publishing one episode leaves every other episode's <item> byte-identical.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 
-from feedgen.feed import FeedGenerator
+from feedgen.feed import FeedGenerator  # first: feedgen.util needs the lxml.etree it imports
+from feedgen.ext.podcast import PodcastExtension
+from feedgen.ext.podcast_entry import PodcastEntryExtension
+from feedgen.util import xml_elem
+from lxml.etree import CDATA, _Element
 
+from ..feed_podcast20 import Podcast20EntryExtension, Podcast20Extension, podcast_guid
 from ..model import Show
 
 FEED_FILE = "feed.xml"
+ITUNES_NAMESPACE = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 
 
 def feed_url(show: Show) -> str:
@@ -21,35 +33,90 @@ def episode_guid(show: Show, slug: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{show.base_url}/{slug}"))
 
 
+def _add_explicit(parent: _Element, explicit: bool | None) -> None:
+    if explicit is not None:
+        xml_elem(f"{{{ITUNES_NAMESPACE}}}explicit", parent).text = "true" if explicit else "false"
+
+
+class _Itunes(PodcastExtension):
+    """feedgen's iTunes channel tags, with itunes:explicit written true/false as Apple now
+    asks (feedgen only knows the older yes/no/clean)."""
+
+    explicit: bool | None = None
+
+    def extend_rss(self, rss_feed: _Element) -> _Element:
+        _add_explicit(super().extend_rss(rss_feed)[0], self.explicit)
+        return rss_feed
+
+
+class _ItunesEntry(PodcastEntryExtension):
+    explicit: bool | None = None  # None: the episode inherits the show's
+
+    def extend_rss(self, entry: _Element) -> _Element:
+        _add_explicit(super().extend_rss(entry), self.explicit)
+        return entry
+
+
 def _published_at(item: dict) -> dt.datetime:
     return dt.datetime.combine(dt.date.fromisoformat(item["date"]), dt.time(6, 0), dt.timezone.utc)
 
 
+def _newest_first(items: list[dict]) -> list[dict]:
+    published = [item for item in items if not item.get("draft")]
+    return sorted(published, key=lambda i: (_published_at(i), i["number"]), reverse=True)
+
+
+def _add_item(fg: FeedGenerator, item: dict) -> None:
+    entry = fg.add_entry(order="append")
+    entry.guid(item["guid"], permalink=False)
+    entry.title(item["title"])
+    entry.link(href=item["link"])
+    # lxml writes a CDATA object as a CDATA section: Apple reads HTML only inside one.
+    entry.description(CDATA(item["description_html"] or item["title"]))
+    entry.content(item["description_html"] or item["title"], type="CDATA")
+    entry.enclosure(item["audio_url"], str(item["audio_length"]), item["audio_type"])
+    entry.pubDate(_published_at(item))
+    entry.podcast.itunes_duration(item["duration"])
+    entry.podcast.itunes_episode(item["number"])
+    entry.podcast.itunes_episode_type(item.get("episode_type", "full"))
+    if item.get("season"):
+        entry.podcast.itunes_season(item["season"])
+    entry.podcast.explicit = item.get("explicit")
+    for transcript in item.get("transcripts", []):
+        entry.podcast20.transcript(
+            transcript["url"], transcript["type"], transcript.get("language"), transcript.get("rel")
+        )
+    for person in item.get("persons", []):
+        entry.podcast20.person(person["name"], person["role"])
+    if item.get("chapters_url"):
+        entry.podcast20.chapters(item["chapters_url"])
+
+
 def build_feed(show: Show, items: list[dict]) -> bytes:
-    """RSS 2.0 with the iTunes tags; episodes newest first, drafts left out."""
+    """The feed of every published episode, newest first; drafts are left out."""
     fg = FeedGenerator()
-    fg.load_extension("podcast")
+    fg.register_extension("podcast", _Itunes, _ItunesEntry)
+    fg.register_extension("podcast20", Podcast20Extension, Podcast20EntryExtension)
     fg.title(show.title)
     fg.description(show.description)
     fg.language(show.language)
-    fg.link(href=show.base_url + "/", rel="alternate")
-    fg.link(href=feed_url(show), rel="self")
+    fg.link(href=feed_url(show), rel="self", type="application/rss+xml")
+    fg.link(href=show.base_url + "/", rel="alternate")  # last: feedgen's <link> is the last one
     fg.author(name=show.author, email=show.owner_email)
     fg.podcast.itunes_author(show.author)
     fg.podcast.itunes_owner(name=show.owner_name, email=show.owner_email)
     fg.podcast.itunes_category(show.category, show.subcategory)
-    fg.podcast.itunes_explicit("yes" if show.explicit else "no")
+    fg.podcast.itunes_type("episodic")
+    fg.podcast.explicit = show.explicit
     if show.artwork:
         fg.podcast.itunes_image(f"{show.base_url}/{show.artwork.name}")
-    published = sorted((i for i in items if not i.get("draft")), key=_published_at)
-    for item in published:  # feedgen prepends each entry, so oldest first gives newest first
-        entry = fg.add_entry()
-        entry.guid(item["guid"], permalink=False)
-        entry.title(item["title"])
-        entry.link(href=item["link"])
-        entry.description(item["description_html"] or item["title"])
-        entry.enclosure(item["audio_url"], str(item["audio_length"]), item["audio_type"])
-        entry.pubDate(_published_at(item))
-        entry.podcast.itunes_duration(item["duration"])
-        entry.podcast.itunes_episode(item["number"])
+    fg.podcast20.guid(podcast_guid(feed_url(show)))
+    fg.podcast20.locked(True, owner=show.owner_email)
+    fg.podcast20.person(show.host, "host")
+
+    episodes = _newest_first(items)
+    if episodes:
+        fg.lastBuildDate(_published_at(episodes[0]))
+    for item in episodes:
+        _add_item(fg, item)
     return fg.rss_str(pretty=True)

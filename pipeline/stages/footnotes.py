@@ -3,85 +3,100 @@
 Recognition mangles names ("Amazon Mechanical Turk" heard as "un mâton méchanicale"), so each
 link phrase is looked for in every window of heard words of about its spoken length, compared
 both as plain text and as a French phonetic key (see spelling.py) with rapidfuzz. A window is a
-match only when the similarity reaches CONFIDENT; weaker evidence places no marker.
+match only when its similarity reaches `required_similarity`, stricter for short phrases, which
+chance resembles more easily; weaker evidence places no marker.
 
-Placement follows the producer's list, which is in the order the links come up: each link's first
-phrase is marked at its first match after the previous link's marker (a name said in passing
-before its turn in the list is not its footnoted mention). A link whose phrase is only heard
-earlier is marked there all the same; a link never heard is listed unnumbered with a warning.
-Numbers then follow the transcript. A link's later phrases reuse its number at their first match
-after its marker. Every match, marked or not, is respelled the canonical way, keeping timings.
+The producer lists links in the order they come up, and a name said in passing before its turn
+in that list is not its footnoted mention. So first mentions are chosen as the longest run of
+links heard in the list's order, each as early as it can be. A link heard only out of that order
+is marked at its first match spelled exactly as written (a sound-alike out of order is weak
+evidence); a link not placed is listed unnumbered with a warning. Numbers then follow the transcript. A link's later phrases reuse its number at their
+first match after its marker. Marked mentions are respelled the canonical way, keeping their
+timings; other matches stay as heard, since a name often sounds like an ordinary word
+("l'imaginaire").
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from rapidfuzz.fuzz import ratio
 
 from ..corrections import Correction, apply_corrections
-from ..model import Dialogue, Link, Reference, Turn, Word
+from ..model import Dialogue, Link, Reference, Turn
 from ..spelling import phonetic_key, plain_tokens, respell, spoken_tokens
 
-CONFIDENT = 0.8  # similarity (0-1) a window needs to count as the phrase
 LENGTH_SLACK = (0.6, 1.5)  # a window's spoken length, relative to the phrase's, to be compared
+# Below this many sounds a phonetic key collides with ordinary words ("Reddit" and "tu redis"
+# both sound "redi"), so short names must match by their letters.
+SHORTEST_PHONETIC_MATCH = 6
+# A leading article is not part of the name: "une enquête" is often heard as "l'enquête".
+ARTICLE = re.compile(r"^(?:(?:les?|la|une?|des|du|de)\s+|[ld]['’])(?=\w)", re.IGNORECASE)
+
+
+def required_similarity(spoken_length: int) -> float:
+    """0.8 for long phrases, up to 0.9 for a four-sound name like "Reddit"."""
+    return min(1.0, 0.8 + 0.4 / max(spoken_length, 1))
 
 
 @dataclass(frozen=True)
 class Match:
-    phrase: str
+    phrase: str  # as matched and respelled: the link phrase without its leading article
     first: int  # index of the first and last heard word, over all the dialogue's words
     last: int
     score: float
+    exact: bool  # heard spelled as written (plain tokens equal)
 
 
 @dataclass(frozen=True)
 class _Spoken:
-    """Text in the two forms compared: plain letters and phonetic key, per token."""
+    """Text in the two forms compared: plain letters and phonetic key, joined over tokens."""
 
-    plain: list[str]
-    keys: list[str]
+    plain: str
+    key: str
 
     @classmethod
     def of(cls, text: str) -> _Spoken:
-        tokens = spoken_tokens(text)
-        return cls(plain_tokens(text), [phonetic_key(token) for token in tokens])
+        keys = [phonetic_key(token) for token in spoken_tokens(text)]
+        return cls("".join(plain_tokens(text)), "".join(keys))
+
+    def __add__(self, other: _Spoken) -> _Spoken:
+        return _Spoken(self.plain + other.plain, self.key + other.key)
 
 
 def similarity(heard: _Spoken, phrase: _Spoken) -> float:
-    """How much the heard tokens read or sound like the phrase, 0 to 1."""
-    as_written = ratio("".join(heard.plain), "".join(phrase.plain))
-    as_sounded = ratio("".join(heard.keys), "".join(phrase.keys))
+    """How much the heard words read or sound like the phrase, 0 to 1."""
+    as_written = ratio(heard.plain, phrase.plain)
+    as_sounded = ratio(heard.key, phrase.key) if len(phrase.key) >= SHORTEST_PHONETIC_MATCH else 0
     return max(as_written, as_sounded) / 100
 
 
 def candidate_matches(heard: list[_Spoken], phrase: str) -> list[Match]:
-    """Every window of whole heard words, of about the phrase's spoken length, scoring CONFIDENT."""
+    """Every window of whole heard words, of about the phrase's spoken length, that matches."""
     target = _Spoken.of(phrase)
-    length = len("".join(target.keys))
+    length = len(target.key)
+    required = required_similarity(length)
     matches = []
     for first in range(len(heard)):
-        plain, keys = [], []
+        if not heard[first].plain:
+            continue
+        window = _Spoken("", "")
         for last in range(first, len(heard)):
-            plain += heard[last].plain
-            keys += heard[last].keys
-            spoken = len("".join(keys))
-            if spoken > LENGTH_SLACK[1] * length + 1:
+            window += heard[last]
+            if len(window.key) > LENGTH_SLACK[1] * length + 1:
                 break
-            if spoken >= LENGTH_SLACK[0] * length and heard[first].plain and heard[last].plain:
-                score = similarity(_Spoken(plain, keys), target)
-                if score >= CONFIDENT:
-                    matches.append(Match(phrase, first, last, score))
+            if len(window.key) >= LENGTH_SLACK[0] * length and heard[last].plain:
+                score = similarity(window, target)
+                if score >= required:
+                    matches.append(Match(phrase, first, last, score, window.plain == target.plain))
     return matches
 
 
-def confident_matches(words: list[Word], links: list[Link]) -> list[Match]:
-    """The best non-overlapping matches of all link phrases, in transcript order."""
-    phrases = list(dict.fromkeys(phrase for link in links for phrase in link.phrases))
-    heard = [_Spoken.of(word.text) for word in words]
+def confident_matches(heard: list[_Spoken], phrases: list[str]) -> list[Match]:
+    """The best non-overlapping matches of all phrases, in transcript order."""
     candidates = [match for phrase in phrases for match in candidate_matches(heard, phrase)]
-    # Best score first; on a tie, the tighter window.
-    candidates.sort(key=lambda m: (-m.score, m.last - m.first))
+    candidates.sort(key=lambda m: (-m.score, m.last - m.first))  # on a tie, the tighter window
     taken: set[int] = set()
     chosen = []
     for match in candidates:
@@ -92,40 +107,61 @@ def confident_matches(words: list[Word], links: list[Link]) -> list[Match]:
     return sorted(chosen, key=lambda m: m.first)
 
 
-def _first_after(matches: list[Match], phrase: str, after: int) -> Match | None:
-    return next((m for m in matches if m.phrase == phrase and m.first > after), None)
+def in_list_order(options: list[list[Match]]) -> dict[int, Match]:
+    """One match per link (index -> match) for the most links heard in the list's order; among
+    such runs, the one with most exact spellings, then the earliest. By dynamic programming:
+    a longest increasing chain over the links' matches."""
+    # For each match: ((links in the chain, exact ones, minus the sum of positions), chain ending there)
+    chains: list[tuple[tuple[int, int, int], list[tuple[int, Match]]]] = []
+    for index, matches in enumerate(options):
+        ending_here = []
+        for match in matches:
+            before = [c for c in chains if c[1][-1][1].last < match.first]
+            (count, exact, early), chain = max(before, key=lambda c: c[0], default=((0, 0, 0), []))
+            ending_here.append(((count + 1, exact + match.exact, early - match.first), [*chain, (index, match)]))
+        chains += ending_here
+    return dict(max(chains, key=lambda c: c[0])[1]) if chains else {}
+
+
+def _bare(phrase: str) -> str:
+    return ARTICLE.sub("", phrase.strip())
 
 
 def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Correction] = ()) -> Dialogue:
     """The dialogue with [n] markers after each link's first mention, respelled, with references."""
     dialogue = apply_corrections(dialogue, list(corrections))
-    words = [word for turn in dialogue.turns for word in turn.words]
-    matches = confident_matches(words, links)
+    heard = [_Spoken.of(word.text) for turn in dialogue.turns for word in turn.words]
+    matches = confident_matches(heard, list(dict.fromkeys(_bare(p) for link in links for p in link.phrases)))
 
-    first_mentions: dict[int, Match] = {}  # link index -> its footnoted mention
-    previous = -1
+    def heard_as(phrase: str, after: int = -1) -> list[Match]:
+        return [m for m in matches if m.phrase == _bare(phrase) and m.first > after]
+
+    first_mentions = in_list_order([heard_as(link.phrases[0]) for link in links])
     for index, link in enumerate(links):
-        mention = _first_after(matches, link.phrases[0], previous) or _first_after(matches, link.phrases[0], -1)
-        if mention:
-            first_mentions[index] = mention
-            previous = max(previous, mention.last)
-    order = sorted(first_mentions, key=lambda index: first_mentions[index].last)
+        exact = [m for m in heard_as(link.phrases[0]) if m.exact]
+        if index not in first_mentions and exact:
+            first_mentions[index] = exact[0]
+    order = sorted(first_mentions, key=lambda index: first_mentions[index].first)
     numbers = {index: number for number, index in enumerate(order, start=1)}
 
-    markers = {}
+    marked: dict[Match, int] = {}
     for index, mention in first_mentions.items():
-        markers[mention.last] = numbers[index]
+        marked[mention] = numbers[index]
         for phrase in links[index].phrases[1:]:
-            later = _first_after(matches, phrase, mention.last)
+            later = heard_as(phrase, after=mention.last)
             if later:
-                markers.setdefault(later.last, numbers[index])
+                marked.setdefault(later[0], numbers[index])
 
-    marked = _with_markers(dialogue, markers)
-    spelled = respell(marked, {(m.first, m.last): m.phrase for m in matches})
+    with_markers = _with_markers(dialogue, {m.last: number for m, number in marked.items()})
+    spelled = respell(with_markers, {(m.first, m.last): m.phrase for m in marked})
     references = [Reference(numbers[i], links[i].title, links[i].url) for i in order]
     unplaced = [link for index, link in enumerate(links) if index not in first_mentions]
     references += [Reference(None, link.title, link.url) for link in unplaced]
-    warnings = [f"link never heard, listed without a number: {link.title} ({link.phrases[0]!r})" for link in unplaced]
+    warnings = [
+        f"link {link.phrases[0]!r} not found where expected, listed without a number: if it is said,"
+        f" add a correction for how it was heard to corrections.toml ({link.title})"
+        for link in unplaced
+    ]
     return replace(spelled, references=references, warnings=[*spelled.warnings, *warnings])
 
 

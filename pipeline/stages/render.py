@@ -1,30 +1,69 @@
 """Render stage: the files a listener gets for one episode, and its entry for the feed.
 
-Everything lands under `<site>/<slug>/`: the tagged MP3, the transcript page, the transcript
-files, and `item.json`, the episode's feed entry, which the publish stage merges into the
-show's catalogue.
+Everything lands under `<site>/<slug>/`: the tagged MP3 (with its chapters), the transcript
+page, the transcript files, the chapters, and `item.json`, the episode's feed entry, which the
+publish stage merges into the show's catalogue. The page's stylesheet and script go to
+`<site>/assets/`, shared with the show's index page (render_index, called at publish time).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import shutil
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import jinja2
 import markdown
+import nh3
 from mutagen.id3 import APIC, ID3, TALB, TDRC, TIT2, TLAN, TPE1, TRCK
 
-from ..model import Dialogue, Episode, MasteredAudio, Show
+from .. import chapters as chapter_files
+from .. import transcript_files
+from ..config import EPISODE_FILE
+from ..errors import PipelineError
+from ..model import Chapter, Dialogue, Episode, MasteredAudio, Show
+from .feed import FEED_FILE
 
-NBSP = "\u00a0"
 ITEM_FILE = "item.json"
+PAGE_FILE = "index.html"
+CHAPTERS_FILE = "chapters.json"
+ASSETS_FOLDER = "assets"
+ASSETS = ("style.css", "player.js")
 
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("pipeline", "templates"),
-    autoescape=jinja2.select_autoescape(["html"]),
+    autoescape=True,  # every template is HTML; a name or a word with '<' must print as text
     keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
 )
+
+# The page's own words, in the show's language (English when the language is not listed).
+LABELS = {
+    "fr": {
+        "with": "Avec", "notes": "Notes de l’épisode", "chapters": "Chapitres",
+        "transcript": "Transcription", "references": "Références", "back": "Retour au texte",
+        "files": "Fichiers", "feed": "S’abonner (flux RSS)",
+        "episodes": "Épisodes", "episode": "Épisode",
+        "play_from": "Écouter à partir de", "no_audio": "Votre navigateur ne lit pas l’audio : ",
+        "months": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+                   "septembre", "octobre", "novembre", "décembre"],
+        "date": "{day} {month} {year}",
+    },
+    "en": {
+        "with": "With", "notes": "Show notes", "chapters": "Chapters",
+        "transcript": "Transcript", "references": "References", "back": "Back to the text",
+        "files": "Files", "feed": "Subscribe (RSS feed)",
+        "episodes": "Episodes", "episode": "Episode",
+        "play_from": "Play from", "no_audio": "Your browser does not play audio: ",
+        "months": ["January", "February", "March", "April", "May", "June", "July", "August",
+                   "September", "October", "November", "December"],
+        "date": "{month} {day}, {year}",
+    },
+}
 
 
 @dataclass
@@ -34,18 +73,86 @@ class RenderedEpisode:
     warnings: list[str] = field(default_factory=list)
 
 
-def speaker_label(name: str) -> str:
-    """'Gérald Holubowicz : ' with the no-break spaces French typography (and the seed) uses."""
-    return f"{name.replace(' ', NBSP)}{NBSP}: "
+@dataclass
+class Marker:
+    number: int
+    anchor: str | None  # 'note-n' on the number's first marker: its reference links back there
 
 
-def plain_transcript(episode: Episode, dialogue: Dialogue) -> str:
-    paragraphs = [episode.title]
-    paragraphs += [speaker_label(turn.speaker) + turn.text for turn in dialogue.turns]
-    return "\n\n".join(paragraphs) + "\n"
+@dataclass
+class Paragraph:
+    """A turn as the page shows it."""
+
+    speaker: str
+    role: str  # "host" or "guest", styled apart
+    start: float
+    anchor: str | None  # 't=N', what timestamp links point at; on the first paragraph of second N
+    pieces: list[str | Marker]
 
 
-def tag_mp3(path: Path, show: Show, episode: Episode) -> None:
+def page_paragraphs(dialogue: Dialogue, host: str) -> list[Paragraph]:
+    paragraphs = []
+    anchors: set[str] = set()
+    for turn in dialogue.turns:
+        pieces: list[str | Marker] = []
+        for piece in transcript_files.text_with_markers(turn):
+            if isinstance(piece, int):
+                piece = Marker(piece, _first(f"note-{piece}", anchors))
+            pieces.append(piece)
+        anchor = _first(f"t={int(turn.start)}", anchors)
+        role = "host" if turn.speaker == host else "guest"
+        paragraphs.append(Paragraph(turn.speaker, role, turn.start, anchor, pieces))
+    return paragraphs
+
+
+def _first(anchor: str, taken: set[str]) -> str | None:
+    """The anchor if no element has it yet (HTML ids are unique), else None."""
+    if anchor in taken:
+        return None
+    taken.add(anchor)
+    return anchor
+
+
+def labels(show: Show) -> dict:
+    return LABELS.get(show.language.split("-")[0], LABELS["en"])
+
+
+def long_date(day: dt.date, words: dict) -> str:
+    return words["date"].format(day=day.day, month=words["months"][day.month - 1], year=day.year)
+
+
+def clock(seconds: float) -> str:
+    """'4:05' or '1:02:03', as players show a position."""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+_templates.filters["clock"] = clock
+
+
+def notes_html(notes_markdown: str) -> str:
+    """The producer's notes as HTML: Markdown allows raw HTML, so it is sanitised (no script,
+    no event handler, no javascript: link) before it reaches a page or a feed."""
+    return nh3.clean(markdown.markdown(notes_markdown))
+
+
+def asset_version(name: str) -> str:
+    """A digest of the shipped asset, appended to its URL so browsers fetch a changed one."""
+    data = resources.files("pipeline").joinpath(ASSETS_FOLDER, name).read_bytes()
+    return hashlib.sha256(data).hexdigest()[:10]
+
+
+def write_assets(site: Path) -> list[str]:
+    folder = site / ASSETS_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ASSETS:
+        source = resources.files("pipeline").joinpath(ASSETS_FOLDER, name)
+        (folder / name).write_bytes(source.read_bytes())
+    return [f"{ASSETS_FOLDER}/{name}" for name in ASSETS]
+
+
+def tag_mp3(path: Path, show: Show, episode: Episode, chapters: list[Chapter], duration: float) -> None:
     tags = ID3()
     tags.add(TIT2(encoding=3, text=episode.title))
     tags.add(TPE1(encoding=3, text=show.title))
@@ -56,11 +163,25 @@ def tag_mp3(path: Path, show: Show, episode: Episode) -> None:
     if show.artwork:
         mime = "image/png" if show.artwork.suffix.lower() == ".png" else "image/jpeg"
         tags.add(APIC(encoding=3, mime=mime, type=3, desc="Cover", data=show.artwork.read_bytes()))
+    for frame in chapter_files.id3_frames(chapters, duration):
+        tags.add(frame)
     tags.save(path, v2_version=4)
 
 
 def episode_url(show: Show, episode: Episode, name: str) -> str:
     return f"{show.base_url}/{episode.slug}/{name}"
+
+
+def _checked_chapters(episode: Episode, dialogue: Dialogue, host: str, duration: float) -> list[Chapter]:
+    chapters = chapter_files.episode_chapters(episode, dialogue, host)
+    late = [chapter for chapter in chapters if chapter.start >= duration]
+    if late:
+        where = episode.folder / EPISODE_FILE if episode.folder else episode.slug
+        raise PipelineError(
+            where, f"chapter '{late[0].title}' starts at {clock(late[0].start)}, after the audio's "
+                   f"end ({clock(duration)}); fix its start"
+        )
+    return chapters
 
 
 def render(
@@ -70,32 +191,80 @@ def render(
     if folder.exists():
         shutil.rmtree(folder)  # a re-render must not leave files of an older one behind
     folder.mkdir(parents=True)
+    words = labels(show)
+    chapters = _checked_chapters(episode, dialogue, show.host, audio.duration)
+
     audio_name = f"{episode.slug}.mp3"
     shutil.copyfile(audio.path, folder / audio_name)
-    tag_mp3(folder / audio_name, show, episode)
+    tag_mp3(folder / audio_name, show, episode, chapters, audio.duration)
 
-    (folder / "transcript.txt").write_text(plain_transcript(episode, dialogue), encoding="utf-8")
+    texts = {
+        "transcript.vtt": transcript_files.webvtt(dialogue),
+        "transcript.srt": transcript_files.subrip(dialogue),
+        "transcript.json": transcript_files.podcasting20_json(dialogue),
+        "transcript.txt": transcript_files.plain_text(episode.title, dialogue, words["references"]),
+    }
+    if chapters:
+        texts[CHAPTERS_FILE] = chapter_files.podcasting20_json(chapters)
+    for name, text in texts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+
+    notes = notes_html(episode.notes_markdown)
+    paragraphs = page_paragraphs(dialogue, show.host)
+    marked = {piece.number for p in paragraphs for piece in p.pieces if isinstance(piece, Marker)}
     page = _templates.get_template("episode.html").render(
-        show=show, episode=episode, dialogue=dialogue, audio_name=audio_name
+        root="../", show=show, episode=episode, paragraphs=paragraphs, marked=marked,
+        references=dialogue.references, chapters=chapters, notes=notes, audio_name=audio_name,
+        files=list(texts), words=words, date=long_date(episode.date, words), feed=FEED_FILE,
+        assets={name: asset_version(name) for name in ASSETS},
     )
-    (folder / "index.html").write_text(page, encoding="utf-8")
+    (folder / PAGE_FILE).write_text(page, encoding="utf-8")
+    description = _templates.get_template("description.html").render(
+        notes=notes, references=dialogue.references, words=words
+    )
 
     item = {
         "slug": episode.slug,
         "title": episode.title,
         "number": episode.number,
+        "season": episode.season,
+        "episode_type": episode.episode_type,
         "date": episode.date.isoformat(),
         "draft": episode.draft,
-        "description_html": markdown.markdown(episode.notes_markdown),
+        "explicit": episode.explicit,
+        "description_html": description.strip(),
         "link": episode_url(show, episode, ""),
         "audio_url": episode_url(show, episode, audio_name),
         "audio_length": (folder / audio_name).stat().st_size,
         "audio_type": "audio/mpeg",
         "duration": round(audio.duration),
         "transcripts": [
-            {"url": episode_url(show, episode, "transcript.txt"), "type": "text/plain"},
-            {"url": episode_url(show, episode, "index.html"), "type": "text/html"},
+            {"url": episode_url(show, episode, name), "type": mime, "rel": rel,
+             "language": show.language}
+            for name, mime, rel in transcript_files.TRANSCRIPT_FILES
         ],
+        "chapters_url": episode_url(show, episode, CHAPTERS_FILE) if chapters else None,
+        "persons": [{"name": show.host, "role": "host"}]
+        + [{"name": guest, "role": "guest"} for guest in episode.guests],
     }
     files = sorted(str(p.relative_to(site)) for p in folder.rglob("*") if p.is_file())
-    return RenderedEpisode(files=[*files, f"{episode.slug}/{ITEM_FILE}"], item=item)
+    return RenderedEpisode(
+        files=[*write_assets(site), *files, f"{episode.slug}/{ITEM_FILE}"], item=item
+    )
+
+
+def render_index(show: Show, items: list[dict]) -> bytes:
+    """The show's home page: its episodes newest first (drafts left out), and the feed.
+    It lists the whole catalogue, so publish renders it, with the feed."""
+    published = sorted(
+        (item for item in items if not item.get("draft")),
+        key=lambda item: (item["date"], item["number"]),
+        reverse=True,
+    )
+    words = labels(show)
+    page = _templates.get_template("index.html").render(
+        root="", show=show, items=published, words=words, feed=FEED_FILE,
+        dates={item["slug"]: long_date(dt.date.fromisoformat(item["date"]), words) for item in published},
+        assets={name: asset_version(name) for name in ASSETS},
+    )
+    return page.encode("utf-8")

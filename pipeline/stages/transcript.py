@@ -66,7 +66,8 @@ def _hotwords(vocabulary: tuple[str, ...]) -> str | None:
     return text or None
 
 
-def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True) -> Transcript:
+def decode(source: Path, settings: TranscribeSettings):
+    """faster-whisper's lazy (segments, info) for `source`, with the stage's guards."""
     from faster_whisper import BatchedInferencePipeline
 
     model = load_model(settings.model, settings.device)
@@ -80,15 +81,19 @@ def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True
         log_prob_threshold=_LOW_LOGPROB,
     )
     if settings.batch_size:
-        pipeline = BatchedInferencePipeline(model)
-        segments, info = pipeline.transcribe(str(source), batch_size=settings.batch_size, **options)
-    else:
-        segments, info = model.transcribe(
-            str(source),
-            condition_on_previous_text=False,  # stops one misheard phrase repeating in a loop
-            hallucination_silence_threshold=2.0,
-            **options,
+        return BatchedInferencePipeline(model).transcribe(
+            str(source), batch_size=settings.batch_size, **options
         )
+    return model.transcribe(
+        str(source),
+        condition_on_previous_text=False,  # stops one misheard phrase repeating in a loop
+        hallucination_silence_threshold=2.0,
+        **options,
+    )
+
+
+def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True) -> Transcript:
+    segments, info = decode(source, settings)
     kept, dropped = [], 0
     with tqdm(total=round(info.duration), unit="s", desc="transcribe", disable=not progress,
               leave=False) as bar:

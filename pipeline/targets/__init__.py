@@ -1,7 +1,8 @@
 """Where a site is published: one interface, a local folder or (see s3.py) a bucket.
 
-A target receives the episode's files first and the feed last: a listener's app only ever
-sees a feed whose files are already in place.
+Publishing plans first (`changed`: which files differ from the published copies), then applies
+the plan in order (`put`, then `delete`). The publish stage orders it so that a listener's app
+only ever sees a feed whose files are already in place.
 """
 
 from __future__ import annotations
@@ -9,28 +10,33 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import PipelineError
+from ..model import Show
 
 
 class Target(Protocol):
     def read(self, name: str) -> bytes | None:
         """A published file's bytes, or None when it is not there."""
 
-    def names(self, suffix: str) -> list[str]:
+    def names(self, suffix: str = "") -> list[str]:
         """Published file names (relative to the site root) ending in `suffix`."""
 
-    def put(self, files: dict[str, Path]) -> list[str]:
-        """Publish these files (name -> local path), skipping unchanged ones; returns those sent."""
+    def changed(self, files: dict[str, Path]) -> list[str]:
+        """The names among `files` (name -> local path) whose published copy is missing or differs."""
 
-    def put_feed(self, name: str, data: bytes) -> None:
-        """Replace the feed in one step, after everything it points at is in place."""
+    def put(self, files: dict[str, Path]) -> None:
+        """Publish these files in the given order, each replacing its published copy in one step.
+        Stops at the first failure with a PipelineError naming the file: later files stay as they were."""
+
+    def delete(self, names: list[str]) -> None:
+        """Remove these published files."""
 
 
-def open_target(destination: str) -> Target:
+def open_target(destination: str, show: Show) -> Target:
+    """A folder path, or s3://bucket/prefix (the show file's s3_* keys say how to reach the bucket)."""
     if destination.startswith("s3://"):
-        raise PipelineError(
-            destination, "publishing to S3 is not available yet; publish to a folder with --to DIR"
-        )
+        from .s3 import S3Folder
+
+        return S3Folder.from_url(destination, region=show.s3_region, endpoint_url=show.s3_endpoint_url)
     from .local import LocalFolder
 
     return LocalFolder(Path(destination))

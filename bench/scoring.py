@@ -1,0 +1,22 @@
+"""Scoring shared by the benchmarks: word error rate on normalised French text."""
+
+from __future__ import annotations
+
+import re
+
+import jiwer
+
+MARKER = re.compile(r"\[(\d+)\]")
+
+
+def words_for_scoring(text: str) -> list[str]:
+    """Lowercase words without punctuation; footnote markers stay as their own "[n]" tokens."""
+    text = MARKER.sub(r" [\1] ", text.lower().replace("\u2019", "'"))
+    return re.findall(r"\[\d+\]|[\w'-]+", text)
+
+
+def wer(reference_text: str, hypothesis_text: str) -> float:
+    def plain(text: str) -> str:
+        return " ".join(w for w in words_for_scoring(text) if not MARKER.fullmatch(w))
+
+    return jiwer.wer(plain(reference_text), plain(hypothesis_text))

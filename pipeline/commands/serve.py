@@ -1,0 +1,81 @@
+"""`publish serve [DEST]`: preview a published folder on http://localhost.
+
+Python's http.server ignores Range requests, and a browser's audio player cannot seek in a file
+served that way; werkzeug's file responses answer them with 206 Partial Content.
+"""
+
+from __future__ import annotations
+
+import argparse
+import mimetypes
+from pathlib import Path
+
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.utils import redirect, safe_join, send_from_directory
+from werkzeug.wrappers import Request, Response
+
+from ..config import load_show
+from ..errors import PipelineError
+from ..stages.render import PAGE_FILE
+
+DEFAULT_PORT = 8000
+
+mimetypes.add_type("application/x-subrip", ".srt")  # Python's table says text/plain
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("destination", nargs="?", type=Path,
+                        help="the published folder (default: the show file's destination)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"the port on localhost (default: {DEFAULT_PORT})")
+    parser.add_argument("--show", type=Path, default=Path("feeds/show.toml"),
+                        help="the show file, for its destination (default: feeds/show.toml)")
+
+
+def site_app(root: Path):
+    """A WSGI app serving the files under root, with index.html for folders."""
+
+    @Request.application
+    def app(request: Request) -> Response:
+        name = request.path.lstrip("/")
+        folder = safe_join(str(root), name)
+        if folder is not None and Path(folder).is_dir():
+            if name and not name.endswith("/"):
+                return redirect(request.path + "/")  # the page's relative links need the slash
+            name += PAGE_FILE
+        return send_from_directory(root, name, request.environ)
+
+    return app
+
+
+def open_server(root: Path, port: int) -> BaseWSGIServer:
+    return make_server("127.0.0.1", port, site_app(root), threaded=True)
+
+
+def _site_folder(args: argparse.Namespace) -> Path:
+    if args.destination is not None:
+        folder = args.destination
+    else:
+        destination = load_show(args.show).destination
+        if destination.startswith("s3://"):
+            raise PipelineError(args.show, "the destination is a bucket; give a local folder: publish serve DIR")
+        folder = Path(destination)
+    if not folder.is_dir():
+        raise PipelineError(folder, "no such folder; publish an episode there first: publish episode SLUG --to DIR")
+    return folder
+
+
+def run(args: argparse.Namespace) -> int:
+    folder = _site_folder(args)
+    try:
+        server = open_server(folder.resolve(), args.port)
+    except OSError as error:
+        raise PipelineError(f"port {args.port}", f"cannot listen there ({error.strerror}); try --port N") from None
+    print(f"serving {folder} on http://localhost:{server.server_port}/ (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0

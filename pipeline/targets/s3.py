@@ -1,0 +1,219 @@
+"""An S3 bucket (or an S3-compatible service) as the publish target: `s3://bucket/prefix`.
+
+Credentials come from the standard AWS chain (environment, profile, SSO, instance or CI role).
+Listeners never see the bucket's own URL: the show's `base_url` is what the feed and pages point
+at, typically a CDN in front of the bucket.
+
+An unchanged file is recognised without downloading it: the listing gives each object's size and
+ETag, which is the MD5 of a file sent in one piece; a file sent in parts (or encrypted with KMS)
+has another ETag, so every upload also stores the file's SHA-256 in its metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import boto3
+from boto3.exceptions import S3UploadFailedError
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from ..errors import PipelineError
+from ..stages.feed import FEED_FILE
+
+MiB = 1024 * 1024
+SHA256_KEY = "sha256"  # object metadata: x-amz-meta-sha256
+
+# Media keeps its URL when it is re-mastered, so "long-lived" means a month, not "immutable".
+MEDIA_CACHE = "public, max-age=2592000"
+# The feed, the pages, the transcripts and item.json change with every correction.
+TEXT_CACHE = "public, max-age=300"
+
+CONTENT_TYPES = {
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".vtt": "text/vtt",
+    ".srt": "application/x-subrip",
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+}
+CONTENT_TYPES_BY_NAME = {
+    FEED_FILE: "application/rss+xml",
+    "chapters.json": "application/json+chapters",  # Podcasting 2.0 chapters
+}
+
+
+def content_type(name: str) -> str:
+    base = name.rsplit("/", 1)[-1]
+    suffix = Path(base).suffix.lower()
+    return (
+        CONTENT_TYPES_BY_NAME.get(base)
+        or CONTENT_TYPES.get(suffix)
+        or mimetypes.guess_type(base)[0]
+        or "application/octet-stream"
+    )
+
+
+def cache_control(name: str) -> str:
+    media = content_type(name).startswith(("audio/", "image/", "video/"))
+    return MEDIA_CACHE if media else TEXT_CACHE
+
+
+def _digest(path: Path, algorithm: str) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, algorithm).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Remote:
+    """What the bucket listing says about one object."""
+
+    etag: str
+    size: int
+
+
+class S3Folder:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        part_size: int = 16 * MiB,
+    ):
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        config = Config(
+            # "standard" retries throttling, 5xx and dropped connections with jittered backoff.
+            retries={"mode": "standard", "max_attempts": 5},
+            connect_timeout=10,
+            read_timeout=60,
+            # Most S3-compatible services (MinIO, Ceph, R2...) want bucket names in the path.
+            s3={"addressing_style": "path"} if endpoint_url else None,
+        )
+        # A session of its own: credentials are looked up now, not reused from an earlier client.
+        session = boto3.session.Session()
+        try:
+            self.client = session.client(
+                "s3", region_name=region, endpoint_url=endpoint_url, config=config
+            )
+        except ValueError as error:  # a malformed endpoint URL or region name
+            raise PipelineError(self.url(), f"check s3_endpoint_url and s3_region: {error}") from None
+        self.transfer = TransferConfig(multipart_threshold=part_size, multipart_chunksize=part_size)
+        self._listing: dict[str, _Remote] | None = None
+
+    @classmethod
+    def from_url(cls, url: str, **options) -> S3Folder:
+        parsed = urlparse(url)
+        if parsed.scheme != "s3" or not parsed.netloc:
+            raise PipelineError(url, "not an S3 destination; write it s3://bucket/prefix")
+        return cls(parsed.netloc, parsed.path, **options)
+
+    def url(self, name: str = "") -> str:
+        return f"s3://{self.bucket}/{self._key(name)}"
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+    @contextmanager
+    def _errors(self, name: str = "") -> Iterator[None]:
+        """S3's failures as one line naming the object: the producer needs what to fix, not a trace."""
+        where = self.url(name)
+        try:
+            yield
+        except NoCredentialsError:
+            raise PipelineError(where, "no AWS credentials found: set AWS_PROFILE, or "
+                                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY") from None
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code == "NoSuchBucket":
+                message = f"bucket '{self.bucket}' does not exist: create it or fix the destination"
+            elif code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                message = f"access refused ({code}): check the AWS credentials and the bucket's policy"
+            else:
+                message = f"{code}: {error.response.get('Error', {}).get('Message', error)}"
+            raise PipelineError(where, message) from None
+        except (BotoCoreError, S3UploadFailedError) as error:
+            raise PipelineError(where, str(error)) from None
+
+    def _remote(self) -> dict[str, _Remote]:
+        """Every object under the prefix; listed again after put or delete."""
+        if self._listing is None:
+            root = self._key("")  # the trailing "/" keeps "podcast-old/" out of "podcast"
+            listing = {}
+            with self._errors():
+                pages = self.client.get_paginator("list_objects_v2").paginate(
+                    Bucket=self.bucket, Prefix=root
+                )
+                for page in pages:
+                    for item in page.get("Contents", []):
+                        listing[item["Key"][len(root):]] = _Remote(item["ETag"].strip('"'), item["Size"])
+            self._listing = listing
+        return self._listing
+
+    def read(self, name: str) -> bytes | None:
+        if name not in self._remote():
+            return None
+        with self._errors(name):
+            try:
+                return self.client.get_object(Bucket=self.bucket, Key=self._key(name))["Body"].read()
+            except self.client.exceptions.NoSuchKey:
+                return None
+
+    def names(self, suffix: str = "") -> list[str]:
+        return sorted(name for name in self._remote() if name.endswith(suffix))
+
+    def changed(self, files: dict[str, Path]) -> list[str]:
+        return [name for name, path in files.items() if not self._unchanged(name, path)]
+
+    def _unchanged(self, name: str, path: Path) -> bool:
+        remote = self._remote().get(name)
+        if remote is None or remote.size != path.stat().st_size:
+            return False
+        if "-" not in remote.etag and remote.etag == _digest(path, "md5"):
+            return True
+        with self._errors(name):
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(name))
+        return head["Metadata"].get(SHA256_KEY) == _digest(path, "sha256")
+
+    def put(self, files: dict[str, Path]) -> None:
+        for name, path in files.items():
+            extra = {
+                "ContentType": content_type(name),
+                "CacheControl": cache_control(name),
+                "Metadata": {SHA256_KEY: _digest(path, "sha256")},
+            }
+            with self._errors(name):
+                self.client.upload_file(
+                    str(path), self.bucket, self._key(name), ExtraArgs=extra, Config=self.transfer
+                )
+            self._listing = None  # listed again if asked: a multipart upload's ETag is S3's to tell
+
+    def delete(self, names: list[str]) -> None:
+        for start in range(0, len(names), 1000):  # DeleteObjects takes at most 1000 keys
+            batch = names[start:start + 1000]
+            with self._errors():
+                response = self.client.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={"Objects": [{"Key": self._key(n)} for n in batch], "Quiet": True},
+                )
+            if response.get("Errors"):
+                error = response["Errors"][0]
+                raise PipelineError(
+                    f"s3://{self.bucket}/{error['Key']}", f"could not delete it: {error['Code']}"
+                )
+        self._listing = None

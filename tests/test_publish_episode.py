@@ -1,0 +1,99 @@
+"""`publish episode` end to end on a real clip: mastered MP3, transcript, page, feed, cache."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+from mutagen.id3 import ID3
+from mutagen.mp3 import MP3
+
+from pipeline.cli import main
+from pipeline.stages.audio import measure_loudness
+
+from .conftest import REPO, make_project
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, sample_clip):
+    """The sample clip published once into a fresh project's site folder."""
+    project = make_project(tmp_path_factory.mktemp("published"))
+    project.add_episode("clip", sample_clip)
+    code = main(["episode", "clip", "--show", str(project.show), "--episodes",
+                 str(project.episodes), "--work", str(project.work)])
+    assert code == 0
+    return project
+
+
+def test_publish_writes_a_mastered_tagged_mp3(published):
+    mp3 = published.site / "clip" / "clip.mp3"
+    loudness, true_peak = measure_loudness(mp3)
+    assert -17.0 <= loudness <= -15.0
+    assert true_peak <= -1.5
+    tags = ID3(mp3)
+    assert tags["TIT2"].text[0] == "Ce que le règlement européen change pour l'IA"
+    assert tags["TALB"].text[0] == "Imaginaires"
+    assert tags["TRCK"].text[0] == "1"
+    assert tags.getall("APIC")[0].data == (REPO / "feeds" / "artwork.jpg").read_bytes()
+    assert 29 <= MP3(mp3).info.length <= 31
+
+
+def test_publish_writes_a_named_transcript(published):
+    text = (published.site / "clip" / "transcript.txt").read_text(encoding="utf-8")
+    paragraphs = text.strip().split("\n\n")
+    assert paragraphs[0] == "Ce que le règlement européen change pour l'IA"
+    assert paragraphs[1].startswith("Gérald\u00a0Holubowicz\u00a0: ")
+    assert "bienvenue" in paragraphs[1].lower()
+    assert "SPEAKER" not in text
+
+
+def test_feed_points_at_the_published_mp3(published):
+    feed = ET.parse(published.site / "feed.xml").getroot()
+    item = feed.find("channel/item")
+    enclosure = item.find("enclosure")
+    mp3 = published.site / "clip" / "clip.mp3"
+    assert enclosure.get("url") == "https://imaginaires.example.org/clip/clip.mp3"
+    assert int(enclosure.get("length")) == mp3.stat().st_size
+    assert enclosure.get("type") == "audio/mpeg"
+    assert item.findtext("title") == "Ce que le règlement européen change pour l'IA"
+
+
+def test_reruns_redo_only_what_changed(published, capsys):
+    again = published.publish(capsys, "episode", "clip")
+    assert again.code == 0
+    assert "ran publish;" in again.out  # publishing compares with the destination; nothing else
+    assert "0 file(s) changed" in again.out
+
+    notes = published.episodes / "clip" / "notes.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\nUne ligne ajoutée.\n", encoding="utf-8")
+    status = published.publish(capsys, "status", "clip")
+    states = dict(line.split()[:2] for line in status.out.splitlines())
+    assert states == {"audio": "done", "transcribe": "done", "diarize": "done",
+                      "footnotes": "done", "render": "stale", "publish": "stale"}
+
+    edited = published.publish(capsys, "episode", "clip")
+    assert "ran render, publish;" in edited.out
+    assert "Une ligne ajoutée." in (published.site / "clip" / "item.json").read_text(encoding="utf-8")
+
+
+def test_force_reruns_one_stage(published, capsys):
+    forced = published.publish(capsys, "episode", "clip", "--force", "footnotes")
+    assert "ran footnotes, publish;" in forced.out
+
+
+def test_an_interrupted_run_resumes_after_its_last_finished_stage(project, sample_clip, capsys):
+    project.add_episode("resume", sample_clip)
+    first = project.publish(capsys, "episode", "resume", "--until", "transcribe")
+    assert first.code == 0 and "ran audio, transcribe" in first.out
+    assert not project.site.exists()  # stopped before publishing: nothing reached listeners
+    resumed = project.publish(capsys, "episode", "resume")
+    assert "ran diarize, footnotes, render, publish" in resumed.out
+
+
+def test_the_console_script_is_installed(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "--help"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "episode" in result.stdout and "status" in result.stdout

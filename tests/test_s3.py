@@ -1,0 +1,330 @@
+"""Publishing to S3, against a real S3 server on loopback (moto's), with a small hand-made site."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import EndpointConnectionError
+from moto.server import ThreadedMotoServer
+
+from pipeline.cli import main
+from pipeline.errors import PipelineError
+from pipeline.model import Show
+from pipeline.stages.publish import publish
+from pipeline.stages.render import RenderedEpisode
+from pipeline.targets.local import LocalFolder
+from pipeline.targets.s3 import S3Folder
+
+from .conftest import REPO
+
+PREFIX = "podcast"
+ARTWORK = REPO / "feeds" / "artwork.jpg"
+
+
+@pytest.fixture(scope="session")
+def endpoint():
+    """moto's S3 server on a free loopback port, with dummy credentials (never a real account's)."""
+    env = pytest.MonkeyPatch()
+    env.setenv("AWS_ACCESS_KEY_ID", "testing")
+    env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    env.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    env.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        env.delenv(name, raising=False)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+    env.undo()
+
+
+@pytest.fixture
+def bucket(endpoint) -> str:
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def s3(endpoint):
+    return boto3.client("s3", endpoint_url=endpoint)
+
+
+def folder(bucket: str, endpoint: str, **options) -> S3Folder:
+    return S3Folder(bucket, PREFIX, endpoint_url=endpoint, **options)
+
+
+def make_show(**changes) -> Show:
+    return Show(
+        title="Imaginaires", author="Gérald Holubowicz", language="fr",
+        description="Un podcast sur l'IA et nos imaginaires.",
+        base_url="https://cdn.example.org/podcast", host="Gérald Holubowicz",
+        owner_name="Gérald Holubowicz", owner_email="podcast@example.org",
+        category="Technology", artwork=ARTWORK, **changes,
+    )
+
+
+def render_by_hand(site: Path, slug: str, number: int, notes: str = "Les notes.",
+                   audio: bytes | None = None) -> RenderedEpisode:
+    """What the render stage leaves for one episode: its files under site/<slug>/ and its item."""
+    base = f"https://cdn.example.org/podcast/{slug}/"
+    spelled = "".join("abcdefghij"[int(digit)] for digit in str(number))  # apps frown on numbered titles
+    contents = {
+        f"{slug}.mp3": audio if audio is not None else bytes(range(256)) * 64 + slug.encode(),
+        "index.html": f"<!doctype html><title>{slug}</title><p>{notes}</p>\n".encode(),
+        "transcript.txt": f"Épisode {number}\n\nGérald : bonjour.\n".encode(),
+        "transcript.vtt": b"WEBVTT\n\n00:00.000 --> 00:01.000\n<v Host>bonjour.\n",
+        "transcript.srt": b"1\n00:00:00,000 --> 00:00:01,000\nbonjour.\n",
+        "chapters.json": json.dumps({"version": "1.2.0", "chapters": [{"startTime": 0}]}).encode(),
+    }
+    (site / slug).mkdir(parents=True, exist_ok=True)
+    for name, data in contents.items():
+        (site / slug / name).write_bytes(data)
+    item = {
+        "slug": slug, "title": f"Conversation {spelled}", "number": number, "season": None,
+        "episode_type": "full", "date": (dt.date(2026, 1, 1) + dt.timedelta(days=number)).isoformat(),
+        "draft": False, "explicit": None,
+        "description_html": f"<p>{notes}</p>", "link": base,
+        "audio_url": base + f"{slug}.mp3", "audio_length": len(contents[f"{slug}.mp3"]),
+        "audio_type": "audio/mpeg", "duration": 60,
+        "transcripts": [{"url": base + "transcript.vtt", "type": "text/vtt", "rel": "captions",
+                         "language": "fr"}],
+        "chapters_url": base + "chapters.json",
+        "persons": [{"name": "Gérald Holubowicz", "role": "host"}],
+    }
+    files = sorted(f"{slug}/{name}" for name in contents)
+    return RenderedEpisode(files=[*files, f"{slug}/item.json"], item=item)
+
+
+def publish_to(target: S3Folder, site: Path, rendered: RenderedEpisode, **options):
+    return publish(make_show(), rendered, site, target, target.url(), **options)
+
+
+def keys(s3, bucket: str) -> set[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return {item["Key"] for page in pages for item in page.get("Contents", [])}
+
+
+def feed_on_server(s3, bucket: str) -> bytes:
+    return s3.get_object(Bucket=bucket, Key=f"{PREFIX}/feed.xml")["Body"].read()
+
+
+def test_first_publish_sends_everything_and_a_second_sends_nothing(tmp_path, bucket, endpoint, s3):
+    site = tmp_path / "site"
+    rendered = render_by_hand(site, "ep1", 1)
+
+    first = publish_to(folder(bucket, endpoint), site, rendered)
+
+    site_files = {*rendered.files, "index.html", "artwork.jpg", "feed.xml"}
+    assert set(first.sent) == site_files
+    assert first.sent[-3:] == ["ep1/item.json", "index.html", "feed.xml"]  # the catalogue last
+    assert keys(s3, bucket) == {f"{PREFIX}/{name}" for name in site_files}
+    mp3 = s3.get_object(Bucket=bucket, Key=f"{PREFIX}/ep1/ep1.mp3")["Body"].read()
+    assert mp3 == (site / "ep1" / "ep1.mp3").read_bytes()
+
+    again = publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep1", 1))
+    assert again.sent == []
+    assert again.episodes_in_feed == 1
+
+
+def test_a_changed_note_sends_only_the_page_its_item_and_the_feed(tmp_path, bucket, endpoint, s3):
+    site = tmp_path / "site"
+    publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep1", 1))
+
+    changed = publish_to(folder(bucket, endpoint), site,
+                         render_by_hand(site, "ep1", 1, notes="Les notes, corrigées."))
+
+    assert changed.sent == ["ep1/index.html", "ep1/item.json", "feed.xml"]
+    assert "corrigées" in feed_on_server(s3, bucket).decode()
+
+
+def test_content_types_and_cache_headers_are_stored_on_the_server(tmp_path, bucket, endpoint, s3):
+    site = tmp_path / "site"
+    publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep1", 1))
+
+    expected = {
+        "ep1/ep1.mp3": "audio/mpeg",
+        "ep1/index.html": "text/html; charset=utf-8",
+        "ep1/transcript.txt": "text/plain; charset=utf-8",
+        "ep1/transcript.vtt": "text/vtt",
+        "ep1/transcript.srt": "application/x-subrip",
+        "ep1/chapters.json": "application/json+chapters",
+        "ep1/item.json": "application/json",
+        "index.html": "text/html; charset=utf-8",
+        "artwork.jpg": "image/jpeg",
+        "feed.xml": "application/rss+xml",
+    }
+    long_lived = {"ep1/ep1.mp3", "artwork.jpg"}
+    for name, content_type in expected.items():
+        head = s3.head_object(Bucket=bucket, Key=f"{PREFIX}/{name}")
+        assert head["ContentType"] == content_type, name
+        max_age = int(head["CacheControl"].split("max-age=")[1].split(",")[0])
+        if name in long_lived:
+            assert max_age >= 7 * 86400, name
+        else:
+            assert max_age <= 600, name  # listeners must see a correction within minutes
+
+
+def test_a_file_sent_in_parts_is_recognised_by_its_stored_hash(tmp_path, bucket, endpoint, s3):
+    site = tmp_path / "site"
+    audio = bytes(range(256)) * (6 * 4096)  # 6 MiB: two parts of S3's 5 MiB minimum
+    publish_to(folder(bucket, endpoint, part_size=5 * 1024 * 1024), site,
+               render_by_hand(site, "ep1", 1, audio=audio))
+    assert "-" in s3.head_object(Bucket=bucket, Key=f"{PREFIX}/ep1/ep1.mp3")["ETag"]  # multipart
+
+    same = publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep1", 1, audio=audio))
+    assert same.sent == []
+
+    remastered = b"\xff" + audio[1:]  # same size, other bytes: only the hash can tell
+    again = publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep1", 1, audio=remastered))
+    assert again.sent == ["ep1/ep1.mp3"]
+
+
+def fail_nth_put(target: S3Folder, n: int) -> list[str]:
+    """Make the target's n-th PutObject fail as a dropped connection would; returns the keys tried."""
+    tried: list[str] = []
+
+    def fail(params, **_):
+        tried.append(params["Key"])
+        if len(tried) == n:
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1 (fault injected)")
+
+    target.client.meta.events.register("before-parameter-build.s3.PutObject", fail)
+    return tried
+
+
+def test_a_failure_mid_publish_leaves_the_old_feed_and_a_rerun_finishes(tmp_path, bucket, endpoint, s3):
+    site = tmp_path / "site"
+    publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep1", 1))
+    old_feed = feed_on_server(s3, bucket)
+
+    faulty = folder(bucket, endpoint)
+    tried = fail_nth_put(faulty, 3)
+    with pytest.raises(PipelineError) as failure:
+        publish_to(faulty, site, render_by_hand(site, "ep2", 2))
+
+    assert tried == [f"{PREFIX}/ep2/chapters.json", f"{PREFIX}/ep2/ep2.mp3", f"{PREFIX}/ep2/index.html"]
+    assert failure.value.where == f"s3://{bucket}/{PREFIX}/ep2/index.html"
+    assert "run the same command again" in failure.value.message
+    assert feed_on_server(s3, bucket) == old_feed
+    assert f"{PREFIX}/ep2/item.json" not in keys(s3, bucket)  # not in the catalogue either
+
+    rerun = publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep2", 2))
+    assert rerun.sent[0] == "ep2/index.html"  # the two files sent before the failure are kept
+    assert rerun.sent[-3:] == ["ep2/item.json", "index.html", "feed.xml"]
+    assert rerun.episodes_in_feed == 2
+    assert "https://cdn.example.org/podcast/ep2/ep2.mp3" in feed_on_server(s3, bucket).decode()
+
+
+def test_a_transient_server_error_is_retried(tmp_path, bucket, endpoint, s3):
+    target = folder(bucket, endpoint)
+    refusals = []
+
+    def slow_down_once(request, **_):
+        if request.method == "PUT" and not refusals:
+            refusals.append(request.url)
+            body = b"<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>"
+            return AWSResponse(request.url, 503, {}, _Raw(body))
+        return None
+
+    target.client.meta.events.register("before-send.s3.PutObject", slow_down_once)
+    site = tmp_path / "site"
+    publication = publish_to(target, site, render_by_hand(site, "ep1", 1))
+
+    assert len(refusals) == 1
+    assert keys(s3, bucket) == {f"{PREFIX}/{name}" for name in publication.sent}
+
+
+class _Raw:
+    """The body of a canned HTTP response, as botocore reads it."""
+
+    def __init__(self, body: bytes):
+        self.body = body
+
+    def stream(self, **_):
+        yield self.body
+
+
+def test_prune_deletes_only_the_episodes_stale_files_in_the_prefix(tmp_path, bucket, endpoint, s3):
+    site = tmp_path / "site"
+    publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep1", 1))
+    publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep2", 2))
+    outside = ["podcast-old/ep1/old.srt", "ep1/old.srt", "elsewhere.txt"]
+    for key in [f"{PREFIX}/ep1/old.srt", *outside]:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"old")
+    before = keys(s3, bucket)
+
+    planned = publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep1", 1),
+                         prune=True, dry_run=True)
+    assert planned.deleted == ["ep1/old.srt"]
+    assert keys(s3, bucket) == before  # a dry run changes nothing
+
+    pruned = publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep1", 1), prune=True)
+    assert pruned.deleted == ["ep1/old.srt"]
+    assert keys(s3, bucket) == before - {f"{PREFIX}/ep1/old.srt"}  # ep2 and the outside survive
+
+    unasked = publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep1", 1))
+    assert unasked.deleted == []
+
+
+def test_a_dry_run_plans_without_sending(tmp_path, bucket, endpoint, s3):
+    site = tmp_path / "site"
+    plan = publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep1", 1), dry_run=True)
+    assert plan.dry_run and "feed.xml" in plan.sent and "ep1/ep1.mp3" in plan.sent
+    assert keys(s3, bucket) == set()
+
+
+def test_a_local_folder_plans_and_prunes_the_same_way(tmp_path):
+    site, root = tmp_path / "site", tmp_path / "public" / PREFIX
+    publish(make_show(), render_by_hand(site, "ep1", 1), site, LocalFolder(root), str(root))
+    for path in (root / "ep1" / "old.srt", root.parent / "podcast-old" / "ep1" / "old.srt"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"old")
+
+    planned = publish(make_show(), render_by_hand(site, "ep1", 1, notes="Corrigées."), site,
+                      LocalFolder(root), str(root), prune=True, dry_run=True)
+    assert planned.sent == ["ep1/index.html", "ep1/item.json", "feed.xml"]
+    assert planned.deleted == ["ep1/old.srt"]
+    assert (root / "ep1" / "old.srt").is_file() and "Corrigées" not in (root / "feed.xml").read_text()
+
+    done = publish(make_show(), render_by_hand(site, "ep1", 1, notes="Corrigées."), site,
+                   LocalFolder(root), str(root), prune=True)
+    assert done.deleted == ["ep1/old.srt"] and not (root / "ep1" / "old.srt").exists()
+    assert (root.parent / "podcast-old" / "ep1" / "old.srt").is_file()
+    assert "Corrigées" in (root / "feed.xml").read_text(encoding="utf-8")
+
+
+def test_a_missing_bucket_is_one_line_from_the_cli(tmp_path, endpoint, capsys):
+    (tmp_path / "show.toml").write_text(
+        (REPO / "feeds" / "show.toml").read_text(encoding="utf-8")
+        + f'\ns3_endpoint_url = "{endpoint}"\n', encoding="utf-8")
+    (tmp_path / "artwork.jpg").write_bytes(ARTWORK.read_bytes())
+
+    code = main(["feed", "--check", "--show", str(tmp_path / "show.toml"),
+                 "--to", "s3://no-such-bucket/podcast"])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.strip().splitlines() == [
+        "error: s3://no-such-bucket/podcast/: bucket 'no-such-bucket' does not exist: "
+        "create it or fix the destination"
+    ]
+
+
+def test_missing_credentials_are_one_clear_error(endpoint, bucket, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance role to fall back on
+
+    with pytest.raises(PipelineError, match="no AWS credentials found"):
+        folder(bucket, endpoint).names()
