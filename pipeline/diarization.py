@@ -32,8 +32,10 @@ FRAME_S = HOP / SAMPLE_RATE
 WINDOW_FRAMES = 160  # 1.6 s, the partial-utterance length GE2E was trained on
 STEP_FRAMES = 50  # a new window every 0.5 s
 PIECE_FRAMES = 200  # clustering works on pieces of speech up to 2 s long
-MIN_REGION_S = 0.3  # shorter speech bursts carry too little voice to embed
-SWITCH_COST = 0.5
+MIN_REGION_S = 0.3
+VAD_THRESHOLD = 0.5
+VAD_PAD_MS = 150  # shorter speech bursts carry too little voice to embed
+SWITCH_COST = 1.0
 MAX_PAUSE_IN_TURN_S = 1.0  # a speaker's pause shorter than this stays inside the turn
 SNAP_S = 0.3  # how far a change point may move to reach a pause
 NEW_SPEAKER_DISTANCE = 0.35  # cosine distance between clusters that makes them two voices
@@ -121,7 +123,9 @@ def speech_regions(audio: np.ndarray) -> list[tuple[int, int]]:
     """Speech as (first, last+1) frame pairs, split wherever the speaker pauses a quarter second."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    options = VadOptions(min_silence_duration_ms=250, speech_pad_ms=60)
+    options = VadOptions(
+        threshold=VAD_THRESHOLD, min_silence_duration_ms=250, speech_pad_ms=VAD_PAD_MS
+    )
     regions = []
     for speech in get_speech_timestamps(audio, options, sampling_rate=SAMPLE_RATE):
         first, last = speech["start"] // HOP, -(-speech["end"] // HOP)
@@ -157,11 +161,11 @@ def embedding_windows(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def embed_windows(mel: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:
-    """One voice vector per window; short windows are left-padded with silence."""
+    """One voice vector per window; a short window's frames repeat to fill WINDOW_FRAMES (padding
+    with silence instead would make every short burst sound alike)."""
     batch = np.zeros((len(windows), WINDOW_FRAMES, mel.shape[1]), np.float32)
     for i, (first, last) in enumerate(windows):
-        frames = mel[first:last]
-        batch[i, WINDOW_FRAMES - len(frames) :] = frames
+        batch[i] = np.resize(mel[first:last], (WINDOW_FRAMES, mel.shape[1]))
     return speaker_encoder().embed(batch)
 
 

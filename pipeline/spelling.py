@@ -22,8 +22,8 @@ LETTER_NAMES = dict(zip(
     "abcdefghijklmnopqrstuvwxyz",
     "a bé cé dé e effe gé ache i ji ka elle emme ènne o pé ku erre esse té u vé wé ixe igrec zède".split(),
 ))
-# Runs of capitals ("GPT" in "ChatGPT"), capitalised or lowercase words, digits.
-PIECES = re.compile(r"[^\W\d_]+|\d+")
+PIECES = re.compile(r"[^\W\d_]+|\d+")  # runs of letters or of digits: "GPT-4" -> GPT, 4
+# Parts of a camel-cased name: a run of capitals ("GPT" in "ChatGPT"), a capitalised word.
 CAMEL = re.compile(r"[A-ZÀ-Ý]+(?![a-zà-ÿ])|[A-ZÀ-Ý]?[a-zà-ÿ]+|[^\W\d_]+")
 VOWELS = set("aeiouyàâäéèêëîïôöùûüÿ")
 
@@ -77,7 +77,7 @@ def plain_tokens(text: str) -> list[str]:
 
 
 def phonetic_key(token: str) -> str:
-    """A spoken token's French phonetic key, e.g. "châche" -> "SaS", "pété" -> "pEtE"."""
+    """A spoken token's French phonetic key, e.g. "châche" -> "SaS", "pétait" -> "pete"."""
     key = token
     for pattern, replacement in PHONETIC_RULES:
         key = pattern.sub(replacement, key)

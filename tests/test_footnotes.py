@@ -134,6 +134,12 @@ def test_respelling_keeps_the_article_as_said():
     assert text(place_footnotes(dialogue(("G", "« ia acte » qui")), [act])) == "« IA Act [1] » qui"
 
 
+def test_numbers_and_acronyms_match_as_said():
+    gpt4 = Link(["GPT-4"], "GPT-4", "https://openai.com/gpt-4")
+    assert text(place_footnotes(dialogue(("A", "à jour de GPT quatre, même si")), [gpt4])) == "à jour de GPT-4 [1], même si"
+    assert text(place_footnotes(dialogue(("A", "à jour de gé pé té 4 même")), [gpt4])) == "à jour de GPT-4 [1] même"
+
+
 def test_only_marked_mentions_are_respelled():
     # A show's name can also be an ordinary word: "l'imaginaire" later on stays as it is.
     heard = dialogue(("Gérald", "vous écoutez imaginaire et l'imaginaire collectif"))

@@ -75,6 +75,8 @@ def similarity(heard: _Spoken, phrase: _Spoken) -> float:
 def candidate_matches(heard: list[_Spoken], phrase: str) -> list[Match]:
     """Every window of whole heard words, of about the phrase's spoken length, that matches."""
     target = _Spoken.of(phrase)
+    if not target.plain:
+        return []  # nothing to say aloud, e.g. a phrase of punctuation only
     length = len(target.key)
     required = required_similarity(length)
     matches = []
@@ -138,7 +140,7 @@ def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Cor
 
     first_mentions = in_list_order([heard_as(link.phrases[0]) for link in links])
     for index, link in enumerate(links):
-        exact = [m for m in heard_as(link.phrases[0]) if m.exact]
+        exact = [m for m in heard_as(link.phrases[0]) if m.exact and m not in first_mentions.values()]
         if index not in first_mentions and exact:
             first_mentions[index] = exact[0]
     order = sorted(first_mentions, key=lambda index: first_mentions[index].first)

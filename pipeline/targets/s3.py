@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import boto3
+import botocore.session
 from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
@@ -106,7 +107,13 @@ class S3Folder:
             s3={"addressing_style": "path"} if endpoint_url else None,
         )
         # A session of its own: credentials are looked up now, not reused from an earlier client.
-        session = boto3.session.Session()
+        botocore_session = botocore.session.get_session()
+        # Nothing here reads LastModified, and parsing it with dateutil for every listed object
+        # costs more than the listing request itself on a large catalogue.
+        botocore_session.get_component("response_parser_factory").set_parser_defaults(
+            timestamp_parser=str
+        )
+        session = boto3.session.Session(botocore_session=botocore_session)
         try:
             self.client = session.client(
                 "s3", region_name=region, endpoint_url=endpoint_url, config=config
