@@ -118,16 +118,22 @@ def marker_positions(tokens: list[str]) -> tuple[list[str], list[tuple[int, int]
     return words, markers
 
 
-def aligned_positions(hyp_words: list[str], ref_words: list[str]) -> list[int]:
-    """For each hypothesis word, the reference word it stands for: through the longest matching
-    blocks, and a word in between takes the position of the last aligned word before it."""
+def marker_places(hyp_words: list[str], ref_words: list[str]) -> list[int]:
+    """For a marker after each hypothesis word, the reference word it follows: the word's own
+    aligned position (longest matching blocks), else just before the next word's, else the
+    last aligned position before it plus the words since."""
     matcher = SequenceMatcher(None, hyp_words, ref_words, autojunk=False)
-    blocks = {a + k: b + k for a, b, size in matcher.get_matching_blocks() for k in range(size)}
-    positions, last = [], 0
+    aligned = {a + k: b + k for a, b, size in matcher.get_matching_blocks() for k in range(size)}
+    places, last = [], (-1, -1)
     for index in range(len(hyp_words)):
-        last = blocks.get(index, last)
-        positions.append(last)
-    return positions
+        if index in aligned:
+            last = (index, aligned[index])
+            places.append(aligned[index])
+        elif index + 1 in aligned:
+            places.append(aligned[index + 1] - 1)
+        else:
+            places.append(last[1] + index - last[0])
+    return places
 
 
 def count(term: str, text: str) -> int:
@@ -143,12 +149,12 @@ def score(footnoted: Dialogue, plain: Dialogue, ref: dict, links: list[Link]) ->
     text = " ".join(join_words(turn.words) for turn in footnoted.turns)
     heard = " ".join(join_words(turn.words) for turn in plain.turns)
     hyp_words, placed = marker_positions(words_for_scoring(text))
-    positions = aligned_positions(hyp_words, ref_words)
+    places = marker_places(hyp_words, ref_words)
     url_of = {r.number: r.url for r in footnoted.references}
     title_of = {link.url: link.phrases[0] for link in links}
     errors, false_markers, open_gold = [], [], list(gold)
     for number, index in placed:
-        url, at = url_of[number], positions[max(index, 0)]
+        url, at = url_of[number], places[max(index, 0)]
         nearest = min(((abs(at - g), (u, g)) for u, g in open_gold if u == url), default=None)
         if nearest is None or nearest[0] > 3:
             false_markers.append(f"[{number}] {title_of[url]} after {hyp_words[index]!r}"
@@ -193,8 +199,7 @@ def main() -> None:
         print(f"vocabulary={mode}: {MODES[mode]}  (footnoting took {elapsed:.2f} s)")
         for name, value in score(footnoted, plain, ref, links).items():
             print(f"  {name}: {value}")
-        for warning in footnoted.warnings:
-            print(f"  warning: {warning}")
+        print(f"  warnings: {len(footnoted.warnings)} (links not placed)")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,18 @@
 """Who spoke when, from the audio alone.
 
 1. Speech regions: Silero VAD (bundled with faster-whisper) splits the audio at pauses.
-2. Embeddings: Resemblyzer's pretrained GE2E speaker encoder (a 3-layer LSTM, 256-d voice
-   vectors, weights shipped in the `resemblyzer` wheel and run here with CPU torch) embeds
-   1.6 s windows sliding over every region, so a speaker change inside a long region shows.
-3. Clustering: agglomerative clustering of the windows (cosine, average linkage) into the known
-   number of speakers, or, when it is not known, until clusters are further apart than
-   `NEW_SPEAKER_DISTANCE`; then a few k-means style passes against the cluster centroids.
-4. Re-segmentation: every 10 ms frame takes the speaker its covering windows resemble most;
-   turns shorter than `MIN_TURN_S` merge into their neighbours, and each change point inside a
-   region moves to the quietest frame nearby, so boundaries land on pauses.
+2. Voice vectors: Resemblyzer's pretrained GE2E speaker encoder (a 3-layer LSTM giving 256-d
+   vectors; the weights ship in the `resemblyzer` wheel and run here on CPU torch) embeds 1.6 s
+   windows sliding over every region, so a change of speaker inside a long region shows. The
+   vector every voice of the recording shares is subtracted: what is left tells voices apart.
+3. Clustering: regions are cut into pieces of up to 2 s, each piece gets the mean vector of its
+   windows, and agglomerative clustering (cosine, average linkage) groups the pieces into the
+   known number of speakers, or, when it is not known, until the groups left are further apart
+   than NEW_SPEAKER_DISTANCE; a few k-means style passes then settle the speakers' centroids.
+4. Re-segmentation: each 10 ms frame scores each speaker by how much its covering windows
+   resemble them, and the likeliest speaker path (Viterbi) pays SWITCH_COST for a change of
+   speaker inside a region but nothing across a pause; a change left inside a region moves to
+   the quietest frame nearby, so boundaries land on pauses.
 
 The result is exclusive (one speaker at a time): overlapping speech goes to the voice that
 dominates it. Speakers are numbered by first appearance: label "S1" speaks first.
@@ -30,15 +33,16 @@ SAMPLE_RATE = 16_000
 HOP = 160  # samples per mel frame: the timeline's resolution is 10 ms
 FRAME_S = HOP / SAMPLE_RATE
 WINDOW_FRAMES = 160  # 1.6 s, the partial-utterance length GE2E was trained on
-STEP_FRAMES = 50  # a new window every 0.5 s
+STEP_FRAMES = 75  # a new window every 0.75 s
 PIECE_FRAMES = 200  # clustering works on pieces of speech up to 2 s long
-MIN_REGION_S = 0.3
+MIN_REGION_S = 0.3  # shorter speech bursts carry too little voice to embed
 VAD_THRESHOLD = 0.5
-VAD_PAD_MS = 150  # shorter speech bursts carry too little voice to embed
-SWITCH_COST = 1.0
+VAD_PAD_MS = 150  # speech kept either side of what the VAD hears: word edges are quiet
+SWITCH_COST = 1.0  # in seconds of clear voice evidence (similarity summed over time)
 MAX_PAUSE_IN_TURN_S = 1.0  # a speaker's pause shorter than this stays inside the turn
 SNAP_S = 0.3  # how far a change point may move to reach a pause
-NEW_SPEAKER_DISTANCE = 0.35  # cosine distance between clusters that makes them two voices
+MAX_SPEAKERS = 8  # tried when the number of speakers is not known
+MIN_SILHOUETTE = 0.1  # how clearly clusters must stand apart to count as several voices
 TARGET_DBFS = -30.0  # the loudness Resemblyzer normalises its training utterances to
 
 
@@ -52,12 +56,17 @@ class SpeakerSegment:
 @dataclass
 class Diarization:
     segments: list[SpeakerSegment]  # sorted, non-overlapping
-    centroids: np.ndarray  # (speakers, 256) unit voice vectors, row i for speaker i
-    separation: float  # 0-1: how cleanly the windows fall into their clusters
+    centroids: np.ndarray  # (speakers, 256): unit voice vectors, row i for speaker i
+    common: np.ndarray  # (256,) the voice vector all speakers share, removed before comparing
+    separation: float  # 0-1: how cleanly the speech falls into the speakers found
 
     @property
     def speakers(self) -> int:
         return len(self.centroids)
+
+    def similarity(self, voice: np.ndarray) -> np.ndarray:
+        """Cosine similarity of a voice vector (e.g. an enrolled voiceprint) to each speaker."""
+        return self.centroids @ unit(voice - self.common)
 
 
 def speaker_label(speaker: int) -> str:
@@ -81,7 +90,7 @@ class SpeakerEncoder:
         self.lstm.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("lstm.")})
         self.linear.load_state_dict({k[7:]: v for k, v in state.items() if k.startswith("linear.")})
 
-    def embed(self, mels: np.ndarray, batch: int = 256) -> np.ndarray:
+    def embed(self, mels: np.ndarray, batch: int = 512) -> np.ndarray:
         """(n, frames, 40) power-mel windows -> (n, 256) unit voice vectors."""
         import torch
 
@@ -116,7 +125,9 @@ def load_audio(path: Path) -> np.ndarray:
     try:
         return decode_audio(str(path), sampling_rate=SAMPLE_RATE)
     except Exception as exc:  # PyAV raises many types for unreadable input
-        raise PipelineError(path, f"cannot read this audio ({exc}); give a WAV, MP3 or FLAC") from exc
+        raise PipelineError(
+            path, f"cannot read this audio ({exc}); give a WAV, MP3 or FLAC"
+        ) from exc
 
 
 def speech_regions(audio: np.ndarray) -> list[tuple[int, int]]:
@@ -189,7 +200,9 @@ def piece_vectors(
     for first, last in pieces:
         inside = (centres >= first) & (centres < last)
         if not inside.any():
-            inside = np.abs(centres - (first + last) / 2) == np.abs(centres - (first + last) / 2).min()
+            inside = (
+                np.abs(centres - (first + last) / 2) == np.abs(centres - (first + last) / 2).min()
+            )
         means.append(vectors[inside].mean(axis=0))
     return unit(np.array(means))
 
@@ -199,16 +212,27 @@ def unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def cluster(vectors: np.ndarray, speakers: int | None) -> np.ndarray:
-    """A cluster index per vector: `speakers` clusters, or as many as the voices found."""
+    """A cluster index per vector: `speakers` clusters or, when that is unknown, the count whose
+    clusters stand apart best (silhouette), one if none stands out by MIN_SILHOUETTE."""
+    from sklearn.metrics import silhouette_score
+
+    if speakers is not None:
+        return _clusters(vectors, speakers)
+    candidates = [_clusters(vectors, k) for k in range(2, min(MAX_SPEAKERS, len(vectors) - 1) + 1)]
+    candidates = [labels for labels in candidates if len(np.unique(labels)) > 1]
+    scores = [silhouette_score(vectors, labels, metric="cosine") for labels in candidates]
+    if not scores or max(scores) < MIN_SILHOUETTE:
+        return np.zeros(len(vectors), int)
+    return candidates[int(np.argmax(scores))]
+
+
+def _clusters(vectors: np.ndarray, count: int) -> np.ndarray:
     from sklearn.cluster import AgglomerativeClustering
 
-    if len(vectors) < 2 or speakers == 1:
+    if count < 2 or len(vectors) < 2:
         return np.zeros(len(vectors), int)
     clustering = AgglomerativeClustering(
-        n_clusters=min(speakers, len(vectors)) if speakers else None,
-        distance_threshold=None if speakers else NEW_SPEAKER_DISTANCE,
-        metric="cosine",
-        linkage="average",
+        n_clusters=min(count, len(vectors)), metric="cosine", linkage="average"
     )
     labels = clustering.fit_predict(vectors)
     for _ in range(5):  # refine against centroids, as k-means would
@@ -256,7 +280,10 @@ def resegment(
         bounds = [first, *(first + changes).tolist(), last]
         speakers = [int(path[b]) for b in bounds[:-1]]
         for i in range(1, len(bounds) - 1):
-            lo, hi = max(bounds[i] - snap, bounds[i - 1] + 1), min(bounds[i] + snap, bounds[i + 1] - 1)
+            lo, hi = (
+                max(bounds[i] - snap, bounds[i - 1] + 1),
+                min(bounds[i] + snap, bounds[i + 1] - 1),
+            )
             bounds[i] = lo + int(np.argmin(loudness[lo : hi + 1]))
         turns += list(zip(bounds, bounds[1:], speakers))
     return turns
@@ -303,13 +330,14 @@ def diarize_audio(audio: np.ndarray, speakers: int | None = None) -> Diarization
     """Who spoke when in `audio` (16 kHz mono), with `speakers` voices if known."""
     regions = speech_regions(audio)
     if not regions:
-        return Diarization([], np.zeros((0, 256), np.float32), 0.0)
+        return Diarization([], np.zeros((0, 256), np.float32), np.zeros(256, np.float32), 0.0)
     mel = mel_frames(audio, regions)
     windows = embedding_windows(regions)
     raw = embed_windows(mel, windows)
     # What all voices of the recording share (room, channel, the encoder's bias) hides what
     # tells them apart: take it out before comparing.
-    vectors = unit(raw - raw.mean(axis=0))
+    common = raw.mean(axis=0)
+    vectors = unit(raw - common)
     pieces = clustering_pieces(regions)
     piece_vecs = piece_vectors(pieces, windows, vectors)
     labels = cluster(piece_vecs, speakers)
@@ -320,15 +348,16 @@ def diarize_audio(audio: np.ndarray, speakers: int | None = None) -> Diarization
     order = list(dict.fromkeys(speaker for _, _, speaker in turns))  # by first appearance
     order += [c for c in range(len(centroids)) if c not in order]
     segments = [SpeakerSegment(a * FRAME_S, b * FRAME_S, order.index(s)) for a, b, s in turns]
-    raw_centroids = unit(np.stack([raw[np.argmax(vectors @ centroids.T, axis=1) == c].mean(axis=0) if (np.argmax(vectors @ centroids.T, axis=1) == c).any() else raw.mean(axis=0) for c in order]))
-    return Diarization(segments, raw_centroids, separation(vectors, centroids[order]))
+    centroids = centroids[order]
+    return Diarization(segments, centroids, common, separation(vectors, centroids))
 
 
-def voice_vector(audio: np.ndarray) -> np.ndarray:
-    """One unit voice vector for all the speech in `audio` (for enrolling a known speaker)."""
+def voice_vector(audio: np.ndarray) -> tuple[np.ndarray, float]:
+    """One voice vector for all the speech in `audio` (to enroll a known speaker), and how many
+    seconds of speech it was made from."""
     regions = speech_regions(audio)
     if not regions:
-        return np.zeros(256, np.float32)
+        return np.zeros(256, np.float32), 0.0
     vectors = embed_windows(mel_frames(audio, regions), embedding_windows(regions))
-    mean = vectors.mean(axis=0)
-    return (mean / np.linalg.norm(mean)).astype(np.float32)
+    seconds = sum(b - a for a, b in regions) * FRAME_S
+    return unit(vectors.mean(axis=0)).astype(np.float32), seconds

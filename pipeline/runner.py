@@ -100,7 +100,10 @@ class EpisodeRun:
         return "done" if stamp == self.key(stage) else "stale"
 
     def run_stage(self, stage: Stage) -> None:
-        artifact = stage.make(self)
+        self.record(stage, stage.make(self))
+
+    def record(self, stage: Stage, artifact: Any) -> None:
+        """Save the stage's artifact, then its stamp; also for one made for several episodes at once."""
         write_json_atomically(self.artifact_path(stage.name), artifact)
         self._stamp_path(stage.name).write_text(self.key(stage) + "\n")
 

@@ -1,7 +1,7 @@
 """The feed as podcast apps read it, its stability across publications, and its validation.
 
 Two real clients' parsers read the feed: gPodder's `podcastparser` and `feedparser`. Shows and
-feed entries are built directly (the item.json contract, see stages/feed.py), so this file
+feed entries are built directly (the feed entry contract, see stages/feed.py), so this file
 runs in seconds without the audio stages.
 """
 
@@ -24,8 +24,8 @@ from pipeline.feed_check import NS, check_feed
 from pipeline.feed_podcast20 import NAMESPACE, podcast_guid
 from pipeline.model import Show
 from pipeline.stages.feed import FEED_FILE, build_feed, feed_url
-from pipeline.stages.publish import publish
-from pipeline.stages.render import ITEM_FILE, RenderedEpisode
+from pipeline.stages.publish import CATALOGUE_FILE, publish
+from pipeline.stages.render import RenderedEpisode
 from pipeline.targets.local import LocalFolder
 
 BASE = "https://imaginaires.example.org"
@@ -175,7 +175,7 @@ def _render(site: Path, item: dict) -> RenderedEpisode:
     slug = item["slug"]
     (site / slug).mkdir(parents=True, exist_ok=True)
     (site / slug / f"{slug}.mp3").write_bytes(b"\xff\xfb" * (item["audio_length"] // 2))
-    return RenderedEpisode(files=[f"{slug}/{slug}.mp3", f"{slug}/{ITEM_FILE}"], item=item)
+    return RenderedEpisode(files=[f"{slug}/{slug}.mp3"], item=item)
 
 
 def _read_back(destination: Path) -> dict[str, str]:
@@ -199,8 +199,8 @@ def test_guids_stay_the_same_across_three_publications(tmp_path):
     assert after_one[first["title"]] == after_two[first["title"]] == after_three[first["title"]]
     assert after_two[second["title"]] == after_three[second["title"]]
     assert len(set(after_three.values())) == 2
-    stored = json.loads((destination / "premier" / ITEM_FILE).read_text(encoding="utf-8"))
-    assert stored["guid"] == after_one[first["title"]]
+    stored = json.loads((destination / CATALOGUE_FILE).read_text(encoding="utf-8"))
+    assert stored["premier"]["guid"] == after_one[first["title"]]
 
 
 def test_publish_refuses_a_feed_with_errors_and_puts_nothing(tmp_path):

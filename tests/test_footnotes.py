@@ -7,6 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import imageio_ffmpeg
 import pytest
 
 from pipeline.corrections import Correction, load_corrections, load_glossary, vocabulary
@@ -108,6 +109,12 @@ def test_weak_evidence_places_no_marker_and_changes_no_word():
     assert [r.number for r in result.references] == [None, None]
 
 
+def test_a_short_name_is_not_matched_by_sound_alone():
+    # "tu redis" sounds like "Reddit", but four sounds collide with ordinary words too often.
+    assert marked(place_footnotes(dialogue(("Gérald", "comme tu redis, relativement")), [REDDIT])) == []
+    assert marked(place_footnotes(dialogue(("Gérald", "un commentaire de Reddit et")), [REDDIT])) == [("Reddit", 1)]
+
+
 def test_a_confident_match_is_respelled_keeping_timings_and_speaker():
     heard = dialogue(("Antonio", "comme un mâton méchanicale turc, ça peut"), start=10.0)
     result = place_footnotes(heard, [TURK])
@@ -206,21 +213,18 @@ def test_vocabulary_keeps_names_and_terms_once_and_leaves_plain_french_out(tmp_p
 
 @pytest.fixture(scope="session")
 def short_clip_dialogue(tmp_path_factory) -> Dialogue:
-    """The first 41 s of the short sample, transcribed once per session with the real base model."""
+    """The first 41 s of the short sample through the real transcribe stage (base model, CPU)."""
     audio = DATA / "sample-episode" / "short.mp3"
     if not audio.exists():
         pytest.skip(f"{audio} is absent: the real-transcription test needs ../shared/data")
-    from faster_whisper import WhisperModel
-
-    from pipeline.whisper_model import resolve_model
+    from pipeline.stages.transcript import TranscribeSettings, transcribe
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     clip = tmp_path_factory.mktemp("clip") / "start.wav"
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(audio), "-t", "41", "-ar", "16000", str(clip)], check=True)
-    model = WhisperModel(resolve_model("base"), device="cpu", compute_type="int8", local_files_only=True)
-    segments, _ = model.transcribe(str(clip), language="fr", vad_filter=True, word_timestamps=True, beam_size=5)
-    words = [Word(w.word.strip(), w.start, w.end, w.probability, speaker="?") for s in segments for w in s.words]
-    return Dialogue([Turn("?", words)])
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    subprocess.run([ffmpeg, "-loglevel", "error", "-i", str(audio), "-t", "41", "-ar", "16000", str(clip)], check=True)
+    heard = transcribe(clip, TranscribeSettings(model="base", device="cpu", language="fr"), progress=False)
+    return Dialogue([Turn("?", heard.words)])
 
 
 def test_real_transcription_gets_the_clear_anchors(short_clip_dialogue: Dialogue):

@@ -75,7 +75,7 @@ def test_reruns_redo_only_what_changed(published, capsys):
 
     edited = published.publish(capsys, "episode", "clip")
     assert "ran render, publish;" in edited.out
-    assert "Une ligne ajoutée." in (published.site / "clip" / "item.json").read_text(encoding="utf-8")
+    assert "Une ligne ajoutée." in (published.site / "catalogue.json").read_text(encoding="utf-8")
 
 
 def test_force_reruns_one_stage(published, capsys):

@@ -12,12 +12,16 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError
+from lxml import etree
 from moto.server import ThreadedMotoServer
 
 from pipeline.cli import main
+from pipeline.config import load_episode, load_show
 from pipeline.errors import PipelineError
 from pipeline.model import Show
-from pipeline.stages.publish import publish
+from pipeline.runner import EpisodeRun
+from pipeline.stages import STAGES
+from pipeline.stages.publish import publish, publish_episodes
 from pipeline.stages.render import RenderedEpisode
 from pipeline.targets.local import LocalFolder
 from pipeline.targets.s3 import S3Folder
@@ -102,8 +106,7 @@ def render_by_hand(site: Path, slug: str, number: int, notes: str = "Les notes."
         "chapters_url": base + "chapters.json",
         "persons": [{"name": "Gérald Holubowicz", "role": "host"}],
     }
-    files = sorted(f"{slug}/{name}" for name in contents)
-    return RenderedEpisode(files=[*files, f"{slug}/item.json"], item=item)
+    return RenderedEpisode(files=sorted(f"{slug}/{name}" for name in contents), item=item)
 
 
 def publish_to(target: S3Folder, site: Path, rendered: RenderedEpisode, **options):
@@ -119,15 +122,19 @@ def feed_on_server(s3, bucket: str) -> bytes:
     return s3.get_object(Bucket=bucket, Key=f"{PREFIX}/feed.xml")["Body"].read()
 
 
+def catalogue_on_server(s3, bucket: str) -> dict[str, dict]:
+    return json.loads(s3.get_object(Bucket=bucket, Key=f"{PREFIX}/catalogue.json")["Body"].read())
+
+
 def test_first_publish_sends_everything_and_a_second_sends_nothing(tmp_path, bucket, endpoint, s3):
     site = tmp_path / "site"
     rendered = render_by_hand(site, "ep1", 1)
 
     first = publish_to(folder(bucket, endpoint), site, rendered)
 
-    site_files = {*rendered.files, "index.html", "artwork.jpg", "feed.xml"}
+    site_files = {*rendered.files, "catalogue.json", "index.html", "artwork.jpg", "feed.xml"}
     assert set(first.sent) == site_files
-    assert first.sent[-3:] == ["ep1/item.json", "index.html", "feed.xml"]  # the catalogue last
+    assert first.sent[-3:] == ["catalogue.json", "index.html", "feed.xml"]  # the show's files last
     assert keys(s3, bucket) == {f"{PREFIX}/{name}" for name in site_files}
     mp3 = s3.get_object(Bucket=bucket, Key=f"{PREFIX}/ep1/ep1.mp3")["Body"].read()
     assert mp3 == (site / "ep1" / "ep1.mp3").read_bytes()
@@ -137,14 +144,14 @@ def test_first_publish_sends_everything_and_a_second_sends_nothing(tmp_path, buc
     assert again.episodes_in_feed == 1
 
 
-def test_a_changed_note_sends_only_the_page_its_item_and_the_feed(tmp_path, bucket, endpoint, s3):
+def test_a_changed_note_sends_only_the_page_the_catalogue_and_the_feed(tmp_path, bucket, endpoint, s3):
     site = tmp_path / "site"
     publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep1", 1))
 
     changed = publish_to(folder(bucket, endpoint), site,
                          render_by_hand(site, "ep1", 1, notes="Les notes, corrigées."))
 
-    assert changed.sent == ["ep1/index.html", "ep1/item.json", "feed.xml"]
+    assert changed.sent == ["ep1/index.html", "catalogue.json", "feed.xml"]
     assert "corrigées" in feed_on_server(s3, bucket).decode()
 
 
@@ -159,7 +166,7 @@ def test_content_types_and_cache_headers_are_stored_on_the_server(tmp_path, buck
         "ep1/transcript.vtt": "text/vtt",
         "ep1/transcript.srt": "application/x-subrip",
         "ep1/chapters.json": "application/json+chapters",
-        "ep1/item.json": "application/json",
+        "catalogue.json": "application/json",
         "index.html": "text/html; charset=utf-8",
         "artwork.jpg": "image/jpeg",
         "feed.xml": "application/rss+xml",
@@ -217,11 +224,11 @@ def test_a_failure_mid_publish_leaves_the_old_feed_and_a_rerun_finishes(tmp_path
     assert failure.value.where == f"s3://{bucket}/{PREFIX}/ep2/index.html"
     assert "run the same command again" in failure.value.message
     assert feed_on_server(s3, bucket) == old_feed
-    assert f"{PREFIX}/ep2/item.json" not in keys(s3, bucket)  # not in the catalogue either
+    assert set(catalogue_on_server(s3, bucket)) == {"ep1"}  # not in the catalogue either
 
     rerun = publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep2", 2))
     assert rerun.sent[0] == "ep2/index.html"  # the two files sent before the failure are kept
-    assert rerun.sent[-3:] == ["ep2/item.json", "index.html", "feed.xml"]
+    assert rerun.sent[-3:] == ["catalogue.json", "index.html", "feed.xml"]
     assert rerun.episodes_in_feed == 2
     assert "https://cdn.example.org/podcast/ep2/ep2.mp3" in feed_on_server(s3, bucket).decode()
 
@@ -284,6 +291,121 @@ def test_a_dry_run_plans_without_sending(tmp_path, bucket, endpoint, s3):
     assert keys(s3, bucket) == set()
 
 
+def item_xml(feed: bytes) -> dict[str, bytes]:
+    """Each <item> of a feed as bytes, by GUID."""
+    return {item.findtext("guid"): etree.tostring(item) for item in etree.fromstring(feed).iter("item")}
+
+
+def test_publishing_one_episode_leaves_the_others_feed_items_byte_identical(
+        tmp_path, bucket, endpoint, s3):
+    site = tmp_path / "site"
+    for number in (1, 2, 3):
+        publish_to(folder(bucket, endpoint), site, render_by_hand(site, f"ep{number}", number))
+    before = item_xml(feed_on_server(s3, bucket))
+
+    publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep2", 2, notes="Corrigées."))
+
+    after = item_xml(feed_on_server(s3, bucket))
+    guids = {slug: entry["guid"] for slug, entry in catalogue_on_server(s3, bucket).items()}
+    assert set(after) == set(before) == set(guids.values())
+    assert after[guids["ep1"]] == before[guids["ep1"]] and after[guids["ep3"]] == before[guids["ep3"]]
+    assert after[guids["ep2"]] != before[guids["ep2"]] and b"Corrig" in after[guids["ep2"]]
+
+
+def test_a_draft_is_in_the_catalogue_but_not_in_the_feed_or_home_page(tmp_path, bucket, endpoint, s3):
+    site = tmp_path / "site"
+    publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep1", 1))
+    draft = render_by_hand(site, "ep2", 2)
+    draft.item["draft"] = True
+
+    publication = publish_to(folder(bucket, endpoint), site, draft)
+
+    assert publication.episodes_in_feed == 1
+    assert catalogue_on_server(s3, bucket)["ep2"]["draft"] is True
+    feed = feed_on_server(s3, bucket).decode()
+    assert "ep1/ep1.mp3" in feed and "ep2" not in feed
+    home = s3.get_object(Bucket=bucket, Key=f"{PREFIX}/index.html")["Body"].read().decode()
+    assert "ep1/" in home and "ep2/" not in home
+
+
+def test_a_site_published_before_the_catalogue_keeps_its_episodes_and_guids(
+        tmp_path, bucket, endpoint, s3):
+    """Sites published before catalogue.json kept each feed entry in <slug>/item.json."""
+    site = tmp_path / "site"
+    for number in (1, 2):
+        rendered = render_by_hand(site, f"ep{number}", number)
+        for name in rendered.files:
+            s3.put_object(Bucket=bucket, Key=f"{PREFIX}/{name}", Body=(site / name).read_bytes())
+        item = {**rendered.item, "guid": f"legacy-guid-{number}"}
+        s3.put_object(Bucket=bucket, Key=f"{PREFIX}/ep{number}/item.json",
+                      Body=json.dumps(item).encode())
+
+    publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep3", 3))
+
+    catalogue = catalogue_on_server(s3, bucket)
+    assert {slug: entry["guid"] for slug, entry in catalogue.items() if slug != "ep3"} == {
+        "ep1": "legacy-guid-1", "ep2": "legacy-guid-2"}
+    assert {"legacy-guid-1", "legacy-guid-2", catalogue["ep3"]["guid"]} == set(
+        item_xml(feed_on_server(s3, bucket)))
+
+    # From now on the catalogue is what counts, and --prune clears the episode's old item.json.
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/ep1/item.json", Body=b'{"guid": "not read any more"}')
+    pruned = publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep1", 1, notes="Neuves."),
+                        prune=True)
+    assert pruned.deleted == ["ep1/item.json"]
+    assert catalogue_on_server(s3, bucket)["ep1"]["guid"] == "legacy-guid-1"
+
+
+def test_a_damaged_catalogue_is_one_clear_error(tmp_path, bucket, endpoint, s3):
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/catalogue.json", Body=b"{not json")
+    site = tmp_path / "site"
+    target = folder(bucket, endpoint)
+    with pytest.raises(PipelineError) as raised:
+        publish_to(target, site, render_by_hand(site, "ep1", 1))
+    assert raised.value.where == target.url("catalogue.json")
+    assert "publish every episode again" in raised.value.message
+
+
+def count_requests(target: S3Folder) -> list[str]:
+    """Every request the target sends from now on, as 'METHOD key?query'."""
+    sent: list[str] = []
+
+    def record(request, **_):
+        sent.append(f"{request.method} {request.url.split('/', 3)[3]}")
+
+    target.client.meta.events.register("before-send.s3", record)
+    return sent
+
+
+def test_republishing_a_whole_catalogue_unchanged_costs_a_listing_and_a_catalogue_read(
+        tmp_path, bucket, endpoint):
+    episodes = []
+    for number in range(1, 6):
+        site = tmp_path / f"ep{number}" / "site"  # as the pipeline does: one site folder per episode
+        episodes.append((render_by_hand(site, f"ep{number}", number), site))
+    first = publish_episodes(make_show(), episodes, folder(bucket, endpoint), f"s3://{bucket}")
+    assert first.episodes_in_feed == 5 and "ep5/ep5.mp3" in first.sent
+
+    target = folder(bucket, endpoint)
+    requests = count_requests(target)
+    again = publish_episodes(make_show(), episodes, target, f"s3://{bucket}")
+
+    assert again.sent == []
+    listing, catalogue_read = f"GET {bucket}", f"GET {bucket}/{PREFIX}/catalogue.json"
+    assert [request.split("?")[0] for request in requests] == [listing, catalogue_read]
+
+
+def test_a_dry_run_publish_is_not_recorded_as_done(tmp_path):
+    show, episode = load_show(REPO / "feeds" / "show.toml"), load_episode(REPO / "episodes", "exemple")
+    if not episode.audio.is_file():
+        pytest.skip(f"needs the sample's audio, {episode.audio}")
+    publish_stage = STAGES[-1]
+    dry = EpisodeRun(show, episode, tmp_path, STAGES, "site", dry_run=True)
+    dry.record(publish_stage, {"sent": [], "dry_run": True})
+
+    assert EpisodeRun(show, episode, tmp_path, STAGES, "site").state(publish_stage) == "stale"
+
+
 def test_a_local_folder_plans_and_prunes_the_same_way(tmp_path):
     site, root = tmp_path / "site", tmp_path / "public" / PREFIX
     publish(make_show(), render_by_hand(site, "ep1", 1), site, LocalFolder(root), str(root))
@@ -293,7 +415,7 @@ def test_a_local_folder_plans_and_prunes_the_same_way(tmp_path):
 
     planned = publish(make_show(), render_by_hand(site, "ep1", 1, notes="Corrigées."), site,
                       LocalFolder(root), str(root), prune=True, dry_run=True)
-    assert planned.sent == ["ep1/index.html", "ep1/item.json", "feed.xml"]
+    assert planned.sent == ["ep1/index.html", "catalogue.json", "feed.xml"]
     assert planned.deleted == ["ep1/old.srt"]
     assert (root / "ep1" / "old.srt").is_file() and "Corrigées" not in (root / "feed.xml").read_text()
 

@@ -20,10 +20,11 @@ def add_project_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def open_episode_run(
-    args: argparse.Namespace, destination: str | None = None, **publish_options: bool
+    args: argparse.Namespace, destination: str | None = None, slug: str | None = None,
+    **publish_options: bool,
 ) -> EpisodeRun:
     show = load_show(args.show)
-    episode = load_episode(args.episodes, args.slug)
+    episode = load_episode(args.episodes, slug or args.slug)
     return EpisodeRun(
         show, episode, args.work / episode.slug, STAGES, destination or show.destination,
         **publish_options,

@@ -1,4 +1,4 @@
-"""The show's RSS feed, built from the catalogue of published episodes' entries (item.json).
+"""The show's RSS feed, built from the catalogue of published episodes' entries (catalogue.json).
 
 RSS 2.0 with the iTunes tags (feedgen's podcast extension) and the Podcasting 2.0 ones
 (pipeline/feed_podcast20.py). The output depends on the items alone, not on the clock (even

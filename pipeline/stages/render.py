@@ -1,7 +1,7 @@
 """Render stage: the files a listener gets for one episode, and its entry for the feed.
 
 Everything lands under `<site>/<slug>/`: the tagged MP3 (with its chapters), the transcript
-page, the transcript files, the chapters, and `item.json`, the episode's feed entry, which the
+page, the transcript files, the chapters; and it returns the episode's feed entry, which the
 publish stage merges into the show's catalogue. The page's stylesheet and script go to
 `<site>/assets/`, shared with the show's index page (render_index, called at publish time).
 """
@@ -27,7 +27,6 @@ from ..errors import PipelineError
 from ..model import Chapter, Dialogue, Episode, MasteredAudio, Show
 from .feed import FEED_FILE
 
-ITEM_FILE = "item.json"
 PAGE_FILE = "index.html"
 CHAPTERS_FILE = "chapters.json"
 ASSETS_FOLDER = "assets"
@@ -248,9 +247,7 @@ def render(
         + [{"name": guest, "role": "guest"} for guest in episode.guests],
     }
     files = sorted(str(p.relative_to(site)) for p in folder.rglob("*") if p.is_file())
-    return RenderedEpisode(
-        files=[*write_assets(site), *files, f"{episode.slug}/{ITEM_FILE}"], item=item
-    )
+    return RenderedEpisode(files=[*write_assets(site), *files], item=item)
 
 
 def render_index(show: Show, items: list[dict]) -> bytes:

@@ -34,7 +34,7 @@ SHA256_KEY = "sha256"  # object metadata: x-amz-meta-sha256
 
 # Media keeps its URL when it is re-mastered, so "long-lived" means a month, not "immutable".
 MEDIA_CACHE = "public, max-age=2592000"
-# The feed, the pages, the transcripts and item.json change with every correction.
+# The feed, the pages, the transcripts and catalogue.json change with every correction.
 TEXT_CACHE = "public, max-age=300"
 
 CONTENT_TYPES = {

@@ -1,0 +1,33 @@
+"""`publish enroll-host CLIP`: store the host's voiceprint, so episodes name the host by voice."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import PipelineError
+from ..stages.speakers import voiceprint
+
+VOICEPRINT_FILE = "host-voiceprint.npy"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("clip", type=Path, help="audio of the host speaking alone (30 s or more)")
+    parser.add_argument(
+        "--show",
+        type=Path,
+        default=Path("feeds/show.toml"),
+        help="the show file; the voiceprint is saved beside it (default: feeds/show.toml)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.show.is_file():
+        raise PipelineError(args.show, "show file not found; pass --show PATH/show.toml")
+    target = args.show.parent / VOICEPRINT_FILE
+    np.save(target, voiceprint(args.clip))
+    print(f"Host voiceprint saved to {target}")
+    print(f'Use it with this line in {args.show}: host_voiceprint = "{VOICEPRINT_FILE}"')
+    return 0

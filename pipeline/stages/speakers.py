@@ -1,0 +1,226 @@
+"""Diarize stage: every word of the transcript gets the name of who said it.
+
+Who spoke when comes from the audio alone (`pipeline.diarization`); each word then takes the
+speaker it overlaps most. A change of speaker may then move by up to MAX_BOUNDARY_SHIFT words to
+the nearest sentence end or pause: one or two boundary words on the wrong side is the commonest
+complaint about word-level diarization.
+
+The audio is split into as many voices as the episode has people: the host plus its guests.
+
+Naming the voices:
+- Labels: the voices found are labelled S1, S2, ... in the order they are first heard (S1 speaks
+  first). An episode file's `[speakers]` table maps labels to names (`S3 = "Jane Doe"`), and it
+  always wins.
+- Host: the voice closest to the host voiceprint (`publish enroll-host CLIP`) when the show has
+  one; otherwise the intro speaker, S1, since the host opens every episode.
+- Guests: the other voices, named in the order the episode file lists the guests, matched to the
+  order they are first heard. With one guest that is certain; with several it is a guess, said in
+  a warning that gives each label's first words' time so the producer can fix it in `[speakers]`.
+- `Dialogue.confidence` (0-1) combines how clearly the voices separate with how sure the naming
+  is; under LOW_CONFIDENCE the dialogue carries a warning instead of a silent guess.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..diarization import (
+    Diarization,
+    SpeakerSegment,
+    diarize_audio,
+    load_audio,
+    speaker_label,
+    voice_vector,
+)
+from ..errors import PipelineError
+from ..model import Dialogue, Transcript, Turn, Word
+
+MAX_BOUNDARY_SHIFT = 3  # words
+SHIFT_PENALTY = 0.3  # per word moved: a break must be clearly better to move further
+LOW_CONFIDENCE = 0.5
+INTRO_CONFIDENCE = 0.6  # naming the host by "who speaks first" alone
+ORDER_CONFIDENCE = 0.4  # naming several guests by the order they first speak
+VOICEPRINT_MARGIN = 0.3  # similarity lead of the host's voice over the next that makes it certain
+MIN_ENROLL_SPEECH_S = 5.0
+_SENTENCE_END = re.compile(r"[.!?…][»”\"')\]]*$")
+
+
+def diarize(
+    audio: Path,
+    transcript: Transcript,
+    host: str,
+    guests: list[str],
+    *,
+    host_voiceprint: Path | None = None,
+    mapping: dict[str, str] | None = None,
+) -> Dialogue:
+    """The transcript as named turns: who said each word, by name."""
+    mapping = _checked_mapping(mapping or {})
+    diarization = diarize_audio(load_audio(audio), 1 + len(guests))
+    words = transcript.words
+    if not diarization.segments:
+        named = [dataclasses.replace(w, speaker=host) for w in words]
+        warning = f"{audio}: no speech heard, so every word is given to the host"
+        return Dialogue(turns=turns_of(named), warnings=[warning], confidence=0.0)
+    speakers = settle_boundaries(words, speakers_of_words(words, diarization.segments))
+    voiceprint = load_voiceprint(host_voiceprint) if host_voiceprint else None
+    names, naming_confidence, warnings = name_speakers(
+        diarization, host, guests, voiceprint, mapping
+    )
+    confidence = round(naming_confidence * diarization.separation, 2)
+    if confidence < LOW_CONFIDENCE:
+        warnings.append(
+            f"speaker naming is uncertain (confidence {confidence:.2f}): check who says what; "
+            "`publish enroll-host CLIP` or a [speakers] table in the episode file fixes it"
+        )
+    named = [dataclasses.replace(w, speaker=names[s]) for w, s in zip(words, speakers)]
+    return Dialogue(turns=turns_of(named), warnings=warnings, confidence=confidence)
+
+
+def voiceprint(clip: Path) -> np.ndarray:
+    """The voice vector of the one person speaking in `clip`, to recognise the host by."""
+    vector, seconds = voice_vector(load_audio(clip))
+    if seconds < MIN_ENROLL_SPEECH_S:
+        raise PipelineError(
+            clip,
+            f"only {seconds:.1f} s of speech; give at least {MIN_ENROLL_SPEECH_S:.0f} s of the "
+            "host speaking alone (30 s or more is better)",
+        )
+    return vector
+
+
+def load_voiceprint(path: Path) -> np.ndarray:
+    try:
+        vector = np.load(path)
+    except (OSError, ValueError) as exc:
+        raise PipelineError(path, f"cannot read the host voiceprint ({exc})") from exc
+    if vector.shape != (256,) or not np.isfinite(vector).all():
+        raise PipelineError(path, "not a host voiceprint; make one with `publish enroll-host CLIP`")
+    return vector
+
+
+def speakers_of_words(words: list[Word], segments: list[SpeakerSegment]) -> list[int]:
+    """Each word's speaker: the segment it overlaps most, else the nearest one in time."""
+    starts = np.array([s.start for s in segments])
+    ends = np.array([s.end for s in segments])
+    speakers = []
+    for word in words:
+        overlap = np.minimum(ends, word.end) - np.maximum(starts, word.start)
+        if overlap.max() > 0:
+            speakers.append(segments[int(np.argmax(overlap))].speaker)
+        else:
+            distance = np.maximum(starts - word.end, word.start - ends)
+            speakers.append(segments[int(np.argmin(distance))].speaker)
+    return speakers
+
+
+def settle_boundaries(words: list[Word], speakers: list[int]) -> list[int]:
+    """Move each change of speaker by up to MAX_BOUNDARY_SHIFT words onto the best break nearby:
+    a sentence end, and the longer the pause the better. No turn is emptied."""
+    speakers = list(speakers)
+    for change in range(1, len(words)):
+        if speakers[change] == speakers[change - 1]:
+            continue
+        before, after = speakers[change - 1], speakers[change]
+        run_start = change - 1
+        while run_start > 0 and speakers[run_start - 1] == before:
+            run_start -= 1
+        run_end = change
+        while run_end + 1 < len(words) and speakers[run_end + 1] == after:
+            run_end += 1
+        candidates = range(
+            max(change - MAX_BOUNDARY_SHIFT, run_start + 1),
+            min(change + MAX_BOUNDARY_SHIFT, run_end) + 1,
+        )
+        best = max(
+            candidates, key=lambda c: _break_score(words, c) - SHIFT_PENALTY * abs(c - change)
+        )
+        speakers[min(best, change) : max(best, change)] = [
+            after if best < change else before
+        ] * abs(best - change)
+    return speakers
+
+
+def _break_score(words: list[Word], boundary: int) -> float:
+    """How good a place for a turn to start is `words[boundary]`: a sentence end scores 1, plus
+    the pause before it in seconds (up to 1)."""
+    sentence_end = 1.0 if _SENTENCE_END.search(words[boundary - 1].text) else 0.0
+    pause = min(max(words[boundary].start - words[boundary - 1].end, 0.0), 1.0)
+    return sentence_end + pause
+
+
+def name_speakers(
+    diarization: Diarization,
+    host: str,
+    guests: list[str],
+    voiceprint: np.ndarray | None,
+    mapping: dict[str, str],
+) -> tuple[list[str], float, list[str]]:
+    """A name per speaker index, the confidence in that naming (0-1), and warnings."""
+    labels = [speaker_label(i) for i in range(diarization.speakers)]
+    warnings = [
+        f"[speakers] names {label}, but only {len(labels)} voices were told apart"
+        for label in mapping
+        if label not in labels
+    ]
+    names = {i: mapping[label] for i, label in enumerate(labels) if label in mapping}
+    free = [i for i in range(len(labels)) if i not in names]
+    confidence = 1.0
+    if host not in names.values() and free:
+        host_index, confidence = find_host(diarization, free, voiceprint)
+        names[host_index] = host
+        free.remove(host_index)
+    guests_left = [g for g in guests if g not in names.values()]
+    if len(free) > 1 and len(guests_left) > 1:
+        confidence = min(confidence, ORDER_CONFIDENCE)
+        first_heard = {s.speaker: s.start for s in reversed(diarization.segments)}
+        guesses = ", ".join(
+            f"{labels[i]} (first heard at {_clock(first_heard.get(i, 0.0))}) = {name}"
+            for i, name in zip(free, guests_left)
+        )
+        warnings.append(f"guests named in the order they first speak: {guesses}; fix in [speakers]")
+    names.update(zip(free, guests_left))
+    return [names.get(i, f"Voice {label}") for i, label in enumerate(labels)], confidence, warnings
+
+
+def find_host(
+    diarization: Diarization, candidates: list[int], voiceprint: np.ndarray | None
+) -> tuple[int, float]:
+    """The host's speaker index and how sure that is: the voice nearest the voiceprint, by its
+    lead over the next voice; without a voiceprint the intro speaker, the first one heard."""
+    if voiceprint is None:
+        return candidates[0], INTRO_CONFIDENCE if diarization.speakers > 1 else 1.0
+    similarity = diarization.similarity(voiceprint)
+    host = max(candidates, key=lambda i: similarity[i])
+    others = np.delete(similarity, host)
+    margin = similarity[host] - others.max() if len(others) else VOICEPRINT_MARGIN
+    return host, float(np.clip(margin / VOICEPRINT_MARGIN, 0.0, 1.0))
+
+
+def turns_of(words: list[Word]) -> list[Turn]:
+    turns: list[Turn] = []
+    for word in words:
+        if turns and turns[-1].speaker == word.speaker:
+            turns[-1].words.append(word)
+        else:
+            turns.append(Turn(word.speaker, [word]))
+    return turns
+
+
+def _checked_mapping(mapping: dict[str, str]) -> dict[str, str]:
+    for label in mapping:
+        if not re.fullmatch(r"S[1-9][0-9]*", label):
+            raise PipelineError(
+                None,
+                f"episode file [speakers]: '{label}' is not a voice label; use S1, S2, ... "
+                "(S1 is the first voice heard)",
+            )
+    return mapping
+
+
+def _clock(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
