@@ -23,6 +23,7 @@ EPISODE_FILE = "episode.toml"
 NOTES_FILE = "notes.md"
 CORRECTIONS_FILE = "corrections.toml"
 GLOSSARY_FILE = "glossary.toml"  # beside the show file
+VOICEPRINT_FILE = "host-voiceprint.npy"  # beside the show file, made by `publish enroll-host`
 EPISODE_TYPES = ("full", "trailer", "bonus")
 
 
@@ -76,6 +77,9 @@ def load_show(path: Path) -> Show:
             if not resolved.is_file():
                 raise PipelineError(path, f"key '{key}': file {resolved} not found")
             setattr(show, key, resolved)
+    enrolled = path.parent / VOICEPRINT_FILE
+    if show.host_voiceprint is None and enrolled.is_file():
+        show.host_voiceprint = enrolled
     show.glossary = load_glossary(path.parent / GLOSSARY_FILE)
     return show
 

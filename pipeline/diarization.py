@@ -7,8 +7,10 @@
    vector every voice of the recording shares is subtracted: what is left tells voices apart.
 3. Clustering: regions are cut into pieces of up to 2 s, each piece gets the mean vector of its
    windows, and agglomerative clustering (cosine, average linkage) groups the pieces into the
-   known number of speakers, or, when it is not known, until the groups left are further apart
-   than NEW_SPEAKER_DISTANCE; a few k-means style passes then settle the speakers' centroids.
+   known number of speakers; a few k-means style passes then settle the speakers' centroids.
+   When the number is not known, the count from 2 to MAX_SPEAKERS whose clusters stand apart
+   best (silhouette) wins. That count is rough: with the shared vector removed, even one voice
+   splits into look-alike groups, so one voice is seldom recognised as one. Give the count.
 4. Re-segmentation: each 10 ms frame scores each speaker by how much its covering windows
    resemble them, and the likeliest speaker path (Viterbi) pays SWITCH_COST for a change of
    speaker inside a region but nothing across a pause; a change left inside a region moves to
@@ -42,7 +44,7 @@ SWITCH_COST = 1.0  # in seconds of clear voice evidence (similarity summed over 
 MAX_PAUSE_IN_TURN_S = 1.0  # a speaker's pause shorter than this stays inside the turn
 SNAP_S = 0.3  # how far a change point may move to reach a pause
 MAX_SPEAKERS = 8  # tried when the number of speakers is not known
-MIN_SILHOUETTE = 0.1  # how clearly clusters must stand apart to count as several voices
+MIN_SILHOUETTE = 0.1  # under it, the unknown count is taken to be one voice
 TARGET_DBFS = -30.0  # the loudness Resemblyzer normalises its training utterances to
 
 

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import VOICEPRINT_FILE
 from ..errors import PipelineError
 from ..stages.speakers import voiceprint
-
-VOICEPRINT_FILE = "host-voiceprint.npy"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +27,5 @@ def run(args: argparse.Namespace) -> int:
         raise PipelineError(args.show, "show file not found; pass --show PATH/show.toml")
     target = args.show.parent / VOICEPRINT_FILE
     np.save(target, voiceprint(args.clip))
-    print(f"Host voiceprint saved to {target}")
-    print(f'Use it with this line in {args.show}: host_voiceprint = "{VOICEPRINT_FILE}"')
+    print(f"Host voiceprint saved to {target}: every episode now names the host by this voice")
     return 0
