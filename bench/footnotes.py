@@ -24,7 +24,7 @@ import time
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from rapidfuzz.distance import Levenshtein
+from scoring import MARKER, wer, words_for_scoring
 
 from pipeline.corrections import vocabulary
 from pipeline.model import Dialogue, Link, Transcript, Turn, Word, join_words, to_data, transcript_from_data
@@ -36,7 +36,6 @@ DATA = ROOT.parent / "shared" / "data"
 EXCERPT = DATA / "sample-episode" / "excerpt.mp3"
 LINKS = DATA / "seed" / "links.json"
 CACHE = ROOT / "bench" / ".cache"
-MARKER = re.compile(r"\[(\d+)\]")
 
 
 def seed_links(path: Path = LINKS) -> list[Link]:
@@ -92,18 +91,6 @@ def dialogue_by_reference_speakers(transcript: Transcript, turns: list[dict]) ->
             dialogue_turns.append(Turn(speaker, []))
         dialogue_turns[-1].words.append(Word(**{**to_data(word), "speaker": speaker}))
     return Dialogue(dialogue_turns)
-
-
-def words_for_scoring(text: str) -> list[str]:
-    """Lowercase words without punctuation; footnote markers stay as their own "[n]" tokens."""
-    text = MARKER.sub(r" [\1] ", text.lower().replace("’", "'"))
-    return re.findall(r"\[\d+\]|[\w'-]+", text)
-
-
-def wer(reference_text: str, hypothesis_text: str) -> float:
-    """Word error rate: word edits from the reference to the hypothesis, per reference word."""
-    ref, hyp = ([w for w in words_for_scoring(t) if not MARKER.fullmatch(w)] for t in (reference_text, hypothesis_text))
-    return Levenshtein.distance(ref, hyp) / len(ref)
 
 
 def marker_positions(tokens: list[str]) -> tuple[list[str], list[tuple[int, int]]]:

@@ -14,7 +14,6 @@ from typing import Any
 
 import pydantic
 
-from .corrections import load_glossary
 from .errors import PipelineError
 from .model import Chapter, Episode, Link, Show
 
@@ -44,13 +43,27 @@ def _strict(cls: type) -> pydantic.TypeAdapter:
     return pydantic.TypeAdapter(strict)
 
 
+def invalid(path: Path, exc: pydantic.ValidationError) -> PipelineError:
+    """The first validation error as one line: the file, the key (lists counted from 1), why."""
+    error = exc.errors()[0]
+    key = ""
+    for part in error["loc"]:
+        key += f"[{part + 1}]" if isinstance(part, int) else f".{part}" if key else str(part)
+    return PipelineError(path, f"key '{key or '(top level)'}': {error['msg']}")
+
+
+def read_validated(path: Path, model: type[pydantic.BaseModel]) -> pydantic.BaseModel:
+    try:
+        return model.model_validate(read_toml(path))
+    except pydantic.ValidationError as exc:
+        raise invalid(path, exc) from None
+
+
 def _validate(adapter: pydantic.TypeAdapter, data: dict, path: Path, result_type: type):
     try:
         checked = adapter.validate_python(data)
     except pydantic.ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        raise PipelineError(path, f"key '{key}': {error['msg']}") from None
+        raise invalid(path, exc) from None
     fields = {f.name: getattr(checked, f.name) for f in dataclasses.fields(result_type)}
     return result_type(**fields)
 
@@ -158,6 +171,16 @@ def parse_timestamp(value: float | str) -> float:
     return seconds
 
 
+class _GlossaryFile(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    terms: list[pydantic.constr(strip_whitespace=True, min_length=1)] = []
+
+
+def load_glossary(path: Path) -> list[str]:
+    """The show's recurring names and terms (`terms = [...]`); a missing file means none."""
+    return read_validated(path, _GlossaryFile).terms if path.is_file() else []
+
+
 def episode_folder(episodes: Path, slug: str) -> Path:
     if not SLUG.match(slug):
         raise PipelineError(
@@ -174,12 +197,7 @@ def episode_folder(episodes: Path, slug: str) -> Path:
 def load_episode(episodes: Path, slug: str) -> Episode:
     folder = episode_folder(episodes, slug)
     path = folder / EPISODE_FILE
-    try:
-        checked = _EpisodeFile.model_validate(read_toml(path))
-    except pydantic.ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(part) for part in error["loc"])
-        raise PipelineError(path, f"key '{key}': {error['msg']}") from None
+    checked = read_validated(path, _EpisodeFile)
     audio = folder / checked.audio
     if not audio.is_file():
         raise PipelineError(path, f"key 'audio': file {audio} not found; put the episode audio there")

@@ -15,11 +15,12 @@ with the episode's names and link phrases it becomes the vocabulary recognition 
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import PipelineError
+import pydantic
+
+from .config import parse_timestamp, read_validated
 from .model import Dialogue, Link
 from .spelling import find_phrase, plain_tokens, respell
 
@@ -32,56 +33,38 @@ class Correction:
     end: float | None = None  # seconds; None: to the end
 
 
-def _read_toml(path: Path) -> dict:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise PipelineError(path, f"cannot read it as TOML: {exc}") from exc
+class _CorrectionEntry(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    heard: str = pydantic.Field(min_length=1)
+    meant: str = pydantic.Field(min_length=1)
+    start: float | None = pydantic.Field(None, alias="from")
+    end: float | None = pydantic.Field(None, alias="to")
+
+    @pydantic.field_validator("start", "end", mode="before")
+    @classmethod
+    def seconds(cls, value: float | str | None) -> float | None:
+        return None if value is None else parse_timestamp(value)
+
+    @pydantic.model_validator(mode="after")
+    def ordered(self) -> "_CorrectionEntry":
+        if not plain_tokens(self.heard):
+            raise ValueError(f"heard = {self.heard!r} has no words to look for")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("'to' must come after 'from'")
+        return self
 
 
-def _seconds(value: object, path: Path, key: str) -> float:
-    """Seconds from 754.5, "12:34" or "1:02:03.5", as a producer reads them off a player."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-        return float(value)
-    if isinstance(value, str):
-        try:
-            parts = [float(p) for p in value.strip().split(":")]
-        except ValueError:
-            parts = []
-        if 1 <= len(parts) <= 3 and all(p >= 0 for p in parts):
-            seconds = 0.0
-            for part in parts:
-                seconds = seconds * 60 + part
-            return seconds
-    raise PipelineError(path, f"{key} = {value!r} is not a time: write seconds, \"mm:ss\" or \"h:mm:ss\"")
+class _CorrectionsFile(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    correction: list[_CorrectionEntry] = []
 
 
 def load_corrections(path: Path) -> list[Correction]:
     """The producer's corrections; a missing file means none."""
     if not path.exists():
         return []
-    entries = _read_toml(path).get("correction", [])
-    if not isinstance(entries, list):
-        raise PipelineError(path, "write each correction as a [[correction]] table")
-    corrections = []
-    for number, entry in enumerate(entries, start=1):
-        where = f"correction {number}"
-        if not isinstance(entry, dict):
-            raise PipelineError(path, f"{where}: write it as a [[correction]] table")
-        unknown = set(entry) - {"heard", "meant", "from", "to"}
-        if unknown:
-            raise PipelineError(path, f"{where}: unknown key {sorted(unknown)[0]!r} (keys: heard, meant, from, to)")
-        for key in ("heard", "meant"):
-            if not isinstance(entry.get(key), str) or not entry[key].strip():
-                raise PipelineError(path, f"{where}: {key} must be a non-empty string")
-        if not plain_tokens(entry["heard"]):
-            raise PipelineError(path, f"{where}: heard = {entry['heard']!r} has no words to look for")
-        start = _seconds(entry["from"], path, f"{where}: from") if "from" in entry else None
-        end = _seconds(entry["to"], path, f"{where}: to") if "to" in entry else None
-        if start is not None and end is not None and end <= start:
-            raise PipelineError(path, f"{where}: to must come after from")
-        corrections.append(Correction(entry["heard"].strip(), entry["meant"].strip(), start, end))
-    return corrections
+    entries = read_validated(path, _CorrectionsFile).correction
+    return [Correction(e.heard.strip(), e.meant.strip(), e.start, e.end) for e in entries]
 
 
 def apply_corrections(dialogue: Dialogue, corrections: list[Correction]) -> Dialogue:
@@ -96,16 +79,6 @@ def apply_corrections(dialogue: Dialogue, corrections: list[Correction]) -> Dial
         ]
         dialogue = respell(dialogue, {span: correction.meant for span in spans})
     return dialogue
-
-
-def load_glossary(path: Path) -> list[str]:
-    """The show's recurring names and terms; a missing file means none."""
-    if not path.exists():
-        return []
-    terms = _read_toml(path).get("terms", [])
-    if not isinstance(terms, list) or not all(isinstance(t, str) and t.strip() for t in terms):
-        raise PipelineError(path, 'terms must be a list of non-empty strings, e.g. terms = ["Imaginaires"]')
-    return [t.strip() for t in terms]
 
 
 def _is_name_like(phrase: str) -> bool:

@@ -86,6 +86,11 @@ class EpisodeRun:
         return self._keys[stage.name]
 
     def upstream_key(self, name: str) -> str:
+        """What a later stage keys on: the earlier artifact's content, so that re-running a stage
+        (forced, or after a code change) reaches the stages after it only if its output changed."""
+        path = self.artifact_path(name)
+        if path.is_file():
+            return file_digest(path)
         return self.key(next(s for s in self.stages if s.name == name))
 
     def stamp(self, stage: Stage) -> str | None:

@@ -38,5 +38,5 @@ def test_bad_timestamps_are_refused(text):
 
 def test_a_chapter_with_a_bad_time_names_the_key(project):
     project.add_episode("ep", SAMPLE / "audio.mp3", '\n[[chapters]]\nstart = "midi"\ntitle = "x"\n')
-    with pytest.raises(PipelineError, match=r"episode\.toml: key 'chapters\.0\.start'"):
+    with pytest.raises(PipelineError, match=r"episode\.toml: key 'chapters\[1\]\.start'"):
         load_episode(project.episodes, "ep")

@@ -10,7 +10,8 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 
-from pipeline.corrections import Correction, load_corrections, load_glossary, vocabulary
+from pipeline.config import load_glossary
+from pipeline.corrections import Correction, load_corrections, vocabulary
 from pipeline.errors import PipelineError
 from pipeline.model import Dialogue, Link, Turn, Word, join_words
 from pipeline.spelling import phonetic_key, plain_tokens
@@ -188,11 +189,11 @@ def test_load_corrections_reads_times_and_names_the_file_and_key_on_bad_input(tm
     ]
     assert load_corrections(tmp_path / "absent.toml") == []
     for body, words in [
-        ('[[correction]]\nheard = "x"\nmeant = "y"\nfrom = "midi"\n', "correction 1: from"),
-        ('[[correction]]\nheard = "x"\n', "correction 1: meant"),
-        ('[[correction]]\nheard = "x"\nmeant = "y"\nuntil = 3\n', "unknown key 'until'"),
-        ('[[correction]]\nheard = "x"\nmeant = "y"\nfrom = 9\nto = 3\n', "to must come after from"),
-        ("[[correction]\n", "cannot read it as TOML"),
+        ('[[correction]]\nheard = "x"\nmeant = "y"\nfrom = "midi"\n', "key 'correction[1].from'"),
+        ('[[correction]]\nheard = "x"\n', "key 'correction[1].meant'"),
+        ('[[correction]]\nheard = "x"\nmeant = "y"\nuntil = 3\n', "key 'correction[1].until'"),
+        ('[[correction]]\nheard = "x"\nmeant = "y"\nfrom = 9\nto = 3\n', "'to' must come after 'from'"),
+        ("[[correction]\n", "malformed TOML"),
     ]:
         path.write_text(body, encoding="utf-8")
         with pytest.raises(PipelineError) as failure:

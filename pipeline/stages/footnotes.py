@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from rapidfuzz.fuzz import ratio
+from rapidfuzz.fuzz import partial_ratio, ratio
 
 from ..corrections import Correction, apply_corrections
 from ..model import Dialogue, Link, Reference, Turn
@@ -31,6 +31,7 @@ LENGTH_SLACK = (0.6, 1.5)  # a window's spoken length, relative to the phrase's,
 # Below this many sounds a phonetic key collides with ordinary words ("Reddit" and "tu redis"
 # both sound "redi"), so short names must match by their letters.
 SHORTEST_PHONETIC_MATCH = 6
+LEADING_WORD_SIMILARITY = 0.55
 # A leading article is not part of the name: "une enquête" is often heard as "l'enquête".
 ARTICLE = re.compile(r"^(?:(?:les?|la|une?|des|du|de)\s+|[ld]['’])(?=\w)", re.IGNORECASE)
 
@@ -72,6 +73,19 @@ def similarity(heard: _Spoken, phrase: _Spoken) -> float:
     return max(as_written, as_sounded) / 100
 
 
+def leading_word(phrase: str) -> _Spoken | None:
+    """The first word that names a phrase of several words (four letters or more), if any."""
+    tokens = plain_tokens(phrase)
+    naming = [token for token in tokens if len(token) >= 4]
+    return _Spoken.of(naming[0]) if len(tokens) > 1 and naming else None
+
+
+def _contains(window: _Spoken, word: _Spoken) -> bool:
+    """Whether the word is heard somewhere in the window, by letters or by sound."""
+    best = max(partial_ratio(window.plain, word.plain), partial_ratio(window.key, word.key))
+    return best >= LEADING_WORD_SIMILARITY * 100
+
+
 def candidate_matches(heard: list[_Spoken], phrase: str) -> list[Match]:
     """Every window of whole heard words, of about the phrase's spoken length, that matches."""
     target = _Spoken.of(phrase)
@@ -79,6 +93,9 @@ def candidate_matches(heard: list[_Spoken], phrase: str) -> list[Match]:
         return []  # nothing to say aloud, e.g. a phrase of punctuation only
     length = len(target.key)
     required = required_similarity(length)
+    # A long phrase can pass on its common tail alone ("les faits de l'intelligence artificielle"
+    # for "règlement sur l'intelligence artificielle"): the word that names it must be heard too.
+    lead = leading_word(phrase)
     matches = []
     for first in range(len(heard)):
         if not heard[first].plain:
@@ -90,7 +107,7 @@ def candidate_matches(heard: list[_Spoken], phrase: str) -> list[Match]:
                 break
             if len(window.key) >= LENGTH_SLACK[0] * length and heard[last].plain:
                 score = similarity(window, target)
-                if score >= required:
+                if score >= required and (lead is None or _contains(window, lead)):
                     matches.append(Match(phrase, first, last, score, window.plain == target.plain))
     return matches
 
