@@ -18,6 +18,7 @@ from .errors import PipelineError
 from .model import Chapter, Episode, Link, Show
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+RESERVED_SLUGS = {"assets"}  # the site's own folder
 EPISODE_FILE = "episode.toml"
 NOTES_FILE = "notes.md"
 CORRECTIONS_FILE = "corrections.toml"
@@ -26,13 +27,20 @@ VOICEPRINT_FILE = "host-voiceprint.npy"  # beside the show file, made by `publis
 EPISODE_TYPES = ("full", "trailer", "bonus")
 
 
-def read_toml(path: Path) -> dict[str, Any]:
+def read_text(path: Path) -> str:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PipelineError(path, "file not found") from None
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise PipelineError(path, "not UTF-8 text; save it as UTF-8") from None
+    except FileNotFoundError:
+        raise PipelineError(path, "file not found") from None
+    except OSError as exc:
+        raise PipelineError(path, f"cannot read it: {exc.strerror}") from None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise PipelineError(path, f"malformed TOML: {exc}") from None
 
@@ -144,6 +152,16 @@ class _EpisodeFile(pydantic.BaseModel):
             return value
         raise ValueError("must be a TOML date like 2026-11-28")
 
+    @pydantic.field_validator("speakers")
+    @classmethod
+    def known_labels(cls, value: dict[str, str]) -> dict[str, str]:
+        for label in value:
+            if not re.fullmatch(r"S[1-9]\d*", label):
+                raise ValueError(
+                    f"'{label}' is not a voice label: use S1, S2, ... (S1 speaks first)"
+                )
+        return value
+
     @pydantic.field_validator("episode_type")
     @classmethod
     def known_type(cls, value: str) -> str:
@@ -182,7 +200,7 @@ def load_glossary(path: Path) -> list[str]:
 
 
 def episode_folder(episodes: Path, slug: str) -> Path:
-    if not SLUG.match(slug):
+    if not SLUG.match(slug) or slug in RESERVED_SLUGS:
         raise PipelineError(
             slug, "not a valid episode slug: use lowercase letters, digits, '-' and '_' only"
         )
@@ -211,7 +229,7 @@ def load_episode(episodes: Path, slug: str) -> Episode:
         audio=audio,
         links=[Link([l.phrase, *l.also], l.title, str(l.url)) for l in checked.links],
         chapters=[Chapter(c.start, c.title, str(c.url) if c.url else None) for c in checked.chapters],
-        notes_markdown=notes.read_text(encoding="utf-8") if notes.is_file() else "",
+        notes_markdown=read_text(notes) if notes.is_file() else "",
         season=checked.season,
         episode_type=checked.episode_type,
         explicit=checked.explicit,

@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 ELISION_MARKS = ("'", "’")
 TRAILING_PUNCTUATION = ".,;:!?…»)"
@@ -48,7 +48,8 @@ class Show:
     subcategory: str | None = None
     explicit: bool = False
     model: str = "base"
-    device: str = "auto"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    batch_size: int = 0  # 0: sequential decoding (best accuracy); 8: about twice as fast
     destination: str = "site"
     s3_region: str | None = None  # for an s3:// destination; default: the AWS config's
     s3_endpoint_url: str | None = None  # an S3-compatible service instead of AWS
@@ -74,10 +75,6 @@ class Episode:
     draft: bool = False
     speakers: dict[str, str] = field(default_factory=dict)  # producer's fix: cluster label -> name
     folder: Path | None = None
-
-    @property
-    def speaker_names(self) -> list[str]:
-        return list(self.guests)
 
 
 @dataclass
@@ -156,6 +153,7 @@ class MasteredAudio:
     duration: float  # seconds
     loudness_lufs: float  # integrated loudness after mastering
     true_peak_dbtp: float
+    digest: str = ""  # sha256 of the MP3: later stages key on it
     warnings: list[str] = field(default_factory=list)
 
 

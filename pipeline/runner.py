@@ -51,6 +51,8 @@ class Stage:
     make: Callable[["EpisodeRun"], Any]  # returns the artifact, a model object saved as JSON
     revision: int = 1  # bump when the stage's code changes what it makes
     always: bool = False  # runs every time (publishing compares with the destination itself)
+    # Files the stage writes beside its artifact; one gone (a cleaned cache) means re-make.
+    outputs: Callable[["EpisodeRun"], list[Path]] = lambda run: []
 
 
 class EpisodeRun:
@@ -100,7 +102,8 @@ class EpisodeRun:
     def state(self, stage: Stage) -> str:
         """done (artifact matches its inputs), stale (inputs changed) or missing."""
         stamp = self.stamp(stage)
-        if stamp is None or not self.artifact_path(stage.name).is_file():
+        made = [self.artifact_path(stage.name), *stage.outputs(self)]
+        if stamp is None or not all(path.exists() for path in made):
             return "missing"
         return "done" if stamp == self.key(stage) else "stale"
 

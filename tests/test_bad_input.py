@@ -89,6 +89,18 @@ def test_bad_slug_is_refused(project, slug, names, capsys):
     assert_refused(project.publish(capsys, "episode", slug), project, names)
 
 
+def test_publishing_all_episodes_of_an_empty_folder_is_refused(project, capsys):
+    project.episodes.mkdir()
+    assert_refused(project.publish(capsys, "episode", "--all"), project, r"episodes: no episode here")
+
+
+def test_an_unknown_voice_label_is_refused_before_any_work(project, capsys):
+    project.add_episode("bad", SAMPLE / "audio.mp3", '\n[speakers]\n"guest 2" = "Jane Doe"\n')
+    result = project.publish(capsys, "episode", "bad")
+    assert_refused(result, project, r"episode\.toml: key 'speakers': .*'guest 2' is not a voice label: use S1, S2")
+    assert not (project.work / "bad").exists()
+
+
 def test_bad_show_file_names_the_key(project, capsys):
     project.add_episode("ok", SAMPLE / "audio.mp3")
     project.show.write_text(project.show.read_text().replace('language = "fr"', 'language = "French"'))

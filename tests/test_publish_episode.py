@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from mutagen.id3 import ID3
@@ -78,9 +79,18 @@ def test_reruns_redo_only_what_changed(published, capsys):
     assert "Une ligne ajoutée." in (published.site / "catalogue.json").read_text(encoding="utf-8")
 
 
-def test_force_reruns_one_stage(published, capsys):
+def test_force_reruns_one_stage_and_what_its_output_changes(published, capsys):
     forced = published.publish(capsys, "episode", "clip", "--force", "footnotes")
+    # Same transcript, same links: the footnotes come out the same, so nothing after re-renders.
     assert "ran footnotes, publish;" in forced.out
+
+
+def test_a_deleted_cached_file_is_made_again(published, capsys):
+    (published.work / "clip" / "master.mp3").unlink()
+    status = published.publish(capsys, "status", "clip")
+    assert status.out.splitlines()[0].split()[:2] == ["audio", "missing"]
+    again = published.publish(capsys, "episode", "clip")
+    assert "ran audio, publish;" in again.out  # the same master again: nothing else changes
 
 
 def test_an_interrupted_run_resumes_after_its_last_finished_stage(project, sample_clip, capsys):
@@ -92,8 +102,8 @@ def test_an_interrupted_run_resumes_after_its_last_finished_stage(project, sampl
     assert "ran diarize, footnotes, render, publish" in resumed.out
 
 
-def test_the_console_script_is_installed(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "--help"],
-                            capture_output=True, text=True)
+def test_the_console_script_is_installed():
+    script = Path(sys.executable).parent / "publish"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "episode" in result.stdout and "status" in result.stdout

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import VOICEPRINT_FILE
+from ..config import VOICEPRINT_FILE, read_toml
 from ..errors import PipelineError
 from ..stages.speakers import voiceprint
 
@@ -27,5 +27,10 @@ def run(args: argparse.Namespace) -> int:
         raise PipelineError(args.show, "show file not found; pass --show PATH/show.toml")
     target = args.show.parent / VOICEPRINT_FILE
     np.save(target, voiceprint(args.clip))
-    print(f"Host voiceprint saved to {target}: every episode now names the host by this voice")
+    chosen = read_toml(args.show).get("host_voiceprint")
+    if chosen:
+        print(f"Host voiceprint saved to {target}; {args.show} names another one "
+              f"(host_voiceprint = {chosen!r}), which wins: remove that key to use this one")
+    else:
+        print(f"Host voiceprint saved to {target}: every episode now names the host by this voice")
     return 0

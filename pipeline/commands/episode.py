@@ -8,18 +8,20 @@ catalogue read and one comparison with the destination, instead of one per episo
 from __future__ import annotations
 
 import argparse
+from contextlib import ExitStack
 from pathlib import Path
 
 from ..config import EPISODE_FILE
 from ..errors import PipelineError
-from ..runner import EpisodeRun, run_stages
+from ..runner import EpisodeRun, episode_lock, run_stages
 from ..stages import STAGES, rendered
 from ..stages.publish import publish_episodes
 from ..targets import open_target
 from . import add_project_arguments, open_episode_run
 
 STAGE_NAMES = [stage.name for stage in STAGES]
-PUBLISH = STAGES[-1]
+PUBLISH = next(stage for stage in STAGES if stage.name == "publish")
+RENDER = "render"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def every_slug(episodes: Path) -> list[str]:
     if not episodes.is_dir():
         raise PipelineError(episodes, "no episodes folder here: pass --episodes FOLDER")
-    return sorted(p.name for p in episodes.iterdir() if (p / EPISODE_FILE).is_file())
+    slugs = sorted(p.name for p in episodes.iterdir() if (p / EPISODE_FILE).is_file())
+    if not slugs:
+        raise PipelineError(episodes, f"no episode here: each episode is a folder with an {EPISODE_FILE}")
+    return slugs
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,15 +65,18 @@ def run(args: argparse.Namespace) -> int:
 
     publishing = args.until in (None, PUBLISH.name)
     for episode_run in runs:
-        ran = run_stages(episode_run, until=STAGE_NAMES[-2] if publishing else args.until,
+        ran = run_stages(episode_run, until=RENDER if publishing else args.until,
                          force=tuple(args.force))
         print(_ran(episode_run, ran))
     if publishing:
         first = runs[0]
-        publication = publish_episodes(
-            first.show, [rendered(r) for r in runs], open_target(first.destination, first.show),
-            first.destination, dry_run=args.dry_run, prune=args.prune,
-        )
+        with ExitStack() as locks:  # no other run may re-render these sites while they go out
+            for episode_run in runs:
+                locks.enter_context(episode_lock(episode_run.work))
+            publication = publish_episodes(
+                first.show, [rendered(r) for r in runs], open_target(first.destination, first.show),
+                first.destination, dry_run=args.dry_run, prune=args.prune,
+            )
         for episode_run in runs:
             episode_run.record(PUBLISH, publication)
         print(f"{len(runs)} episodes: ran publish" + _published(runs[0].artifact(PUBLISH.name)))

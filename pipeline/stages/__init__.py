@@ -32,6 +32,7 @@ def transcribe_settings(run: EpisodeRun) -> transcript.TranscribeSettings:
     return transcript.TranscribeSettings(
         model=run.show.model,
         device=run.show.device,
+        batch_size=run.show.batch_size,
         language=run.show.language,
         vocabulary=tuple(vocabulary(run.episode.links, names, run.show.glossary)),
     )
@@ -100,7 +101,9 @@ def _package_files_digest(*folders: str) -> str:
 def _show_inputs(run: EpisodeRun) -> dict:
     show = to_data(run.show)
     show["artwork"] = _optional_file_digest(run.show.artwork)
-    show.pop("source")
+    for settings_of_other_stages in ("source", "destination", "model", "device", "batch_size",
+                                     "host_voiceprint", "glossary"):
+        show.pop(settings_of_other_stages)
     return show
 
 
@@ -115,6 +118,7 @@ STAGES = [
             "output": str(run.work / "master.mp3"),
         },
         make=lambda run: audio.master(run.episode.audio, run.work / "master.mp3"),
+        outputs=lambda run: [run.work / "master.mp3"],
     ),
     Stage(
         "transcribe",
@@ -156,6 +160,7 @@ STAGES = [
             "templates": _package_files_digest("templates", "assets"),
         },
         make=_render,
+        outputs=lambda run: [run.work / SITE_FOLDER / run.episode.slug],
         revision=2,  # 2: item.json left out of the files (publish keeps catalogue.json)
     ),
     Stage(

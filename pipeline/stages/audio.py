@@ -18,6 +18,7 @@ import imageio_ffmpeg
 
 from ..errors import PipelineError
 from ..model import MasteredAudio
+from ..runner import file_digest
 
 TARGET_LUFS = -16.0
 TARGET_TRUE_PEAK = -1.5
@@ -138,5 +139,6 @@ def master(source: Path, output: Path) -> MasteredAudio:
         duration=round(duration, 3),
         loudness_lufs=loudness,
         true_peak_dbtp=peak,
+        digest=file_digest(output),
         warnings=warnings,
     )

@@ -24,6 +24,7 @@ from .. import chapters as chapter_files
 from .. import transcript_files
 from ..config import EPISODE_FILE
 from ..errors import PipelineError
+from ..runner import file_digest
 from ..model import Chapter, Dialogue, Episode, MasteredAudio, Show
 from .feed import FEED_FILE
 
@@ -70,6 +71,8 @@ class RenderedEpisode:
     files: list[str]  # paths relative to the site root
     item: dict  # the feed entry, see stages/feed.py
     warnings: list[str] = field(default_factory=list)
+    # Each file's sha256: what publishing depends on, so a changed page is never "up to date".
+    digests: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -246,8 +249,9 @@ def render(
         "persons": [{"name": show.host, "role": "host"}]
         + [{"name": guest, "role": "guest"} for guest in episode.guests],
     }
-    files = sorted(str(p.relative_to(site)) for p in folder.rglob("*") if p.is_file())
-    return RenderedEpisode(files=[*write_assets(site), *files], item=item)
+    files = [*write_assets(site), *sorted(str(p.relative_to(site)) for p in folder.rglob("*") if p.is_file())]
+    digests = {name: file_digest(site / name) for name in files}
+    return RenderedEpisode(files=files, item=item, digests=digests)
 
 
 def render_index(show: Show, items: list[dict]) -> bytes:

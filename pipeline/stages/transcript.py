@@ -15,7 +15,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..model import Segment, Transcript, Word
-from ..whisper_model import resolve_model
+from ..errors import PipelineError
+from ..whisper_model import OFFLINE_MODEL, resolve_model
 
 # Segments scored as likely non-speech *and* decoded with low confidence are hallucinations.
 _NO_SPEECH_PROBABILITY = 0.6
@@ -33,7 +34,8 @@ class TranscribeSettings:
     vocabulary: tuple[str, ...] = ()  # names and terms to favour, passed as hotwords
 
     def key(self) -> dict:
-        return asdict(self)
+        """The settings that shape the words, the device as resolved (CPU and GPU differ)."""
+        return {**asdict(self), "device": device_and_compute_type(self.device)}
 
 
 def device_and_compute_type(device: str) -> tuple[str, str]:
@@ -51,9 +53,16 @@ def load_model(model: str, device: str):
     from faster_whisper import WhisperModel
 
     device, compute_type = device_and_compute_type(device)
-    return WhisperModel(
-        resolve_model(model), device=device, compute_type=compute_type, local_files_only=True
-    )
+    try:
+        return WhisperModel(
+            resolve_model(model), device=device, compute_type=compute_type,
+            local_files_only=model == OFFLINE_MODEL,  # other names may be fetched once, online
+        )
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise PipelineError(
+            None, f"cannot load the Whisper model '{model}' on {device} ({exc}); set the show "
+            f"file's 'model' to {OFFLINE_MODEL}, a faster-whisper model name or a model folder"
+        ) from None
 
 
 def _hotwords(vocabulary: tuple[str, ...]) -> str | None:
