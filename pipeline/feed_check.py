@@ -19,10 +19,14 @@ from urllib.parse import urlparse
 
 from lxml import etree
 
+from .config import EPISODE_TYPES
 from .errors import PipelineError
+from .feed_podcast20 import CHAPTERS_TYPE
+from .feed_podcast20 import NAMESPACE as PODCAST_NAMESPACE
+from .stages.feed import ITUNES_NAMESPACE
 
-ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
-PODCAST = "https://podcastindex.org/namespace/1.0"
+ITUNES = ITUNES_NAMESPACE
+PODCAST = PODCAST_NAMESPACE
 ATOM = "http://www.w3.org/2005/Atom"
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
 NS = {"itunes": ITUNES, "podcast": PODCAST, "atom": ATOM, "content": CONTENT}
@@ -40,8 +44,6 @@ MEDIA_TYPES = {  # Apple's accepted enclosure types, by the file extension they 
     ".mp4": "video/mp4", ".m4v": "video/x-m4v", ".pdf": "application/pdf",
 }
 TRANSCRIPT_TYPES = {"text/plain", "text/html", "text/vtt", "application/json", "application/x-subrip"}
-CHAPTERS_TYPE = "application/json+chapters"
-EPISODE_TYPES = {"full", "trailer", "bonus"}
 ARTWORK_EXTENSIONS = {".jpg", ".jpeg", ".png"}
 RFC2822_DATE = re.compile(
     r"^(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?\d{1,2} "

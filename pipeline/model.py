@@ -174,6 +174,13 @@ def join_words(words: list[Word], markers: bool = True) -> str:
     return text
 
 
+def clock(seconds: float) -> str:
+    """'4:05' or '1:02:03', as players show a position."""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def to_data(value: Any) -> Any:
     """Plain JSON-ready data from a model object (dates and paths as strings)."""
     if dataclasses.is_dataclass(value):

@@ -242,3 +242,16 @@ def test_real_transcription_gets_the_clear_anchors(short_clip_dialogue: Dialogue
     assert markers[0][2] < 6 and 33 < markers[1][2] < 40
     assert [r.number for r in result.references[:2]] == [1, 2]
     assert len(result.references) == 15 and len(result.warnings) == 13
+
+
+def test_a_shared_common_tail_is_not_a_mention_of_a_long_phrase():
+    law = Link(["le règlement sur l'intelligence artificielle"], "AI Act", "https://eur-lex.europa.eu")
+    heard = dialogue(
+        # As the base model heard the sample episode: the elision is its own word.
+        ("Gérald", "le podcast qui observe les faits de l 'intelligence artificielle soumournée"),
+        ("Claire", "l'Europe a adopté le règlement soumme l 'intelligence artificielle hier"),
+    )
+    result = place_footnotes(heard, [law])
+    assert [w.footnote for w in result.turns[0].words] == [None] * len(result.turns[0].words)
+    assert "les faits de l'intelligence artificielle" in text(result).replace(" '", "'")
+    assert "règlement sur l'intelligence artificielle [1]" in text(result)

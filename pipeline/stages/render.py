@@ -25,7 +25,7 @@ from .. import transcript_files
 from ..config import EPISODE_FILE
 from ..errors import PipelineError
 from ..runner import file_digest
-from ..model import Chapter, Dialogue, Episode, MasteredAudio, Show
+from ..model import Chapter, Dialogue, Episode, MasteredAudio, Show, clock
 from .feed import FEED_FILE
 
 PAGE_FILE = "index.html"
@@ -121,13 +121,6 @@ def labels(show: Show) -> dict:
 
 def long_date(day: dt.date, words: dict) -> str:
     return words["date"].format(day=day.day, month=words["months"][day.month - 1], year=day.year)
-
-
-def clock(seconds: float) -> str:
-    """'4:05' or '1:02:03', as players show a position."""
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 _templates.filters["clock"] = clock

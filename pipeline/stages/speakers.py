@@ -37,7 +37,7 @@ from ..diarization import (
     voice_vector,
 )
 from ..errors import PipelineError
-from ..model import Dialogue, Transcript, Turn, Word
+from ..model import Dialogue, Transcript, Turn, Word, clock
 
 MAX_BOUNDARY_SHIFT = 3  # words
 SHIFT_PENALTY = 0.3  # per word moved: a break must be clearly better to move further
@@ -179,7 +179,7 @@ def name_speakers(
         confidence = min(confidence, ORDER_CONFIDENCE)
         first_heard = {s.speaker: s.start for s in reversed(diarization.segments)}
         guesses = ", ".join(
-            f"{labels[i]} (first heard at {_clock(first_heard.get(i, 0.0))}) = {name}"
+            f"{labels[i]} (first heard at {clock(first_heard.get(i, 0.0))}) = {name}"
             for i, name in zip(free, guests_left)
         )
         warnings.append(f"guests named in the order they first speak: {guesses}; fix in [speakers]")
@@ -222,5 +222,3 @@ def _checked_mapping(mapping: dict[str, str]) -> dict[str, str]:
     return mapping
 
 
-def _clock(seconds: float) -> str:
-    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
