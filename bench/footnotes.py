@@ -26,7 +26,7 @@ from pathlib import Path
 
 from scoring import MARKER, wer, words_for_scoring
 
-from pipeline.corrections import vocabulary
+from pipeline.corrections import load_corrections, vocabulary
 from pipeline.model import Dialogue, Link, Transcript, Turn, Word, join_words, to_data, transcript_from_data
 from pipeline.stages.footnotes import place_footnotes
 from pipeline.stages.transcript import TranscribeSettings, transcribe
@@ -171,19 +171,23 @@ def score(footnoted: Dialogue, plain: Dialogue, ref: dict, links: list[Link]) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vocabulary", choices=[*MODES, "all"], default="all")
+    parser.add_argument("--corrections", type=Path,
+                        help="a producer's corrections.toml, e.g. bench/excerpt-corrections.toml")
     args = parser.parse_args()
     if not EXCERPT.exists():
         sys.exit(f"{EXCERPT} is absent: the bench needs ../shared/data beside the project")
     links, ref = seed_links(), reference(EXCERPT)
     names = list(dict.fromkeys(turn["speaker"] for turn in ref["turns"]))
     modes = list(MODES) if args.vocabulary == "all" else [args.vocabulary]
+    corrections = load_corrections(args.corrections) if args.corrections else []
     for mode in modes:
         transcript = cached_transcript(EXCERPT, settings_for(mode, links, names))
         plain = dialogue_by_reference_speakers(transcript, ref["turns"])
         began = time.monotonic()
-        footnoted = place_footnotes(plain, links)
+        footnoted = place_footnotes(plain, links, corrections)
         elapsed = time.monotonic() - began
-        print(f"vocabulary={mode}: {MODES[mode]}  (footnoting took {elapsed:.2f} s)")
+        print(f"vocabulary={mode}: {MODES[mode]}, {len(corrections)} producer corrections"
+              f"  (footnoting took {elapsed:.2f} s)")
         for name, value in score(footnoted, plain, ref, links).items():
             print(f"  {name}: {value}")
         print(f"  warnings: {len(footnoted.warnings)} (links not placed)")

@@ -72,7 +72,8 @@ def whole_publish(audio: Path, duration: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, help="only the first N seconds of the excerpt")
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[0, 8])
+    parser.add_argument("--batch-sizes", type=int, nargs="*", default=[0, 8],
+                        help="0 is sequential decoding; none skips this part")
     parser.add_argument("--no-publish", action="store_true", help="skip the whole-publish run")
     args = parser.parse_args()
     if not EXCERPT.exists():

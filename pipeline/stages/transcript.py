@@ -104,8 +104,9 @@ def decode(source: Path, settings: TranscribeSettings):
 def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True) -> Transcript:
     segments, info = decode(source, settings)
     kept, dropped = [], 0
-    with tqdm(total=round(info.duration), unit="s", desc="transcribe", disable=not progress,
-              leave=False) as bar:
+    # disable=None: a bar on a terminal only, never in a log.
+    with tqdm(total=round(info.duration), unit="s", desc="transcribe", leave=False,
+              disable=None if progress else True) as bar:
         for segment in segments:
             bar.update(round(segment.end) - bar.n)
             if segment.no_speech_prob > _NO_SPEECH_PROBABILITY and segment.avg_logprob < _LOW_LOGPROB:
