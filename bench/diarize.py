@@ -4,7 +4,9 @@ Prints, per file: DER with a ±0.25 s forgiveness collar around reference bounda
 md-eval's `-c 0.25`) and with none (overlapped speech scored, as pyannote's model cards do),
 the number of speakers found, and the real-time factor of diarization alone (decoding
 excluded). The number of speakers is given from the reference, as the episode file gives it;
-`--auto` lets the clustering count them. Run: python bench/diarize.py [--auto] [--threads N]
+`--auto` lets the clustering count them. "host named" says whether the voice the stage names
+the host without a voiceprint (S1, the first heard) is the reference's first speaker, the host
+of a podcast. Run: python bench/diarize.py [--auto] [--threads N]
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def main() -> None:
     diarize_audio(load_audio(warm_up), 2)
     print(f"one-time load and warm-up: {time.perf_counter() - started:.1f} s (not in the RTF)")
 
-    print(f"{'file':34} {'DER±0.25s':>9} {'DER':>6} {'spk ref/hyp':>11} {'RTF':>6}")
+    print(f"{'file':34} {'DER±0.25s':>9} {'DER':>6} {'spk ref/hyp':>11} {'RTF':>6} {'host named':>11}")
     for name in [f for f in FILES if args.only in f]:
         audio_path = DATA / name
         if not audio_path.exists():
@@ -72,7 +74,10 @@ def main() -> None:
         collared = DiarizationErrorRate(collar=0.5)(reference, hypothesis, uem=whole)  # ±0.25 s
         strict = DiarizationErrorRate(collar=0.0)(reference, hypothesis, uem=whole)
         speakers = f"{len(reference.labels())}/{result.speakers}"
-        print(f"{name:34} {collared:9.1%} {strict:6.1%} {speakers:>11} {rtf:6.3f}")
+        first_heard = reference.itertracks(yield_label=True).__next__()[2]
+        mapping = DiarizationErrorRate().optimal_mapping(reference, hypothesis)
+        host = "right" if mapping.get(0) == first_heard else "wrong"
+        print(f"{name:34} {collared:9.1%} {strict:6.1%} {speakers:>11} {rtf:6.3f} {host:>11}")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ class Show:
     s3_region: str | None = None  # for an s3:// destination; default: the AWS config's
     s3_endpoint_url: str | None = None  # an S3-compatible service instead of AWS
     host_voiceprint: Path | None = None
+    podcast_guid: str | None = None  # default: the Podcasting 2.0 UUIDv5 of the feed's URL
+    locked: bool = True  # podcast:locked: other platforms may not import the feed
     glossary: list[str] = field(default_factory=list)
     source: Path | None = None  # the file this was loaded from
 

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -152,7 +153,9 @@ def run_stages(run: EpisodeRun, until: str | None = None, force: tuple[str, ...]
                 run.invalidate(stage)
             if stage.always or run.state(stage) != "done":
                 log.info("%s: running", stage.name)
+                started = time.perf_counter()
                 run.run_stage(stage)
+                log.info("%s: done in %.1f s", stage.name, time.perf_counter() - started)
                 ran.append(stage.name)
             else:
                 log.info("%s: up to date", stage.name)

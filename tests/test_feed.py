@@ -346,3 +346,10 @@ def test_feed_check_names_a_destination_without_feed(tmp_path, capsys):
     show_file = _show_file(tmp_path)
     assert cli.main(["feed", "--check", "--show", str(show_file), "--to", str(tmp_path / "empty")]) == 1
     assert f"{tmp_path / 'empty'}/{FEED_FILE}: no feed there yet" in capsys.readouterr().err
+
+
+def test_a_show_that_moves_keeps_its_podcast_guid_when_the_show_file_sets_it():
+    before = podcast_guid(feed_url(make_show()))
+    moved = make_show(base_url="https://new-host.example.org/podcast", podcast_guid=before)
+    parsed = feedparser.parse(build_feed(moved, CATALOGUE))
+    assert parsed.feed.podcast_guid == before != podcast_guid(feed_url(moved))

@@ -110,8 +110,9 @@ def build_feed(show: Show, items: list[dict]) -> bytes:
     fg.podcast.explicit = show.explicit
     if show.artwork:
         fg.podcast.itunes_image(f"{show.base_url}/{show.artwork.name}")
-    fg.podcast20.guid(podcast_guid(feed_url(show)))
-    fg.podcast20.locked(True, owner=show.owner_email)
+    # The show's identity across hosts: set podcast_guid in the show file before a move.
+    fg.podcast20.guid(show.podcast_guid or podcast_guid(feed_url(show)))
+    fg.podcast20.locked(show.locked, owner=show.owner_email)
     fg.podcast20.person(show.host, "host")
 
     episodes = _newest_first(items)

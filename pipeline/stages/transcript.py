@@ -14,14 +14,16 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..model import Segment, Transcript, Word
+from ..model import Segment, Transcript, Word, clock
 from ..errors import PipelineError
 from ..whisper_model import OFFLINE_MODEL, resolve_model
 
 # Segments scored as likely non-speech *and* decoded with low confidence are hallucinations.
 _NO_SPEECH_PROBABILITY = 0.6
 _LOW_LOGPROB = -1.0
-_MAX_VOCABULARY_CHARS = 600  # the decoder's prompt is 224 tokens; keep hotwords well inside
+_MAX_VOCABULARY_CHARS = 600
+_VAD_RATE = 16000
+MIN_UNHEARD_S = 3.0  # seconds of speech between two words that the transcript must not skip  # the decoder's prompt is 224 tokens; keep hotwords well inside
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,12 @@ def _hotwords(vocabulary: tuple[str, ...]) -> str | None:
     return text or None
 
 
-def decode(source: Path, settings: TranscribeSettings):
-    """faster-whisper's lazy (segments, info) for `source`, with the stage's guards."""
+def decode(source: Path, settings: TranscribeSettings, clip: tuple[float, float] | None = None):
+    """faster-whisper's lazy (segments, info) for `source`, with the stage's guards.
+
+    A `clip` (start, end in seconds) is a stretch the VAD heard speech in: there the model's own
+    no-speech guess, which can skip a whole 30 s window of real speech, is not allowed to.
+    """
     from faster_whisper import BatchedInferencePipeline
 
     model = load_model(settings.model, settings.device)
@@ -86,10 +92,10 @@ def decode(source: Path, settings: TranscribeSettings):
         word_timestamps=True,
         vad_filter=True,
         hotwords=_hotwords(settings.vocabulary),
-        no_speech_threshold=_NO_SPEECH_PROBABILITY,
+        no_speech_threshold=None if clip else _NO_SPEECH_PROBABILITY,
         log_prob_threshold=_LOW_LOGPROB,
     )
-    if settings.batch_size:
+    if settings.batch_size and clip is None:
         return BatchedInferencePipeline(model).transcribe(
             str(source), batch_size=settings.batch_size, **options
         )
@@ -97,31 +103,74 @@ def decode(source: Path, settings: TranscribeSettings):
         str(source),
         condition_on_previous_text=False,  # stops one misheard phrase repeating in a loop
         hallucination_silence_threshold=2.0,
+        clip_timestamps=list(clip) if clip else "0",
         **options,
     )
 
 
+def _kept_segments(segments, bar: tqdm) -> tuple[list[Segment], int]:
+    """Segments with their words, less those the model rates as probably not speech."""
+    kept, dropped = [], 0
+    for segment in segments:
+        bar.update(max(0, round(segment.end) - bar.n))
+        if segment.no_speech_prob > _NO_SPEECH_PROBABILITY and segment.avg_logprob < _LOW_LOGPROB:
+            dropped += 1
+            continue
+        words = [
+            Word(w.word.strip(), round(w.start, 3), round(w.end, 3), round(w.probability, 3))
+            for w in segment.words or []
+            if w.word.strip()
+        ]
+        if words:
+            kept.append(Segment(round(segment.start, 3), round(segment.end, 3),
+                                segment.text.strip(), words,
+                                round(segment.avg_logprob, 3), round(segment.no_speech_prob, 3)))
+    return kept, dropped
+
+
+def unheard_speech(source: Path, segments: list[Segment], duration: float) -> list[tuple[float, float]]:
+    """Stretches between words, of at least MIN_UNHEARD_S, where the VAD hears speech."""
+    from faster_whisper.audio import decode_audio
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    audio = decode_audio(str(source), sampling_rate=_VAD_RATE)
+    speech = [(r["start"] / _VAD_RATE, r["end"] / _VAD_RATE)
+              for r in get_speech_timestamps(audio, VadOptions())]
+    edges = [0.0, *(t for s in segments for t in (s.words[0].start, s.words[-1].end)), duration]
+    gaps = list(zip(edges[::2], edges[1::2]))
+    unheard = []
+    for start, end in gaps:
+        spoken = sum(max(0.0, min(end, b) - max(start, a)) for a, b in speech)
+        if spoken >= MIN_UNHEARD_S:
+            unheard.append((start, end))
+    return unheard
+
+
 def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True) -> Transcript:
     segments, info = decode(source, settings)
-    kept, dropped = [], 0
+    warnings = []
     # disable=None: a bar on a terminal only, never in a log.
     with tqdm(total=round(info.duration), unit="s", desc="transcribe", leave=False,
               disable=None if progress else True) as bar:
-        for segment in segments:
-            bar.update(round(segment.end) - bar.n)
-            if segment.no_speech_prob > _NO_SPEECH_PROBABILITY and segment.avg_logprob < _LOW_LOGPROB:
-                dropped += 1
-                continue
-            words = [
-                Word(w.word.strip(), round(w.start, 3), round(w.end, 3), round(w.probability, 3))
-                for w in segment.words or []
-                if w.word.strip()
-            ]
-            if words:
-                kept.append(Segment(round(segment.start, 3), round(segment.end, 3),
-                                    segment.text.strip(), words,
-                                    round(segment.avg_logprob, 3), round(segment.no_speech_prob, 3)))
-    warnings = []
+        kept, dropped = _kept_segments(segments, bar)
+        # Whisper may rate a whole window of real speech as "no speech" and skip it (synthetic
+        # or unusual voices especially): where the VAD heard speech but no word came, decode again.
+        unheard = unheard_speech(source, kept, info.duration)
+        if unheard:
+            for clip in unheard:
+                again, _ = decode(source, settings, clip)
+                kept += _kept_segments(again, bar)[0]
+            kept.sort(key=lambda segment: segment.start)
+            warnings.append(
+                f"{source}: {len(unheard)} stretch(es) of speech the first pass skipped "
+                f"({sum(b - a for a, b in unheard):.0f} s) were transcribed again"
+            )
+            unheard = unheard_speech(source, kept, info.duration)
+        if unheard:
+            warnings.append(
+                f"{source}: speech heard but no words recognised at "
+                + ", ".join(f"{clock(a)}-{clock(b)}" for a, b in unheard)
+            )
     if not kept:
         warnings.append(f"{source}: no speech found; the transcript is empty")
     elif dropped:

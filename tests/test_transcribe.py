@@ -1,0 +1,30 @@
+"""The transcribe stage's guard against speech silently left out of the transcript."""
+
+from __future__ import annotations
+
+from pipeline.model import Segment, Word
+from pipeline.stages.transcript import unheard_speech
+
+from .conftest import make_silence
+
+
+def _segment(start: float, end: float) -> Segment:
+    return Segment(start, end, "mot", [Word("mot", start, end)])
+
+
+def test_speech_between_words_is_found(sample_clip):
+    # As if the decoder had skipped everything after the fifth second of the clip.
+    unheard = unheard_speech(sample_clip, [_segment(0.5, 5.0)], duration=30.0)
+    assert len(unheard) == 1
+    start, end = unheard[0]
+    assert start == 5.0 and end == 30.0
+
+
+def test_words_covering_the_speech_leave_nothing_unheard(sample_clip):
+    covered = [_segment(t, t + 1.0) for t in range(0, 30)]
+    assert unheard_speech(sample_clip, covered, duration=30.0) == []
+
+
+def test_silence_is_not_speech(tmp_path):
+    silence = make_silence(tmp_path / "silence.mp3", seconds=20)
+    assert unheard_speech(silence, [], duration=20.0) == []
