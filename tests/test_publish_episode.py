@@ -107,3 +107,12 @@ def test_the_console_script_is_installed():
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "episode" in result.stdout and "status" in result.stdout
+
+
+def test_status_compares_publishing_with_the_destination_asked(published, capsys, tmp_path):
+    elsewhere = str(tmp_path / "elsewhere")
+    assert published.publish(capsys, "episode", "clip", "--to", elsewhere).code == 0
+    here = published.publish(capsys, "status", "clip", "--to", elsewhere).out.splitlines()
+    default = published.publish(capsys, "status", "clip").out.splitlines()
+    assert here[-1].split()[:2] == ["publish", "done"]
+    assert default[-1].split()[:2] == ["publish", "stale"]

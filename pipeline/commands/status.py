@@ -9,11 +9,13 @@ from . import add_project_arguments, open_episode_run
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("slug", help="the episode's folder name under episodes/")
+    parser.add_argument("--to", dest="destination",
+                        help="the destination publishing is compared with (default: the show file's)")
     add_project_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    episode_run = open_episode_run(args)
+    episode_run = open_episode_run(args, args.destination)
     upstream_ready = True
     for stage in episode_run.stages:
         state = episode_run.state(stage)

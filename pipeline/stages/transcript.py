@@ -23,7 +23,7 @@ _NO_SPEECH_PROBABILITY = 0.6
 _LOW_LOGPROB = -1.0
 _MAX_VOCABULARY_CHARS = 600
 _VAD_RATE = 16000
-MIN_UNHEARD_S = 3.0  # seconds of speech between two words that the transcript must not skip  # the decoder's prompt is 224 tokens; keep hotwords well inside
+MIN_UNHEARD_S = 5.0  # seconds of speech between two words that the transcript must not skip  # the decoder's prompt is 224 tokens; keep hotwords well inside
 
 
 @dataclass(frozen=True)
@@ -99,11 +99,15 @@ def decode(source: Path, settings: TranscribeSettings, clip: tuple[float, float]
         return BatchedInferencePipeline(model).transcribe(
             str(source), batch_size=settings.batch_size, **options
         )
+    if clip:  # one greedy-temperature pass: a second chance, not a search through retries
+        return model.transcribe(
+            str(source), condition_on_previous_text=False, clip_timestamps=list(clip),
+            temperature=0.0, **options,
+        )
     return model.transcribe(
         str(source),
         condition_on_previous_text=False,  # stops one misheard phrase repeating in a loop
         hallucination_silence_threshold=2.0,
-        clip_timestamps=list(clip) if clip else "0",
         **options,
     )
 
