@@ -5,6 +5,7 @@ The CLI runs in this process (pipeline.cli.main) so the Whisper model loads once
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -13,11 +14,18 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
+from pipeline.config import load_show
+from pipeline.model import Show
 from pipeline.stages.audio import ffmpeg_exe
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 SAMPLE = REPO / "episodes" / "exemple"
+
+
+def make_show(**changes) -> Show:
+    """The repository's show file as the pipeline loads it, with some fields changed."""
+    return dataclasses.replace(load_show(REPO / "feeds" / "show.toml"), **changes)
 
 
 def shared_file(relative: str) -> Path:

@@ -17,8 +17,7 @@ from pipeline.stages.publish import publish
 from pipeline.stages.render import RenderedEpisode, render
 from pipeline.targets.local import LocalFolder
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "episodes" / "exemple"
+from .conftest import REPO, SAMPLE, make_show
 HOST = "Gérald Holubowicz"
 GUEST = "Claire Dumas"
 SECONDS_PER_WORD = 0.33
@@ -59,12 +58,7 @@ def timed_dialogue(turns: list[tuple[str, str]], references: list[Reference] = R
 
 
 def show(artwork: Path | None = REPO / "feeds" / "artwork.jpg", host: str = HOST) -> Show:
-    return Show(
-        title="Imaginaires", author=HOST, language="fr",
-        description="Un podcast sur l'effet de l'intelligence artificielle sur nos vies.",
-        base_url="https://imaginaires.example.org", host=host, owner_name=HOST,
-        owner_email="podcast@example.org", category="Technology", artwork=artwork,
-    )
+    return make_show(artwork=artwork, host=host)
 
 
 def episode(guests: tuple[str, ...] = (GUEST,), notes: str | None = None, **fields) -> Episode:

@@ -28,6 +28,8 @@ from pipeline.stages.publish import CATALOGUE_FILE, publish
 from pipeline.stages.render import RenderedEpisode
 from pipeline.targets.local import LocalFolder
 
+from .conftest import make_show as shared_make_show
+
 BASE = "https://imaginaires.example.org"
 ARTWORK = Path(__file__).resolve().parents[1] / "feeds" / "artwork.jpg"
 # The namespace's first URI, which the spec says clients must treat as the same namespace.
@@ -35,13 +37,7 @@ LEGACY_NAMESPACE = "https://github.com/Podcastindex-org/podcast-namespace/blob/m
 
 
 def make_show(**changes) -> Show:
-    fields = dict(
-        title="Imaginaires", author="Gérald Holubowicz", language="fr",
-        description="Imaginaires part à la rencontre de chercheuses et de chercheurs.",
-        base_url=BASE, host="Gérald Holubowicz", owner_name="Gérald Holubowicz",
-        owner_email="podcast@example.org", category="Technology", artwork=ARTWORK,
-    )
-    return Show(**{**fields, **changes})
+    return shared_make_show(**{"base_url": BASE, **changes})
 
 
 def make_item(slug: str, number: int, date: str, **changes) -> dict:

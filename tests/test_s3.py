@@ -27,6 +27,7 @@ from pipeline.targets.local import LocalFolder
 from pipeline.targets.s3 import S3Folder
 
 from .conftest import REPO
+from .conftest import make_show as shared_make_show
 
 PREFIX = "podcast"
 ARTWORK = REPO / "feeds" / "artwork.jpg"
@@ -69,13 +70,7 @@ def folder(bucket: str, endpoint: str, **options) -> S3Folder:
 
 
 def make_show(**changes) -> Show:
-    return Show(
-        title="Imaginaires", author="Gérald Holubowicz", language="fr",
-        description="Un podcast sur l'IA et nos imaginaires.",
-        base_url="https://cdn.example.org/podcast", host="Gérald Holubowicz",
-        owner_name="Gérald Holubowicz", owner_email="podcast@example.org",
-        category="Technology", artwork=ARTWORK, **changes,
-    )
+    return shared_make_show(**{"base_url": "https://cdn.example.org/podcast", **changes})
 
 
 def render_by_hand(site: Path, slug: str, number: int, notes: str = "Les notes.",
