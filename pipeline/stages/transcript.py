@@ -23,7 +23,8 @@ _NO_SPEECH_PROBABILITY = 0.6
 _LOW_LOGPROB = -1.0
 _MAX_VOCABULARY_CHARS = 600
 _VAD_RATE = 16000
-MIN_UNHEARD_S = 5.0  # seconds of speech between two words that the transcript must not skip  # the decoder's prompt is 224 tokens; keep hotwords well inside
+MIN_UNHEARD_S = 5.0  # seconds of speech with no word in them: the producer is warned
+MIN_SKIPPED_WINDOW_S = 20.0  # ... and decoded again: the decoder dropped a whole window  # the decoder's prompt is 224 tokens; keep hotwords well inside
 
 
 @dataclass(frozen=True)
@@ -157,17 +158,19 @@ def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True
     with tqdm(total=round(info.duration), unit="s", desc="transcribe", leave=False,
               disable=None if progress else True) as bar:
         kept, dropped = _kept_segments(segments, bar)
-        # Whisper may rate a whole window of real speech as "no speech" and skip it (synthetic
-        # or unusual voices especially): where the VAD heard speech but no word came, decode again.
+        # Whisper may rate a whole 30 s window of real speech as "no speech" and skip it
+        # (synthetic or unusual voices especially): such stretches are decoded again. Shorter
+        # ones are only reported: a second pass there mostly adds guesses (measured on bench/).
         unheard = unheard_speech(source, kept, info.duration)
-        if unheard:
-            for clip in unheard:
+        skipped = [(a, b) for a, b in unheard if b - a >= MIN_SKIPPED_WINDOW_S]
+        if skipped:
+            for clip in skipped:
                 again, _ = decode(source, settings, clip)
                 kept += _kept_segments(again, bar)[0]
             kept.sort(key=lambda segment: segment.start)
             warnings.append(
-                f"{source}: {len(unheard)} stretch(es) of speech the first pass skipped "
-                f"({sum(b - a for a, b in unheard):.0f} s) were transcribed again"
+                f"{source}: {len(skipped)} stretch(es) of speech the first pass skipped "
+                f"({sum(b - a for a, b in skipped):.0f} s) were transcribed again"
             )
             unheard = unheard_speech(source, kept, info.duration)
         if unheard:
