@@ -27,9 +27,9 @@ from .model import Episode, Show, to_data
 log = logging.getLogger("publish")
 
 
-def file_digest(path: Path) -> str:
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
     with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+        return hashlib.file_digest(f, algorithm).hexdigest()
 
 
 def data_digest(data: Any) -> str:

@@ -20,15 +20,10 @@ from pipeline.errors import PipelineError
 from pipeline.model import Segment, Transcript, Word
 from pipeline.stages.speakers import diarize, settle_boundaries, voiceprint
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-EPISODE = DATA / "sample-episode"
+from .conftest import SHARED_DATA, shared_file
+
+EPISODE = SHARED_DATA / "sample-episode"
 HOST, GUEST = "Gérald Holubowicz", "Antonio Casilli"
-
-
-def need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"{path} is absent (the shared test data lives in ../shared/data)")
-    return path
 
 
 def reference_words(ref_json: Path, offset: float = 0.0) -> list[Word]:
@@ -98,12 +93,12 @@ def ffmpeg_cut(source: Path, start: float, duration: float, target: Path) -> Pat
 
 @pytest.fixture(scope="session")
 def short_words() -> list[Word]:
-    return reference_words(need(EPISODE / "short.ref.json"))
+    return reference_words(shared_file("sample-episode/short.ref.json"))
 
 
 @pytest.fixture(scope="session")
 def short_dialogue(short_words):
-    return diarize(need(EPISODE / "short.mp3"), transcript_of(short_words), HOST, [GUEST])
+    return diarize(shared_file("sample-episode/short.mp3"), transcript_of(short_words), HOST, [GUEST])
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +106,7 @@ def guest_first(tmp_path_factory) -> tuple[Path, list[Word]]:
     """short.mp3 from the guest's first turn on: the intro heuristic would name him the host."""
     offset = 5.6
     clip = ffmpeg_cut(
-        need(EPISODE / "short.mp3"), offset, 90, tmp_path_factory.mktemp("cut") / "guest-first.wav"
+        shared_file("sample-episode/short.mp3"), offset, 90, tmp_path_factory.mktemp("cut") / "guest-first.wav"
     )
     return clip, reference_words(EPISODE / "short.ref.json", offset)
 
@@ -120,7 +115,7 @@ def guest_first(tmp_path_factory) -> tuple[Path, list[Word]]:
 def host_voiceprint(tmp_path_factory) -> Path:
     """Enrolled from a host turn of the longer excerpt, not from the audio it is tested on."""
     clip = ffmpeg_cut(
-        need(EPISODE / "excerpt.mp3"), 114.8, 14.2, tmp_path_factory.mktemp("vp") / "host.wav"
+        shared_file("sample-episode/excerpt.mp3"), 114.8, 14.2, tmp_path_factory.mktemp("vp") / "host.wav"
     )
     path = tmp_path_factory.mktemp("vp") / "host-voiceprint.npy"
     np.save(path, voiceprint(clip))
@@ -130,7 +125,7 @@ def host_voiceprint(tmp_path_factory) -> Path:
 def test_two_speakers_of_a_real_phone_call_are_told_apart():
     from pipeline.diarization import diarize_audio, load_audio
 
-    wav = need(DATA / "real-speech" / "pyannote-sample.wav")
+    wav = shared_file("real-speech/pyannote-sample.wav")
     audio = load_audio(wav)
     result = diarize_audio(audio, 2)
     duration = len(audio) / 16000
@@ -160,7 +155,7 @@ def test_turns_alternate_and_end_on_sentence_ends(short_dialogue):
 def test_diarization_matches_the_synthetic_reference():
     from pipeline.diarization import diarize_audio, load_audio
 
-    mp3 = need(EPISODE / "short.mp3")
+    mp3 = shared_file("sample-episode/short.mp3")
     audio = load_audio(mp3)
     result = diarize_audio(audio, 2)
     assert der(mp3.with_suffix(".rttm"), result.segments, len(audio) / 16000, collar=0.5) < 0.03
@@ -193,14 +188,14 @@ def test_a_boundary_word_moves_to_the_side_of_the_sentence_end():
 
 
 def test_enroll_host_stores_the_voiceprint_beside_the_show_file(tmp_path, capsys):
-    clip = ffmpeg_cut(need(EPISODE / "short.mp3"), 0.5, 5.0, tmp_path / "too-short.wav")
+    clip = ffmpeg_cut(shared_file("sample-episode/short.mp3"), 0.5, 5.0, tmp_path / "too-short.wav")
     show = tmp_path / "show.toml"
     show.write_text('title = "x"\n')
     parser = argparse.ArgumentParser()
     enroll_host.add_arguments(parser)
     with pytest.raises(PipelineError, match="s of speech"):
         enroll_host.run(parser.parse_args([str(clip), "--show", str(show)]))
-    clip = ffmpeg_cut(need(EPISODE / "short.mp3"), 40.5, 11.5, tmp_path / "host.wav")
+    clip = ffmpeg_cut(shared_file("sample-episode/short.mp3"), 40.5, 11.5, tmp_path / "host.wav")
     assert enroll_host.run(parser.parse_args([str(clip), "--show", str(show)])) == 0
     stored = np.load(tmp_path / "host-voiceprint.npy")
     assert stored.shape == (256,) and abs(np.linalg.norm(stored) - 1) < 1e-3

@@ -17,7 +17,8 @@ from pipeline.model import Dialogue, Link, Turn, Word, join_words
 from pipeline.spelling import phonetic_key, plain_tokens
 from pipeline.stages.footnotes import place_footnotes
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from .conftest import shared_file
+
 
 IMAGINAIRES = Link(["Imaginaires"], "Imaginaires, le podcast", "https://example.org/imaginaires")
 TURK = Link(["Amazon Mechanical Turk"], "Amazon Mechanical Turk", "https://www.mturk.com")
@@ -215,9 +216,7 @@ def test_vocabulary_keeps_names_and_terms_once_and_leaves_plain_french_out(tmp_p
 @pytest.fixture(scope="session")
 def short_clip_dialogue(tmp_path_factory) -> Dialogue:
     """The first 41 s of the short sample through the real transcribe stage (base model, CPU)."""
-    audio = DATA / "sample-episode" / "short.mp3"
-    if not audio.exists():
-        pytest.skip(f"{audio} is absent: the real-transcription test needs ../shared/data")
+    audio = shared_file("sample-episode/short.mp3")
     from pipeline.stages.transcript import TranscribeSettings, transcribe
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -229,9 +228,7 @@ def short_clip_dialogue(tmp_path_factory) -> Dialogue:
 
 
 def test_real_transcription_gets_the_clear_anchors(short_clip_dialogue: Dialogue):
-    seed = DATA / "seed" / "links.json"
-    if not seed.exists():
-        pytest.skip(f"{seed} is absent: the real-transcription test needs ../shared/data")
+    seed = shared_file("seed/links.json")
     entries = json.loads(seed.read_text(encoding="utf-8"))["links"]
     links = [Link([e["anchor"], *e.get("also", [])], e["title"], e["url"]) for e in entries]
     result = place_footnotes(short_clip_dialogue, links)

@@ -10,9 +10,13 @@ from ..runner import EpisodeRun
 from ..stages import STAGES
 
 
-def add_project_arguments(parser: argparse.ArgumentParser) -> None:
+def add_show_argument(parser: argparse.ArgumentParser, why: str = "") -> None:
     parser.add_argument("--show", type=Path, default=Path("feeds/show.toml"),
-                        help="the show file (default: feeds/show.toml)")
+                        help=f"the show file{why} (default: feeds/show.toml)")
+
+
+def add_project_arguments(parser: argparse.ArgumentParser) -> None:
+    add_show_argument(parser)
     parser.add_argument("--episodes", type=Path, default=Path("episodes"),
                         help="the folder holding one folder per episode (default: episodes)")
     parser.add_argument("--work", type=Path, default=Path("build"),

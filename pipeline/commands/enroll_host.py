@@ -8,18 +8,14 @@ from pathlib import Path
 import numpy as np
 
 from ..config import VOICEPRINT_FILE, read_toml
+from . import add_show_argument
 from ..errors import PipelineError
 from ..stages.speakers import voiceprint
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("clip", type=Path, help="audio of the host speaking alone (30 s or more)")
-    parser.add_argument(
-        "--show",
-        type=Path,
-        default=Path("feeds/show.toml"),
-        help="the show file; the voiceprint is saved beside it (default: feeds/show.toml)",
-    )
+    add_show_argument(parser, "; the voiceprint is saved beside it")
 
 
 def run(args: argparse.Namespace) -> int:

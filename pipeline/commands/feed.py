@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..config import load_show
+from . import add_show_argument
 from ..errors import PipelineError
 from ..feed_check import check_feed
 from ..stages.feed import FEED_FILE, feed_url
@@ -15,8 +15,7 @@ from ..targets import open_target
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--check", action="store_true", required=True,
                         help="check the published feed against Apple's and Podcasting 2.0 rules")
-    parser.add_argument("--show", type=Path, default=Path("feeds/show.toml"),
-                        help="the show file (default: feeds/show.toml)")
+    add_show_argument(parser)
     parser.add_argument("--to", dest="destination",
                         help="a folder, or s3://bucket/prefix (default: the show file's destination)")
 

@@ -15,6 +15,7 @@ from werkzeug.utils import redirect, safe_join, send_from_directory
 from werkzeug.wrappers import Request, Response
 
 from ..config import load_show
+from . import add_show_argument
 from ..errors import PipelineError
 from ..stages.render import PAGE_FILE
 
@@ -28,8 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the published folder (default: the show file's destination)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"the port on localhost (default: {DEFAULT_PORT})")
-    parser.add_argument("--show", type=Path, default=Path("feeds/show.toml"),
-                        help="the show file, for its destination (default: feeds/show.toml)")
+    add_show_argument(parser, ", for its destination")
 
 
 def site_app(root: Path):

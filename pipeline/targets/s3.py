@@ -11,7 +11,6 @@ has another ETag, so every upload also stores the file's SHA-256 in its metadata
 
 from __future__ import annotations
 
-import hashlib
 import mimetypes
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from ..errors import PipelineError
+from ..runner import file_digest
 from ..stages.feed import FEED_FILE
 
 MiB = 1024 * 1024
@@ -71,11 +71,6 @@ def content_type(name: str) -> str:
 def cache_control(name: str) -> str:
     media = content_type(name).startswith(("audio/", "image/", "video/"))
     return MEDIA_CACHE if media else TEXT_CACHE
-
-
-def _digest(path: Path, algorithm: str) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, algorithm).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -191,18 +186,18 @@ class S3Folder:
         remote = self._remote().get(name)
         if remote is None or remote.size != path.stat().st_size:
             return False
-        if "-" not in remote.etag and remote.etag == _digest(path, "md5"):
+        if "-" not in remote.etag and remote.etag == file_digest(path, "md5"):
             return True
         with self._errors(name):
             head = self.client.head_object(Bucket=self.bucket, Key=self._key(name))
-        return head["Metadata"].get(SHA256_KEY) == _digest(path, "sha256")
+        return head["Metadata"].get(SHA256_KEY) == file_digest(path)
 
     def put(self, files: dict[str, Path]) -> None:
         for name, path in files.items():
             extra = {
                 "ContentType": content_type(name),
                 "CacheControl": cache_control(name),
-                "Metadata": {SHA256_KEY: _digest(path, "sha256")},
+                "Metadata": {SHA256_KEY: file_digest(path)},
             }
             with self._errors(name):
                 self.client.upload_file(
