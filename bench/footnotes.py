@@ -1,6 +1,7 @@
 """Footnotes on the 11-minute sample excerpt, scored against its gold markers.
 
-    .venv/bin/python bench/footnotes.py [--vocabulary none|hotwords|anchors|all]
+    .venv/bin/python bench/footnotes.py [--vocabulary none|hotwords|anchors|all] [--no-relisten]
+                                        [--corrections FILE] [--decoys]
 
 Transcribes ../shared/data/sample-episode/excerpt.mp3 with the pipeline's transcribe stage
 (`base` model on the CPU: 4 to 9 minutes per setting on a shared 2-core machine, cached as JSON
@@ -9,7 +10,10 @@ them with ../shared/data/seed/links.json and prints, per vocabulary setting: ref
 as in the seed, markers within 3 words of gold (hypothesis aligned to the reference text), false
 markers, the 15 link terms spelled right before and after the stage, and WER with and without
 the stage. Targets: 15/15 numbered as in the seed, each within 3 words, 0 false markers, term
-recall >= 90 %, WER no worse than without the stage.
+recall >= 90 %, WER no worse than without the stage. The stage gives links missing after the
+first pass a second listen (the excerpt decoded again around likely stretches); --no-relisten
+measures without it. --decoys adds links that are never said, spread through the list, and
+counts the markers they get: each is a false marker the gold markers cannot show.
 """
 
 from __future__ import annotations
@@ -29,13 +33,19 @@ from scoring import MARKER, wer, words_for_scoring
 from pipeline.corrections import load_corrections, vocabulary
 from pipeline.model import Dialogue, Link, Transcript, Turn, Word, join_words, to_data, transcript_from_data
 from pipeline.stages.footnotes import place_footnotes
-from pipeline.stages.transcript import TranscribeSettings, transcribe
+from pipeline.stages.transcript import Relistener, TranscribeSettings, transcribe
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 EXCERPT = DATA / "sample-episode" / "excerpt.mp3"
 LINKS = DATA / "seed" / "links.json"
 CACHE = ROOT / "bench" / ".cache"
+
+
+# Names the excerpt never says (checked against its reference text), for --decoys.
+DECOYS = ["Mastodon", "Le Monde", "Netflix", "Spotify", "Instagram", "TikTok", "LinkedIn", "Mistral AI",
+          "Hugging Face", "Midjourney", "Mediapart", "Libération", "Télérama", "Stable Diffusion",
+          "DeepMind", "Anthropic", "Nvidia", "Palantir"]
 
 
 def seed_links(path: Path = LINKS) -> list[Link]:
@@ -168,11 +178,29 @@ def score(footnoted: Dialogue, plain: Dialogue, ref: dict, links: list[Link]) ->
     }
 
 
+def with_decoys(links: list[Link], ref_text: str) -> list[Link]:
+    """The seed's links with a never-said name after every link, in turn."""
+    decoys = [name for name in DECOYS if not count(name, ref_text)]
+    mixed = []
+    for link, name in zip(links, decoys):
+        mixed += [link, Link([name], f"decoy: {name}", f"https://decoy.example/{len(mixed)}")]
+    return mixed + links[len(mixed) // 2:]
+
+
+def decoy_markers(footnoted: Dialogue) -> list[str]:
+    decoy_numbers = {r.number: r.title for r in footnoted.references if r.title.startswith("decoy")}
+    words = [w for turn in footnoted.turns for w in turn.words]
+    return [f"{decoy_numbers[w.footnote]} after {w.text!r} at {w.start:.0f} s"
+            for w in words if w.footnote in decoy_numbers]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vocabulary", choices=[*MODES, "all"], default="all")
     parser.add_argument("--corrections", type=Path,
                         help="a producer's corrections.toml, e.g. bench/excerpt-corrections.toml")
+    parser.add_argument("--no-relisten", action="store_true", help="no second listen for missing links")
+    parser.add_argument("--decoys", action="store_true", help="add never-said links and count their markers")
     args = parser.parse_args()
     if not EXCERPT.exists():
         sys.exit(f"{EXCERPT} is absent: the bench needs ../shared/data beside the project")
@@ -183,14 +211,22 @@ def main() -> None:
     for mode in modes:
         transcript = cached_transcript(EXCERPT, settings_for(mode, links, names))
         plain = dialogue_by_reference_speakers(transcript, ref["turns"])
+        relisten = None if args.no_relisten else Relistener(EXCERPT, settings_for(mode, links, names))
+        listed = with_decoys(links, " ".join(t["text"] for t in ref["turns"])) if args.decoys else links
         began = time.monotonic()
-        footnoted = place_footnotes(plain, links, corrections)
+        footnoted = place_footnotes(plain, listed, corrections, relisten)
         elapsed = time.monotonic() - began
-        print(f"vocabulary={mode}: {MODES[mode]}, {len(corrections)} producer corrections"
-              f"  (footnoting took {elapsed:.2f} s)")
-        for name, value in score(footnoted, plain, ref, links).items():
-            print(f"  {name}: {value}")
-        print(f"  warnings: {len(footnoted.warnings)} (links not placed)")
+        print(f"vocabulary={mode}: {MODES[mode]}, {len(corrections)} producer corrections,"
+              f" second listen {'off' if args.no_relisten else 'on'}  (footnoting took {elapsed:.1f} s)")
+        if args.decoys:
+            false = decoy_markers(footnoted)
+            print(f"  decoys: {len(listed) - len(links)}, marked: {len(false)} {false}")
+            print(f"  seed links placed: {sum(r.number is not None for r in footnoted.references) - len(false)}/15")
+        else:
+            for name, value in score(footnoted, plain, ref, links).items():
+                print(f"  {name}: {value}")
+        for warning in footnoted.warnings:
+            print(f"  warning: {warning}")
 
 
 if __name__ == "__main__":

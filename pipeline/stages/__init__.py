@@ -63,7 +63,10 @@ def _footnotes(run: EpisodeRun):
 
     corrections_file = _corrections_file(run)
     corrections = load_corrections(corrections_file) if corrections_file.is_file() else []
-    return place_footnotes(dialogue_from_data(run.artifact("diarize")), run.episode.links, corrections)
+    return place_footnotes(
+        dialogue_from_data(run.artifact("diarize")), run.episode.links, corrections,
+        relisten=transcript.Relistener(run.episode.audio, transcribe_settings(run)),
+    )
 
 
 def _render(run: EpisodeRun) -> render.RenderedEpisode:
@@ -147,6 +150,7 @@ STAGES = [
             "dialogue": run.upstream_key("diarize"),
             "links": to_data(run.episode.links),
             "corrections": _optional_file_digest(_corrections_file(run)),
+            "second_listen": transcribe_settings(run).key(),
         },
         make=_footnotes,
     ),

@@ -10,22 +10,32 @@ The producer lists links in the order they come up, and a name said in passing b
 in that list is not its footnoted mention. So first mentions are chosen as the longest run of
 links heard in the list's order, each as early as it can be. A link heard only out of that order
 is marked at its first match spelled exactly as written (a sound-alike out of order is weak
-evidence); a link not placed is listed unnumbered with a warning. Numbers then follow the transcript. A link's later phrases reuse its number at their
-first match after its marker. Marked mentions are respelled the canonical way, keeping their
-timings; other matches stay as heard, since a name often sounds like an ordinary word
-("l'imaginaire").
+evidence). A link's later phrases reuse its number at their first match after its marker.
+Marked mentions are respelled the canonical way, keeping their timings; other matches stay as
+heard, since a name often sounds like an ordinary word ("l'imaginaire").
+
+A link still missing is, by the list's order, said between its placed neighbours (its bracket).
+There two weaker kinds of evidence are taken, each reported for the producer to check:
+- a window less alike (`BRACKETED_SIMILARITY`) that recognition itself doubted: a misheard name
+  is both near in sound and heard with low confidence ("réditer" for "Reddit"), an ordinary word
+  heard with confidence ("commencé à" for "Common Crawl") is not;
+- a second listen, when the stage has the audio: the stretches of the bracket most like the
+  phrase are decoded again with the phrase as the only hotword, and a listen that now writes
+  the phrase where the first heard the window places it.
+A link not placed at all is listed unnumbered with a warning. Numbers follow the transcript.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from rapidfuzz.fuzz import partial_ratio, ratio
 
 from ..corrections import Correction, apply_corrections
-from ..model import Dialogue, Link, Reference, Turn
-from ..spelling import phonetic_key, plain_tokens, respell, spoken_tokens
+from ..model import Dialogue, Link, Reference, Turn, Word, clock, join_words
+from ..spelling import phonetic_key, plain_tokens, respell, split_elision, spoken_tokens
 
 LENGTH_SLACK = (0.6, 1.5)  # a window's spoken length, relative to the phrase's, to be compared
 # Below this many sounds a phonetic key collides with ordinary words ("Reddit" and "tu redis"
@@ -34,6 +44,19 @@ SHORTEST_PHONETIC_MATCH = 6
 LEADING_WORD_SIMILARITY = 0.55
 # A leading article is not part of the name: "une enquête" is often heard as "l'enquête".
 ARTICLE = re.compile(r"^(?:(?:les?|la|une?|des|du|de)\s+|[ld]['’])(?=\w)", re.IGNORECASE)
+# ... but a capitalised one is: "The Conversation" is written so, though often heard "le ...".
+NAME_ARTICLE = re.compile(r"^(?:The|Le|La|Les)\s+(?=\w)")
+HEARD_ARTICLES = {"the", "le", "la", "les", "l"}
+
+# Second chances for a link missing from its bracket (see the module's docstring).
+BRACKETED_SIMILARITY = 0.72
+DOUBTFUL_PROBABILITY = 0.5  # mean word probability at or under which recognition was unsure
+RELISTEN_SIMILARITY = 0.5  # stretches alike enough to be worth a second listen ...
+RELISTEN_TRIES = 3  # ... the most promising few per link: each costs a decoding pass
+RELISTEN_CONTEXT_S = 10.0  # decoded around the stretch: alone, a name is rarely spelled right
+
+# A second listen: (start, end in seconds, the phrase to favour) -> the words heard there.
+Relisten = Callable[[float, float, str], list[Word]]
 
 
 def required_similarity(spoken_length: int) -> float:
@@ -86,29 +109,32 @@ def _contains(window: _Spoken, word: _Spoken) -> bool:
     return best >= LEADING_WORD_SIMILARITY * 100
 
 
-def candidate_matches(heard: list[_Spoken], phrase: str) -> list[Match]:
-    """Every window of whole heard words, of about the phrase's spoken length, that matches."""
+def candidate_matches(heard: list[_Spoken], phrase: str, required: float | None = None,
+                      within: range | None = None, match_as: str | None = None) -> list[Match]:
+    """Every window of whole heard words `within` a range of indexes (default: all), of about
+    the phrase's spoken length, that matches; each Match names `match_as` (default: phrase)."""
     target = _Spoken.of(phrase)
     if not target.plain:
         return []  # nothing to say aloud, e.g. a phrase of punctuation only
     length = len(target.key)
-    required = required_similarity(length)
+    required = required_similarity(length) if required is None else required
+    within = within if within is not None else range(len(heard))
     # A long phrase can pass on its common tail alone ("les faits de l'intelligence artificielle"
     # for "règlement sur l'intelligence artificielle"): the word that names it must be heard too.
     lead = leading_word(phrase)
     matches = []
-    for first in range(len(heard)):
+    for first in within:
         if not heard[first].plain:
             continue
         window = _Spoken("", "")
-        for last in range(first, len(heard)):
+        for last in range(first, within.stop):
             window += heard[last]
             if len(window.key) > LENGTH_SLACK[1] * length + 1:
                 break
             if len(window.key) >= LENGTH_SLACK[0] * length and heard[last].plain:
                 score = similarity(window, target)
                 if score >= required and (lead is None or _contains(window, lead)):
-                    matches.append(Match(phrase, first, last, score, window.plain == target.plain))
+                    matches.append(Match(match_as or phrase, first, last, score, window.plain == target.plain))
     return matches
 
 
@@ -146,10 +172,13 @@ def _bare(phrase: str) -> str:
     return ARTICLE.sub("", phrase.strip())
 
 
-def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Correction] = ()) -> Dialogue:
-    """The dialogue with [n] markers after each link's first mention, respelled, with references."""
+def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Correction] = (),
+                    relisten: Relisten | None = None) -> Dialogue:
+    """The dialogue with [n] markers after each link's first mention, respelled, with references.
+    `relisten` gives links missing from the words a second listen (see the module docstring)."""
     dialogue = apply_corrections(dialogue, list(corrections))
-    heard = [_Spoken.of(word.text) for turn in dialogue.turns for word in turn.words]
+    words = [word for turn in dialogue.turns for word in turn.words]
+    heard = [_Spoken.of(word.text) for word in words]
     matches = confident_matches(heard, list(dict.fromkeys(_bare(p) for link in links for p in link.phrases)))
 
     def heard_as(phrase: str, after: int = -1) -> list[Match]:
@@ -160,6 +189,13 @@ def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Cor
         exact = [m for m in heard_as(link.phrases[0]) if m.exact and m not in first_mentions.values()]
         if index not in first_mentions and exact:
             first_mentions[index] = exact[0]
+    second_chances = {}
+    for index, link in enumerate(links):
+        if index not in first_mentions:
+            found = _second_chance(link, _bracket(index, first_mentions, len(words)),
+                                   list(first_mentions.values()), words, heard, relisten)
+            if found:
+                first_mentions[index] = second_chances[index] = found
     order = sorted(first_mentions, key=lambda index: first_mentions[index].first)
     numbers = {index: number for number, index in enumerate(order, start=1)}
 
@@ -167,12 +203,14 @@ def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Cor
     for index, mention in first_mentions.items():
         marked[mention] = numbers[index]
         for phrase in links[index].phrases[1:]:
-            later = heard_as(phrase, after=mention.last)
+            later = [m for m in heard_as(phrase, after=mention.last) if not _overlaps(m, first_mentions.values())]
             if later:
                 marked.setdefault(later[0], numbers[index])
 
     with_markers = _with_markers(dialogue, {m.last: number for m, number in marked.items()})
-    spelled = respell(with_markers, {(m.first, m.last): m.phrase for m in marked})
+    written = {_bare(p): p.strip() for link in links for p in link.phrases}
+    guessed = set(second_chances.values())
+    spelled = respell(with_markers, dict(_respelling(m, written[m.phrase], words, m in guessed) for m in marked))
     references = [Reference(numbers[i], links[i].title, links[i].url) for i in order]
     unplaced = [link for index, link in enumerate(links) if index not in first_mentions]
     references += [Reference(None, link.title, link.url) for link in unplaced]
@@ -181,7 +219,84 @@ def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Cor
         f" add a correction for how it was heard to corrections.toml ({link.title})"
         for link in unplaced
     ]
-    return replace(spelled, references=references, warnings=[*spelled.warnings, *warnings])
+    checks = [
+        f"link {links[index].phrases[0]!r} placed at {clock(words[m.first].start)} where recognition"
+        f" heard {join_words(words[m.first : m.last + 1])!r}: check it"
+        for index, m in second_chances.items()
+    ]
+    return replace(spelled, references=references, warnings=[*spelled.warnings, *checks, *warnings])
+
+
+def _bracket(index: int, first_mentions: dict[int, Match], count: int) -> range:
+    """The word indexes between the placed links listed before and after link `index`."""
+    before = [m.last for i, m in first_mentions.items() if i < index]
+    after = [m.first for i, m in first_mentions.items() if i > index]
+    return range(max(before, default=-1) + 1, min(after, default=count))
+
+
+def _overlaps(match: Match, others) -> bool:
+    return any(match.first <= other.last and other.first <= match.last for other in others)
+
+
+def _confidence(words: list[Word], match: Match) -> float:
+    span = words[match.first : match.last + 1]
+    return sum(word.probability for word in span) / len(span)
+
+
+def _second_chance(link: Link, bracket: range, taken: list[Match], words: list[Word],
+                   heard: list[_Spoken], relisten: Relisten | None) -> Match | None:
+    """A mention of a link missing from the first pass, in its bracket, on weaker evidence."""
+    phrase = _bare(link.phrases[0])
+    name = NAME_ARTICLE.sub("", phrase)  # heard as "le Commensation": compare the name alone
+
+    def alike(required: float) -> list[Match]:
+        return [m for m in candidate_matches(heard, name, required, bracket, match_as=phrase)
+                if not _overlaps(m, taken)]
+
+    doubted = [m for m in alike(BRACKETED_SIMILARITY) if _confidence(words, m) <= DOUBTFUL_PROBABILITY]
+    if doubted:
+        return max(doubted, key=lambda m: (m.score, m.first - m.last))
+    if relisten is None:
+        return None
+    tried: list[Match] = []
+    for window in sorted(alike(RELISTEN_SIMILARITY), key=lambda m: -m.score * (1 - _confidence(words, m))):
+        if len(tried) == RELISTEN_TRIES:
+            break
+        if _overlaps(window, tried):
+            continue
+        tried.append(window)
+        start, end = words[window.first].start, words[window.last].end
+        again = relisten(max(0.0, start - RELISTEN_CONTEXT_S), end + RELISTEN_CONTEXT_S, link.phrases[0])
+        for found in candidate_matches([_Spoken.of(w.text) for w in again], name, BRACKETED_SIMILARITY):
+            said_from, said_to = again[found.first].start, again[found.last].end
+            if said_from < end and said_to > start:  # where the first listen heard the window
+                covered = [k for k in range(window.first, window.last + 1)
+                           if _mostly_within(words[k], said_from, said_to)] or [window.first, window.last]
+                return Match(phrase, covered[0], covered[-1], found.score, exact=False)
+    return None
+
+
+def _mostly_within(word: Word, start: float, end: float) -> bool:
+    return min(word.end, end) - max(word.start, start) > (word.end - word.start) / 2
+
+
+def _respelling(match: Match, written: str, words: list[Word], guessed: bool) -> tuple[tuple[int, int], str]:
+    """The span to respell and its text. A name's own article ("The Conversation") takes the
+    place of an article heard just before the name; other articles stay as heard ("l'enquête"
+    for "une enquête"), except where the heard words were `guessed` past (a second chance), as
+    "de React" for "de l'IA Act": there the phrase is written whole."""
+    def is_article(word: Word) -> bool:
+        return word.text.lower().strip("'’") in HEARD_ARTICLES
+
+    first = match.first
+    article_before = first > 0 and is_article(words[first - 1])
+    if NAME_ARTICLE.match(written):
+        if article_before and not is_article(words[first]):
+            first -= 1
+        return (first, match.last), written
+    if guessed and split_elision(written)[0] and not article_before:
+        return (first, match.last), written  # respell() keeps an elision heard in the span itself
+    return (first, match.last), match.phrase
 
 
 def _with_markers(dialogue: Dialogue, markers: dict[int, int]) -> Dialogue:

@@ -21,10 +21,10 @@ from ..whisper_model import OFFLINE_MODEL, resolve_model
 # Segments scored as likely non-speech *and* decoded with low confidence are hallucinations.
 _NO_SPEECH_PROBABILITY = 0.6
 _LOW_LOGPROB = -1.0
-_MAX_VOCABULARY_CHARS = 600
+_MAX_VOCABULARY_CHARS = 600  # the decoder's prompt is 224 tokens; keep hotwords well inside
 _VAD_RATE = 16000
 MIN_UNHEARD_S = 5.0  # seconds of speech with no word in them: the producer is warned
-MIN_SKIPPED_WINDOW_S = 20.0  # ... and decoded again: the decoder dropped a whole window  # the decoder's prompt is 224 tokens; keep hotwords well inside
+MIN_SKIPPED_WINDOW_S = 20.0  # ... and decoded again: the decoder dropped a whole window
 
 
 @dataclass(frozen=True)
@@ -189,3 +189,30 @@ def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True
         model=settings.model,
         warnings=warnings,
     )
+
+
+class Relistener:
+    """A second, focused listen to a stretch of the episode, favouring one phrase: the
+    footnotes stage's last chance for a name the first pass misheard (see footnotes.py)."""
+
+    def __init__(self, source: Path, settings: TranscribeSettings):
+        self.source = source
+        self.settings = settings
+
+    @functools.cached_property
+    def _audio(self):
+        from faster_whisper.audio import decode_audio
+
+        return decode_audio(str(self.source), sampling_rate=_VAD_RATE)
+
+    def __call__(self, start: float, end: float, phrase: str) -> list[Word]:
+        model = load_model(self.settings.model, self.settings.device)
+        clip = self._audio[int(start * _VAD_RATE) : int(end * _VAD_RATE)]
+        segments, _ = model.transcribe(
+            clip, language=self.settings.language, beam_size=self.settings.beam_size,
+            word_timestamps=True, hotwords=phrase, condition_on_previous_text=False,
+        )
+        return [
+            Word(w.word.strip(), round(start + w.start, 3), round(start + w.end, 3), round(w.probability, 3))
+            for segment in segments for w in segment.words or [] if w.word.strip()
+        ]
