@@ -188,7 +188,8 @@ def with_decoys(links: list[Link], ref_text: str) -> list[Link]:
 
 
 def decoy_markers(footnoted: Dialogue) -> list[str]:
-    decoy_numbers = {r.number: r.title for r in footnoted.references if r.title.startswith("decoy")}
+    decoy_numbers = {r.number: r.title for r in footnoted.references
+                     if r.title.startswith("decoy") and r.number is not None}
     words = [w for turn in footnoted.turns for w in turn.words]
     return [f"{decoy_numbers[w.footnote]} after {w.text!r} at {w.start:.0f} s"
             for w in words if w.footnote in decoy_numbers]

@@ -53,6 +53,7 @@ BRACKETED_SIMILARITY = 0.72
 DOUBTFUL_PROBABILITY = 0.5  # mean word probability at or under which recognition was unsure
 RELISTEN_SIMILARITY = 0.5  # stretches alike enough to be worth a second listen ...
 RELISTEN_TRIES = 3  # ... the most promising few per link: each costs a decoding pass
+RELISTEN_BUDGET = 8  # ... the most promising of all, so many per episode (~5 s each on 2 cores)
 RELISTEN_CONTEXT_S = 10.0  # decoded around the stretch: alone, a name is rarely spelled right
 
 # A second listen: (start, end in seconds, the phrase to favour) -> the words heard there.
@@ -184,18 +185,32 @@ def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Cor
     def heard_as(phrase: str, after: int = -1) -> list[Match]:
         return [m for m in matches if m.phrase == _bare(phrase) and m.first > after]
 
-    first_mentions = in_list_order([heard_as(link.phrases[0]) for link in links])
+    in_order = in_list_order([heard_as(link.phrases[0]) for link in links])
+    first_mentions = dict(in_order)
     for index, link in enumerate(links):
         exact = [m for m in heard_as(link.phrases[0]) if m.exact and m not in first_mentions.values()]
         if index not in first_mentions and exact:
             first_mentions[index] = exact[0]
+    # Brackets come from mentions in the list's order: one out of order bounds nothing.
     second_chances = {}
     for index, link in enumerate(links):
         if index not in first_mentions:
-            found = _second_chance(link, _bracket(index, first_mentions, len(words)),
-                                   list(first_mentions.values()), words, heard, relisten)
+            found = _doubted_match(link, _bracket(index, in_order, len(words)),
+                                   list(first_mentions.values()), words, heard)
             if found:
-                first_mentions[index] = second_chances[index] = found
+                first_mentions[index] = in_order[index] = second_chances[index] = found
+    if relisten:
+        stretches = [
+            (promise, index, window)
+            for index, link in enumerate(links) if index not in first_mentions
+            for promise, window in _stretches_to_relisten(link, _bracket(index, in_order, len(words)),
+                                                          list(first_mentions.values()), words, heard)
+        ]
+        for _, index, window in sorted(stretches, key=lambda s: -s[0])[:RELISTEN_BUDGET]:
+            if index not in first_mentions and not _overlaps(window, first_mentions.values()):
+                found = _heard_again(links[index], window, words, relisten)
+                if found:
+                    first_mentions[index] = second_chances[index] = found
     order = sorted(first_mentions, key=lambda index: first_mentions[index].first)
     numbers = {index: number for number, index in enumerate(order, start=1)}
 
@@ -243,36 +258,49 @@ def _confidence(words: list[Word], match: Match) -> float:
     return sum(word.probability for word in span) / len(span)
 
 
-def _second_chance(link: Link, bracket: range, taken: list[Match], words: list[Word],
-                   heard: list[_Spoken], relisten: Relisten | None) -> Match | None:
-    """A mention of a link missing from the first pass, in its bracket, on weaker evidence."""
+def _alike(link: Link, required: float, bracket: range, taken: list[Match],
+           heard: list[_Spoken]) -> list[Match]:
+    """Windows of the bracket, free of other mentions, this alike to the link's first phrase;
+    a name's own article aside (heard as "le Commensation")."""
     phrase = _bare(link.phrases[0])
-    name = NAME_ARTICLE.sub("", phrase)  # heard as "le Commensation": compare the name alone
+    return [m for m in candidate_matches(heard, NAME_ARTICLE.sub("", phrase), required, bracket, match_as=phrase)
+            if not _overlaps(m, taken)]
 
-    def alike(required: float) -> list[Match]:
-        return [m for m in candidate_matches(heard, name, required, bracket, match_as=phrase)
-                if not _overlaps(m, taken)]
 
-    doubted = [m for m in alike(BRACKETED_SIMILARITY) if _confidence(words, m) <= DOUBTFUL_PROBABILITY]
-    if doubted:
-        return max(doubted, key=lambda m: (m.score, m.first - m.last))
-    if relisten is None:
-        return None
-    tried: list[Match] = []
-    for window in sorted(alike(RELISTEN_SIMILARITY), key=lambda m: -m.score * (1 - _confidence(words, m))):
-        if len(tried) == RELISTEN_TRIES:
-            break
-        if _overlaps(window, tried):
-            continue
-        tried.append(window)
-        start, end = words[window.first].start, words[window.last].end
-        again = relisten(max(0.0, start - RELISTEN_CONTEXT_S), end + RELISTEN_CONTEXT_S, link.phrases[0])
-        for found in candidate_matches([_Spoken.of(w.text) for w in again], name, BRACKETED_SIMILARITY):
-            said_from, said_to = again[found.first].start, again[found.last].end
-            if said_from < end and said_to > start:  # where the first listen heard the window
-                covered = [k for k in range(window.first, window.last + 1)
-                           if _mostly_within(words[k], said_from, said_to)] or [window.first, window.last]
-                return Match(phrase, covered[0], covered[-1], found.score, exact=False)
+def _doubted_match(link: Link, bracket: range, taken: list[Match], words: list[Word],
+                   heard: list[_Spoken]) -> Match | None:
+    """The bracket's window most alike to the link among those recognition doubted."""
+    doubted = [m for m in _alike(link, BRACKETED_SIMILARITY, bracket, taken, heard)
+               if _confidence(words, m) <= DOUBTFUL_PROBABILITY]
+    return max(doubted, key=lambda m: (m.score, m.first - m.last), default=None)
+
+
+def _stretches_to_relisten(link: Link, bracket: range, taken: list[Match], words: list[Word],
+                           heard: list[_Spoken]) -> list[tuple[float, Match]]:
+    """The bracket's most promising windows for a second listen, with their promise: alike in
+    sound, and doubted."""
+    ranked = sorted(((m.score * (1 - _confidence(words, m)), m)
+                     for m in _alike(link, RELISTEN_SIMILARITY, bracket, taken, heard)), key=lambda p: -p[0])
+    chosen: list[tuple[float, Match]] = []
+    for promise, window in ranked:
+        if len(chosen) < RELISTEN_TRIES and not _overlaps(window, [m for _, m in chosen]):
+            chosen.append((promise, window))
+    return chosen
+
+
+def _heard_again(link: Link, window: Match, words: list[Word], relisten: Relisten) -> Match | None:
+    """The mention in `window` if a second listen around it, favouring the link's phrase,
+    writes the phrase where the first listen heard the window."""
+    phrase = window.phrase
+    start, end = words[window.first].start, words[window.last].end
+    again = relisten(max(0.0, start - RELISTEN_CONTEXT_S), end + RELISTEN_CONTEXT_S, link.phrases[0])
+    spoken = [_Spoken.of(w.text) for w in again]
+    for found in candidate_matches(spoken, NAME_ARTICLE.sub("", phrase), BRACKETED_SIMILARITY):
+        said_from, said_to = again[found.first].start, again[found.last].end
+        if said_from < end and said_to > start:
+            covered = [k for k in range(window.first, window.last + 1)
+                       if _mostly_within(words[k], said_from, said_to)] or [window.first, window.last]
+            return Match(phrase, covered[0], covered[-1], found.score, exact=False)
     return None
 
 

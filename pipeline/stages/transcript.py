@@ -211,6 +211,7 @@ class Relistener:
         segments, _ = model.transcribe(
             clip, language=self.settings.language, beam_size=self.settings.beam_size,
             word_timestamps=True, hotwords=phrase, condition_on_previous_text=False,
+            temperature=0.0,  # one pass, no fallbacks: a second chance, not a search
         )
         return [
             Word(w.word.strip(), round(start + w.start, 3), round(start + w.end, 3), round(w.probability, 3))
