@@ -293,7 +293,7 @@ def _heard_again(link: Link, window: Match, words: list[Word], relisten: Reliste
     writes the phrase where the first listen heard the window."""
     phrase = window.phrase
     start, end = words[window.first].start, words[window.last].end
-    again = relisten(max(0.0, start - RELISTEN_CONTEXT_S), end + RELISTEN_CONTEXT_S, link.phrases[0])
+    again = relisten(*_sentences_around(words, window), link.phrases[0])
     spoken = [_Spoken.of(w.text) for w in again]
     for found in candidate_matches(spoken, NAME_ARTICLE.sub("", phrase), BRACKETED_SIMILARITY):
         said_from, said_to = again[found.first].start, again[found.last].end
@@ -302,6 +302,23 @@ def _heard_again(link: Link, window: Match, words: list[Word], relisten: Reliste
                        if _mostly_within(words[k], said_from, said_to)] or [window.first, window.last]
             return Match(phrase, covered[0], covered[-1], found.score, exact=False)
     return None
+
+
+def _sentences_around(words: list[Word], window: Match) -> tuple[float, float]:
+    """A clip of about RELISTEN_CONTEXT_S either side of the window, from a sentence's start to
+    a sentence's end where there is one near: cut mid-word, the decoder garbles or loops."""
+    def ends_sentence(k: int) -> bool:
+        return words[k].text.endswith((".", "?", "!"))
+
+    start, end = words[window.first].start, words[window.last].end
+    first = next((k for k in range(window.first) if words[k].start >= start - RELISTEN_CONTEXT_S), window.first)
+    after_sentence = [k for k in range(first, window.first) if k > 0 and ends_sentence(k - 1)]
+    first = after_sentence[0] if after_sentence else first
+    last = max((k for k in range(window.last, len(words)) if words[k].end <= end + RELISTEN_CONTEXT_S),
+               default=window.last)
+    sentence_ends = [k for k in range(window.last, last + 1) if ends_sentence(k)]
+    last = sentence_ends[-1] if sentence_ends else last
+    return max(0.0, words[first].start - 0.2), words[last].end + 0.2
 
 
 def _mostly_within(word: Word, start: float, end: float) -> bool:

@@ -24,6 +24,7 @@ _LOW_LOGPROB = -1.0
 _MAX_VOCABULARY_CHARS = 600  # the decoder's prompt is 224 tokens; keep hotwords well inside
 _VAD_RATE = 16000
 MIN_UNHEARD_S = 5.0  # seconds of speech with no word in them: the producer is warned
+_MAX_TOKENS_PER_S = 8  # French speech is about 5 Whisper tokens a second
 MIN_SKIPPED_WINDOW_S = 20.0  # ... and decoded again: the decoder dropped a whole window
 
 
@@ -210,8 +211,10 @@ class Relistener:
         clip = self._audio[int(start * _VAD_RATE) : int(end * _VAD_RATE)]
         segments, _ = model.transcribe(
             clip, language=self.settings.language, beam_size=self.settings.beam_size,
-            word_timestamps=True, hotwords=phrase, condition_on_previous_text=False,
+            word_timestamps=True, hotwords=phrase, condition_on_previous_text=False, vad_filter=True,
             temperature=0.0,  # one pass, no fallbacks: a second chance, not a search
+            # A clip cut mid-sentence can set the decoder repeating itself: bound its cost.
+            max_new_tokens=round(_MAX_TOKENS_PER_S * (end - start)),
         )
         return [
             Word(w.word.strip(), round(start + w.start, 3), round(start + w.end, 3), round(w.probability, 3))
