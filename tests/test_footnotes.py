@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -15,7 +16,7 @@ from pipeline.corrections import Correction, load_corrections, vocabulary
 from pipeline.errors import PipelineError
 from pipeline.model import Dialogue, Link, Turn, Word, join_words
 from pipeline.spelling import phonetic_key, plain_tokens
-from pipeline.stages.footnotes import place_footnotes
+from pipeline.stages.footnotes import RELISTEN_BUDGET, place_footnotes
 
 from .conftest import shared_file
 
@@ -252,3 +253,96 @@ def test_a_shared_common_tail_is_not_a_mention_of_a_long_phrase():
     assert [w.footnote for w in result.turns[0].words] == [None] * len(result.turns[0].words)
     assert "les faits de l'intelligence artificielle" in text(result).replace(" '", "'")
     assert "règlement sur l'intelligence artificielle [1]" in text(result)
+
+
+CONVERSATION = Link(["The Conversation"], "The Conversation", "https://theconversation.com/fr")
+ACT = Link(["l'IA Act"], "AI Act", "https://eur-lex.europa.eu")
+
+
+def doubted(heard: Dialogue, word: str, probability: float) -> Dialogue:
+    """The dialogue with recognition's confidence in `word` set, as faster-whisper reports it."""
+    return Dialogue([Turn(t.speaker, [replace(w, probability=probability) if w.text == word else w
+                                      for w in t.words]) for t in heard.turns])
+
+
+def test_a_link_missing_between_placed_neighbours_takes_a_doubted_sound_alike():
+    heard = dialogue(
+        ("Gérald", "vous écoutez Imaginaires, bienvenue"),
+        ("Antonio", "un commentaire de blog ou de réditer c'est un truc, puis ChatGPT et réditer encore"),
+    )
+    # As the base model heard the sample: "Reddit et" as "réditer", with probability 0.4.
+    result = place_footnotes(doubted(heard, "réditer", 0.4), [IMAGINAIRES, REDDIT, CHATGPT])
+    assert marked(result) == [("Imaginaires,", 1), ("Reddit", 2), ("ChatGPT", 3)]
+    assert "ou de Reddit [2] c'est" in text(result)
+    assert any("'Reddit' placed at 0:" in w and "'réditer'" in w and "check it" in w for w in result.warnings)
+    # Heard with confidence, the same words are an ordinary word: no marker on weak evidence.
+    confident = place_footnotes(doubted(heard, "réditer", 0.95), [IMAGINAIRES, REDDIT, CHATGPT])
+    assert marked(confident) == [("Imaginaires,", 1), ("ChatGPT", 2)]
+    # Listed after ChatGPT, the link's bracket is the words after it: the earlier "réditer" is not in it.
+    late = place_footnotes(doubted(dialogue(("A", "de réditer puis ChatGPT enfin")), "réditer", 0.4),
+                           [CHATGPT, REDDIT])
+    assert marked(late) == [("ChatGPT", 1)]
+
+
+def test_a_names_own_article_replaces_the_article_heard():
+    heard = dialogue(
+        ("Gérald", "Antonio Casilli. Cette étude publiée sur le Commensation fait écho à Time Magazine"),
+    )
+    casilli = Link(["Antonio Casilli"], "Antonio Casilli", "https://www.casilli.fr")
+    result = place_footnotes(doubted(heard, "Commensation", 0.31), [casilli, CONVERSATION, TIME])
+    assert "publiée sur The Conversation [2] fait écho à Time Magazine [3]" in text(result)
+
+
+class SecondListen:
+    """Stands in for the decoder in these placement tests (a real second listen is tested on
+    the excerpt below): it hears `words` in any clip, and records each request."""
+
+    def __init__(self, heard_again: str, start: float):
+        self.words = dialogue(("?", heard_again), start=start).turns[0].words
+        self.requests: list[tuple[float, float, str]] = []
+
+    def __call__(self, start: float, end: float, phrase: str) -> list[Word]:
+        self.requests.append((start, end, phrase))
+        return [w for w in self.words if start <= w.start and w.end <= end]
+
+
+def test_a_second_listen_places_a_link_where_it_writes_the_phrase():
+    heard = doubted(dialogue(
+        ("Gérald", "vous écoutez Imaginaires. Quand on a un débat au niveau européen autour de React, qui doit"),
+        ("Antonio", "cadrer le développement. ChatGPT aussi."),
+    ), "React,", 0.05)
+    # "React," is the 11th word, at 5.0 s: the second listen hears the name there.
+    listen = SecondListen("écoutez Imaginaires. Quand on a un débat au niveau européen autour de l'IA Act, qui doit",
+                          start=0.5)
+    result = place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], relisten=listen)
+    assert marked(result) == [("Imaginaires.", 1), ("Act,", 2), ("ChatGPT", 3)]
+    assert "autour de l'IA Act [2], qui doit" in text(result)
+    (start, end, phrase), = listen.requests
+    assert phrase == "l'IA Act" and start <= 5.0 < end and start >= 1.0  # from the sentence's start
+    # A second listen that hears the same words again places nothing.
+    same = SecondListen("Quand on a un débat au niveau européen autour de React, qui doit", start=1.5)
+    assert marked(place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], relisten=same)) == [
+        ("Imaginaires.", 1), ("ChatGPT", 2)]
+
+
+def test_second_listens_are_few_per_episode():
+    # Twelve links never said, each with stretches alike enough to be worth a second listen.
+    names = [Link(["Mastodon"], f"Mastodon {n}", f"https://example.org/{n}") for n in range(12)]
+    heard = doubted(dialogue(("G", "vous écoutez Imaginaires. " + "le maxtre bof. " * 12)), "maxtre", 0.2)
+    listen = SecondListen("rien de tel", start=0.0)
+    result = place_footnotes(heard, [IMAGINAIRES, *names], relisten=listen)
+    assert len(listen.requests) == RELISTEN_BUDGET
+    assert marked(result) == [("Imaginaires.", 1)] and len(result.warnings) == 12
+
+
+def test_a_real_second_listen_spells_the_name_it_favours_where_it_is_said():
+    """The excerpt's first pass (base model, hotwords) heard "autour de React" at 8:04; a second
+    listen to its sentences favouring "l'IA Act" writes it there, and never a name not said."""
+    from pipeline.stages.transcript import Relistener, TranscribeSettings
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    listen = Relistener(shared_file("sample-episode/excerpt.mp3"),
+                        TranscribeSettings(model="base", device="cpu", language="fr"))
+    again = listen(476.95, 495.19, "l'IA Act")
+    assert [round(w.start) for w in again if w.text.strip(",.") == "Act"] == [485]
+    assert "Mastodon" not in join_words(listen(476.95, 495.19, "Mastodon"))

@@ -217,6 +217,7 @@ class Relistener:
             max_new_tokens=round(_MAX_TOKENS_PER_S * (end - start)),
         )
         return [
-            Word(w.word.strip(), round(start + w.start, 3), round(start + w.end, 3), round(w.probability, 3))
+            Word(w.word.strip(), round(start + float(w.start), 3), round(start + float(w.end), 3),
+                 round(float(w.probability), 3))
             for segment in segments for w in segment.words or [] if w.word.strip()
         ]
