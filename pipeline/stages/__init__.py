@@ -153,6 +153,7 @@ STAGES = [
             "second_listen": transcribe_settings(run).key(),
         },
         make=_footnotes,
+        revision=2,  # 2: second chances for links missing between placed ones
     ),
     Stage(
         "render",

@@ -53,6 +53,7 @@ BRACKETED_SIMILARITY = 0.72
 DOUBTFUL_PROBABILITY = 0.5  # mean word probability at or under which recognition was unsure
 RELISTEN_SIMILARITY = 0.5  # stretches alike enough to be worth a second listen ...
 RELISTEN_TRIES = 3  # ... the most promising few per link: each costs a decoding pass
+RELISTEN_PROMISE = 0.3  # ... promise: similarity x doubt; the excerpt's misheard names, 0.42-0.57
 RELISTEN_BUDGET = 8  # ... the most promising of all, so many per episode (~5 s each on 2 cores)
 RELISTEN_CONTEXT_S = 10.0  # decoded around the stretch: alone, a name is rarely spelled right
 
@@ -283,6 +284,8 @@ def _stretches_to_relisten(link: Link, bracket: range, taken: list[Match], words
                      for m in _alike(link, RELISTEN_SIMILARITY, bracket, taken, heard)), key=lambda p: -p[0])
     chosen: list[tuple[float, Match]] = []
     for promise, window in ranked:
+        if promise < RELISTEN_PROMISE:
+            break
         if len(chosen) < RELISTEN_TRIES and not _overlaps(window, [m for _, m in chosen]):
             chosen.append((promise, window))
     return chosen
