@@ -192,26 +192,8 @@ def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Cor
         exact = [m for m in heard_as(link.phrases[0]) if m.exact and m not in first_mentions.values()]
         if index not in first_mentions and exact:
             first_mentions[index] = exact[0]
-    # Brackets come from mentions in the list's order: one out of order bounds nothing.
-    second_chances = {}
-    for index, link in enumerate(links):
-        if index not in first_mentions:
-            found = _doubted_match(link, _bracket(index, in_order, len(words)),
-                                   list(first_mentions.values()), words, heard)
-            if found:
-                first_mentions[index] = in_order[index] = second_chances[index] = found
-    if relisten:
-        stretches = [
-            (promise, index, window)
-            for index, link in enumerate(links) if index not in first_mentions
-            for promise, window in _stretches_to_relisten(link, _bracket(index, in_order, len(words)),
-                                                          list(first_mentions.values()), words, heard)
-        ]
-        for _, index, window in sorted(stretches, key=lambda s: -s[0])[:RELISTEN_BUDGET]:
-            if index not in first_mentions and not _overlaps(window, first_mentions.values()):
-                found = _heard_again(links[index], window, words, relisten)
-                if found:
-                    first_mentions[index] = second_chances[index] = found
+    second_chances = _second_chances(links, in_order, first_mentions, words, heard, relisten)
+    first_mentions.update(second_chances)
     order = sorted(first_mentions, key=lambda index: first_mentions[index].first)
     numbers = {index: number for number, index in enumerate(order, start=1)}
 
@@ -241,6 +223,33 @@ def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Cor
         for index, m in second_chances.items()
     ]
     return replace(spelled, references=references, warnings=[*spelled.warnings, *checks, *warnings])
+
+
+def _second_chances(links: list[Link], in_order: dict[int, Match], first_mentions: dict[int, Match],
+                    words: list[Word], heard: list[_Spoken], relisten: Relisten | None) -> dict[int, Match]:
+    """Mentions (link index -> match) for links the first pass missed, each in its bracket:
+    doubted sound-alikes, then second listens (see the module docstring)."""
+    # Brackets come from mentions in the list's order: one out of order bounds nothing.
+    in_order, placed, found = dict(in_order), dict(first_mentions), {}
+    for index, link in enumerate(links):
+        if index not in placed:
+            match = _doubted_match(link, _bracket(index, in_order, len(words)), list(placed.values()), words, heard)
+            if match:
+                placed[index] = in_order[index] = found[index] = match
+    if relisten is None:
+        return found
+    stretches = [
+        (promise, index, window)
+        for index, link in enumerate(links) if index not in placed
+        for promise, window in _stretches_to_relisten(link, _bracket(index, in_order, len(words)),
+                                                      list(placed.values()), words, heard)
+    ]
+    for _, index, window in sorted(stretches, key=lambda s: -s[0])[:RELISTEN_BUDGET]:
+        if index not in placed and not _overlaps(window, placed.values()):
+            match = _heard_again(links[index], window, words, relisten)
+            if match:
+                placed[index] = found[index] = match
+    return found
 
 
 def _bracket(index: int, first_mentions: dict[int, Match], count: int) -> range:
