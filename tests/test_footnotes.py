@@ -346,3 +346,12 @@ def test_a_real_second_listen_spells_the_name_it_favours_where_it_is_said():
     again = listen(476.95, 495.19, "l'IA Act")
     assert [round(w.start) for w in again if w.text.strip(",.") == "Act"] == [485]
     assert "Mastodon" not in join_words(listen(476.95, 495.19, "Mastodon"))
+
+
+def test_out_of_order_a_link_is_marked_only_where_recognition_wrote_the_name_itself():
+    le_monde = Link(["Le Monde"], "Le Monde", "https://www.lemonde.fr")
+    # Listed first but heard after Imaginaires: only the name as written counts, not "tout le monde".
+    ordinary = dialogue(("G", "vous écoutez Imaginaires, bonjour à tout le monde"))
+    assert marked(place_footnotes(ordinary, [le_monde, IMAGINAIRES])) == [("Imaginaires,", 1)]
+    named = dialogue(("G", "vous écoutez Imaginaires, comme le dit Le Monde hier"))
+    assert marked(place_footnotes(named, [le_monde, IMAGINAIRES])) == [("Imaginaires,", 1), ("Monde", 2)]

@@ -9,7 +9,7 @@ chance resembles more easily; weaker evidence places no marker.
 The producer lists links in the order they come up, and a name said in passing before its turn
 in that list is not its footnoted mention. So first mentions are chosen as the longest run of
 links heard in the list's order, each as early as it can be. A link heard only out of that order
-is marked at its first match spelled exactly as written (a sound-alike out of order is weak
+is marked at its first match written exactly so, capitals too (a sound-alike out of order is weak
 evidence). A link's later phrases reuse its number at their first match after its marker.
 Marked mentions are respelled the canonical way, keeping their timings; other matches stay as
 heard, since a name often sounds like an ordinary word ("l'imaginaire").
@@ -189,7 +189,8 @@ def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Cor
     in_order = in_list_order([heard_as(link.phrases[0]) for link in links])
     first_mentions = dict(in_order)
     for index, link in enumerate(links):
-        exact = [m for m in heard_as(link.phrases[0]) if m.exact and m not in first_mentions.values()]
+        exact = [m for m in heard_as(link.phrases[0])
+                 if m.exact and _written_as(words, m) and m not in first_mentions.values()]
         if index not in first_mentions and exact:
             first_mentions[index] = exact[0]
     second_chances = _second_chances(links, in_order, first_mentions, words, heard, relisten)
@@ -223,6 +224,15 @@ def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Cor
         for index, m in second_chances.items()
     ]
     return replace(spelled, references=references, warnings=[*spelled.warnings, *checks, *warnings])
+
+
+def _written_as(words: list[Word], match: Match) -> bool:
+    """Whether recognition wrote the phrase itself, capitals included: a name, not an ordinary
+    phrase spelled the same ("tout le monde" for "Le Monde")."""
+    def letters(text: str) -> list[str]:
+        return re.findall(r"\w+", split_elision(text.strip("'’ "))[1])
+
+    return letters(join_words(words[match.first : match.last + 1])) == letters(match.phrase)
 
 
 def _second_chances(links: list[Link], in_order: dict[int, Match], first_mentions: dict[int, Match],
