@@ -222,7 +222,8 @@ def main() -> None:
         if args.decoys:
             false = decoy_markers(footnoted)
             print(f"  decoys: {len(listed) - len(links)}, marked: {len(false)} {false}")
-            print(f"  seed links placed: {sum(r.number is not None for r in footnoted.references) - len(false)}/15")
+            seed_placed = sum(r.number is not None and not r.title.startswith("decoy") for r in footnoted.references)
+            print(f"  seed links placed: {seed_placed}/{len(links)}")
         else:
             for name, value in score(footnoted, plain, ref, links).items():
                 print(f"  {name}: {value}")
