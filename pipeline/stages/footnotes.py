@@ -174,6 +174,11 @@ def _bare(phrase: str) -> str:
     return ARTICLE.sub("", phrase.strip())
 
 
+def _name(phrase: str) -> str:
+    """A bare phrase less its own article: "The Conversation" is often heard "le Commensation"."""
+    return NAME_ARTICLE.sub("", phrase)
+
+
 def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Correction] = (),
                     relisten: Relisten | None = None) -> Dialogue:
     """The dialogue with [n] markers after each link's first mention, respelled, with references.
@@ -280,10 +285,9 @@ def _confidence(words: list[Word], match: Match) -> float:
 
 def _alike(link: Link, required: float, bracket: range, taken: list[Match],
            heard: list[_Spoken]) -> list[Match]:
-    """Windows of the bracket, free of other mentions, this alike to the link's first phrase;
-    a name's own article aside (heard as "le Commensation")."""
+    """Windows of the bracket, free of other mentions, this alike to the link's name."""
     phrase = _bare(link.phrases[0])
-    return [m for m in candidate_matches(heard, NAME_ARTICLE.sub("", phrase), required, bracket, match_as=phrase)
+    return [m for m in candidate_matches(heard, _name(phrase), required, bracket, match_as=phrase)
             if not _overlaps(m, taken)]
 
 
@@ -317,7 +321,7 @@ def _heard_again(link: Link, window: Match, words: list[Word], relisten: Reliste
     start, end = words[window.first].start, words[window.last].end
     again = relisten(*_sentences_around(words, window), link.phrases[0])
     spoken = [_Spoken.of(w.text) for w in again]
-    for found in candidate_matches(spoken, NAME_ARTICLE.sub("", phrase), BRACKETED_SIMILARITY):
+    for found in candidate_matches(spoken, _name(phrase), BRACKETED_SIMILARITY):
         said_from, said_to = again[found.first].start, again[found.last].end
         if said_from < end and said_to > start:
             covered = [k for k in range(window.first, window.last + 1)
