@@ -6,7 +6,7 @@ the number of speakers found, and the real-time factor of diarization alone (dec
 excluded). The number of speakers is given from the reference, as the episode file gives it;
 `--auto` lets the clustering count them. "host named" says whether the voice the stage names
 the host without a voiceprint (S1, the first heard) is the reference's first speaker, the host
-of a podcast. Run: python bench/diarize.py [--auto] [--threads N]
+of a podcast. Run: python bench/diarize.py [--auto] [--only NAME]
 """
 
 from __future__ import annotations
@@ -43,12 +43,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--auto", action="store_true", help="let the clustering count speakers")
     parser.add_argument("--only", default="", help="bench only the files whose name has this")
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads for the encoder")
     args = parser.parse_args()
 
-    import torch
-
-    torch.set_num_threads(args.threads)
     warm_up = DATA / "real-speech" / "pyannote-sample.wav"
     if not warm_up.exists():
         raise SystemExit(f"{DATA} is absent: nothing to bench")

@@ -1,10 +1,10 @@
 """Who spoke when, from the audio alone.
 
 1. Speech regions: Silero VAD (bundled with faster-whisper) splits the audio at pauses.
-2. Voice vectors: Resemblyzer's pretrained GE2E speaker encoder (a 3-layer LSTM giving 256-d
-   vectors; the weights ship in the `resemblyzer` wheel and run here on CPU torch) embeds 1.6 s
-   windows sliding over every region, so a change of speaker inside a long region shows. The
-   vector every voice of the recording shares is subtracted: what is left tells voices apart.
+2. Voice vectors: a speaker encoder (by default Resemblyzer's pretrained GE2E on onnxruntime,
+   see speaker_model/encoder.py) embeds 1.6 s windows sliding over every region, so a change of
+   speaker inside a long region shows. The vector every voice of the recording shares is
+   subtracted: what is left tells voices apart.
 3. Clustering: regions are cut into pieces of up to 2 s, each piece gets the mean vector of its
    windows, and agglomerative clustering (cosine, average linkage) groups the pieces into the
    known number of speakers; a few k-means style passes then settle the speakers' centroids.
@@ -22,19 +22,15 @@ dominates it. Speakers are numbered by first appearance: label "S1" speaks first
 
 from __future__ import annotations
 
-import functools
-import importlib.metadata
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import PipelineError
+from .speaker_model.encoder import HOP, SAMPLE_RATE, WINDOW_FRAMES, SpeakerEncoder, default_encoder, power_mel
 
-SAMPLE_RATE = 16_000
-HOP = 160  # samples per mel frame: the timeline's resolution is 10 ms
-FRAME_S = HOP / SAMPLE_RATE
-WINDOW_FRAMES = 160  # 1.6 s, the partial-utterance length GE2E was trained on
+FRAME_S = HOP / SAMPLE_RATE  # the timeline's resolution: 10 ms
 STEP_FRAMES = 75  # a new window every 0.75 s
 PIECE_FRAMES = 200  # clustering works on pieces of speech up to 2 s long
 MIN_REGION_S = 0.3  # shorter speech bursts carry too little voice to embed
@@ -58,8 +54,8 @@ class SpeakerSegment:
 @dataclass
 class Diarization:
     segments: list[SpeakerSegment]  # sorted, non-overlapping
-    centroids: np.ndarray  # (speakers, 256): unit voice vectors, row i for speaker i
-    common: np.ndarray  # (256,) the voice vector all speakers share, removed before comparing
+    centroids: np.ndarray  # (speakers, the encoder's dimension): unit voice vectors, row i for speaker i
+    common: np.ndarray  # the voice vector all speakers share, removed before comparing
     separation: float  # 0-1: how cleanly the speech falls into the speakers found
 
     @property
@@ -74,48 +70,6 @@ class Diarization:
 def speaker_label(speaker: int) -> str:
     """The name a producer uses for a cluster in the episode file: S1 is the first voice heard."""
     return f"S{speaker + 1}"
-
-
-class SpeakerEncoder:
-    """Resemblyzer's GE2E voice encoder, read straight from the weights file in its wheel.
-
-    Resemblyzer's own module imports librosa and webrtcvad at import time (and webrtcvad needs
-    the removed pkg_resources), so only its `pretrained.pt` is used.
-    """
-
-    def __init__(self, weights: Path):
-        import torch
-
-        state = torch.load(weights, map_location="cpu", weights_only=True)["model_state"]
-        self.lstm = torch.nn.LSTM(40, 256, num_layers=3, batch_first=True)
-        self.linear = torch.nn.Linear(256, 256)
-        self.lstm.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("lstm.")})
-        self.linear.load_state_dict({k[7:]: v for k, v in state.items() if k.startswith("linear.")})
-
-    def embed(self, mels: np.ndarray, batch: int = 512) -> np.ndarray:
-        """(n, frames, 40) power-mel windows -> (n, 256) unit voice vectors."""
-        import torch
-
-        out = []
-        with torch.inference_mode():
-            for i in range(0, len(mels), batch):
-                _, (hidden, _) = self.lstm(torch.from_numpy(mels[i : i + batch]))
-                vectors = torch.relu(self.linear(hidden[-1]))
-                out.append(torch.nn.functional.normalize(vectors, dim=1).numpy())
-        return np.concatenate(out) if out else np.zeros((0, 256), np.float32)
-
-
-@functools.cache
-def speaker_encoder() -> SpeakerEncoder:
-    try:
-        weights = importlib.metadata.distribution("resemblyzer").locate_file(
-            "resemblyzer/pretrained.pt"
-        )
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise PipelineError(
-            None, "the speaker model is not installed (resemblyzer); run: pip install -e ."
-        ) from exc
-    return SpeakerEncoder(Path(str(weights)))
 
 
 def load_audio(path: Path) -> np.ndarray:
@@ -147,18 +101,10 @@ def speech_regions(audio: np.ndarray) -> list[tuple[int, int]]:
     return regions
 
 
-def mel_frames(audio: np.ndarray, regions: list[tuple[int, int]]) -> np.ndarray:
-    """(frames, 40) power mel spectrogram as Resemblyzer computes it (25 ms Hann windows every
-    10 ms, centred), speech brought to the loudness GE2E was trained on."""
-    from librosa.filters import mel as mel_filters
-
+def at_training_loudness(audio: np.ndarray, regions: list[tuple[int, int]]) -> np.ndarray:
+    """The audio with its speech brought to the loudness GE2E was trained on."""
     speech = np.concatenate([audio[a * HOP : b * HOP] for a, b in regions]) if regions else audio
-    gain = 10 ** (TARGET_DBFS / 20) / (np.sqrt(np.mean(speech**2)) + 1e-9)
-    n_fft = 400
-    padded = np.pad(audio * gain, n_fft // 2)
-    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::HOP]
-    power = np.abs(np.fft.rfft(frames * np.hanning(n_fft + 1)[:-1], axis=1)) ** 2
-    return (power @ mel_filters(sr=SAMPLE_RATE, n_fft=n_fft, n_mels=40).T).astype(np.float32)
+    return audio * (10 ** (TARGET_DBFS / 20) / (np.sqrt(np.mean(speech**2)) + 1e-9))
 
 
 def embedding_windows(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -171,15 +117,6 @@ def embedding_windows(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
         starts = list(range(first, last - WINDOW_FRAMES, STEP_FRAMES)) + [last - WINDOW_FRAMES]
         windows.extend((s, s + WINDOW_FRAMES) for s in starts)
     return windows
-
-
-def embed_windows(mel: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:
-    """One voice vector per window; a short window's frames repeat to fill WINDOW_FRAMES (padding
-    with silence instead would make every short burst sound alike)."""
-    batch = np.zeros((len(windows), WINDOW_FRAMES, mel.shape[1]), np.float32)
-    for i, (first, last) in enumerate(windows):
-        batch[i] = np.resize(mel[first:last], (WINDOW_FRAMES, mel.shape[1]))
-    return speaker_encoder().embed(batch)
 
 
 def clustering_pieces(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -328,14 +265,17 @@ def separation(vectors: np.ndarray, centroids: np.ndarray) -> float:
     return float(np.clip(margin / 0.2, 0.0, 1.0))
 
 
-def diarize_audio(audio: np.ndarray, speakers: int | None = None) -> Diarization:
+def diarize_audio(audio: np.ndarray, speakers: int | None = None,
+                  encoder: SpeakerEncoder | None = None) -> Diarization:
     """Who spoke when in `audio` (16 kHz mono), with `speakers` voices if known."""
+    encoder = encoder or default_encoder()
     regions = speech_regions(audio)
     if not regions:
-        return Diarization([], np.zeros((0, 256), np.float32), np.zeros(256, np.float32), 0.0)
-    mel = mel_frames(audio, regions)
+        return Diarization([], np.zeros((0, encoder.dimension), np.float32),
+                           np.zeros(encoder.dimension, np.float32), 0.0)
+    audio = at_training_loudness(audio, regions)
     windows = embedding_windows(regions)
-    raw = embed_windows(mel, windows)
+    raw = encoder.embed(audio, windows)
     # What all voices of the recording share (room, channel, the encoder's bias) hides what
     # tells them apart: take it out before comparing.
     common = raw.mean(axis=0)
@@ -344,8 +284,8 @@ def diarize_audio(audio: np.ndarray, speakers: int | None = None) -> Diarization
     piece_vecs = piece_vectors(pieces, windows, vectors)
     labels = cluster(piece_vecs, speakers)
     centroids = centroids_of(piece_vecs, labels)
-    similarity = frame_similarity(windows, vectors, centroids, len(mel))
-    loudness = np.log(mel.sum(axis=1) + 1e-6)
+    loudness = np.log(power_mel(audio).sum(axis=1) + 1e-6)
+    similarity = frame_similarity(windows, vectors, centroids, len(loudness))
     turns = _joined(resegment(regions, similarity, loudness), round(MAX_PAUSE_IN_TURN_S / FRAME_S))
     order = list(dict.fromkeys(speaker for _, _, speaker in turns))  # by first appearance
     order += [c for c in range(len(centroids)) if c not in order]
@@ -354,12 +294,13 @@ def diarize_audio(audio: np.ndarray, speakers: int | None = None) -> Diarization
     return Diarization(segments, centroids, common, separation(vectors, centroids))
 
 
-def voice_vector(audio: np.ndarray) -> tuple[np.ndarray, float]:
+def voice_vector(audio: np.ndarray, encoder: SpeakerEncoder | None = None) -> tuple[np.ndarray, float]:
     """One voice vector for all the speech in `audio` (to enroll a known speaker), and how many
     seconds of speech it was made from."""
+    encoder = encoder or default_encoder()
     regions = speech_regions(audio)
     if not regions:
-        return np.zeros(256, np.float32), 0.0
-    vectors = embed_windows(mel_frames(audio, regions), embedding_windows(regions))
+        return np.zeros(encoder.dimension, np.float32), 0.0
+    vectors = encoder.embed(at_training_loudness(audio, regions), embedding_windows(regions))
     seconds = sum(b - a for a, b in regions) * FRAME_S
     return unit(vectors.mean(axis=0)).astype(np.float32), seconds
