@@ -1,19 +1,26 @@
-"""Footnotes on the 11-minute sample excerpt, scored against its gold markers.
+"""Footnotes on episodes with gold markers: the 11-minute sample excerpt by default.
 
-    .venv/bin/python bench/footnotes.py [--vocabulary none|hotwords|anchors|all] [--no-relisten]
+    .venv/bin/python bench/footnotes.py [--episode PATH]... [--vocabulary none|hotwords|anchors|all]
+                                        [--no-relisten] [--relisten-compute-type TYPE]
                                         [--corrections FILE] [--decoys]
 
-Transcribes ../shared/data/sample-episode/excerpt.mp3 with the pipeline's transcribe stage
-(`base` model on the CPU: 4 to 9 minutes per setting on a shared 2-core machine, cached as JSON
-under bench/.cache/ keyed by the settings), gives the words the reference speakers, footnotes
-them with ../shared/data/seed/links.json and prints, per vocabulary setting: references numbered
-as in the seed, markers within 3 words of gold (hypothesis aligned to the reference text), false
-markers, the 15 link terms spelled right before and after the stage, and WER with and without
-the stage. Targets: 15/15 numbered as in the seed, each within 3 words, 0 false markers, term
-recall >= 90 %, WER no worse than without the stage. The stage gives links missing after the
-first pass a second listen (the excerpt decoded again around likely stretches); --no-relisten
-measures without it. --decoys adds links that are never said, spread through the list, and
-counts the markers they get: each is a false marker the gold markers cannot show.
+An episode is an audio file with its `.ref.json` beside it, footnoted with
+../shared/data/seed/links.json (../shared/data/sample-episode/excerpt.mp3, the default), or an
+episode folder with `episode.toml` and `episode.ref.json` (../shared/data/variants/v101, or one
+made by ../shared/tools/synth_episode.py OUT --seed N: a held-out episode).
+Each is transcribed with the pipeline's transcribe stage (`base` model on the CPU: 3 to 9
+minutes per episode and setting on a shared 2-core machine, cached as JSON under bench/.cache/
+keyed by the settings), its words given the reference speakers, then footnoted; per episode and
+vocabulary setting it prints: references numbered as in the seed, markers within 3 words of
+gold (hypothesis aligned to the reference text), false markers, the link terms spelled right
+before and after the stage, and WER with and without the stage. Targets: every link numbered as
+in the seed, each within 3 words, 0 false markers, term recall >= 90 %, WER no worse than
+without the stage. The stage gives links missing after the first pass a second listen (the
+audio decoded again around likely stretches); --no-relisten measures without it, and
+--relisten-compute-type decodes it with other CTranslate2 kernels (float32, int8_float32): the
+int8 kernels differ between CPUs, so a placement that holds under one type only is luck.
+--decoys adds links that are never said, spread through the list, and counts the markers they
+get: each is a false marker the gold markers cannot show.
 """
 
 from __future__ import annotations
@@ -25,11 +32,13 @@ import os
 import re
 import sys
 import time
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
 
 from scoring import MARKER, wer, words_for_scoring
 
+from pipeline.config import load_episode
 from pipeline.corrections import load_corrections, vocabulary
 from pipeline.model import Dialogue, Link, Transcript, Turn, Word, join_words, to_data, transcript_from_data
 from pipeline.stages.footnotes import place_footnotes
@@ -53,8 +62,30 @@ def seed_links(path: Path = LINKS) -> list[Link]:
     return [Link([e["anchor"], *e.get("also", [])], e["title"], e["url"]) for e in entries]
 
 
-def reference(audio: Path) -> dict:
-    return json.loads(audio.with_suffix(".ref.json").read_text(encoding="utf-8"))
+@dataclass(frozen=True)
+class BenchEpisode:
+    name: str
+    audio: Path
+    reference: dict  # turns with speaker, start, end, text, raw (with the seed's markers)
+    links: list[Link]
+
+    @classmethod
+    def at(cls, path: Path) -> BenchEpisode:
+        """An audio file with its .ref.json beside it (the seed's links), or an episode folder."""
+        if path.is_dir():
+            episode = load_episode(path.parent, path.name)
+            ref = path / "episode.ref.json"
+            return cls(path.name, episode.audio, json.loads(ref.read_text(encoding="utf-8")), episode.links)
+        ref = path.with_suffix(".ref.json")
+        return cls(path.stem, path, json.loads(ref.read_text(encoding="utf-8")), seed_links())
+
+    @property
+    def names(self) -> list[str]:
+        return list(dict.fromkeys(turn["speaker"] for turn in self.reference["turns"]))
+
+    @property
+    def text(self) -> str:
+        return " ".join(t["text"] for t in self.reference["turns"])
 
 
 MODES = {
@@ -64,14 +95,15 @@ MODES = {
 }
 
 
-def settings_for(mode: str, links: list[Link], names: list[str]) -> TranscribeSettings:
+def settings_for(mode: str, links: list[Link], names: list[str], compute_type: str = "auto") -> TranscribeSettings:
     """The transcribe stage's settings on the CPU for a vocabulary setting (see MODES)."""
     terms = {
         "none": [],
         "hotwords": vocabulary(links, names, glossary=[]),
         "anchors": vocabulary([Link(link.phrases[:1], link.title, link.url) for link in links], [], []),
     }[mode]
-    return TranscribeSettings(model="base", device="cpu", language="fr", vocabulary=tuple(terms))
+    return TranscribeSettings(model="base", device="cpu", compute_type=compute_type, language="fr",
+                              vocabulary=tuple(terms))
 
 
 def cached_transcript(audio: Path, settings: TranscribeSettings) -> Transcript:
@@ -137,12 +169,15 @@ def count(term: str, text: str) -> int:
     return len(re.findall(rf"(?<!\w){re.escape(term)}(?!\w)", text))
 
 
-def score(footnoted: Dialogue, plain: Dialogue, ref: dict, links: list[Link]) -> dict:
+def score(footnoted: Dialogue, plain: Dialogue, episode: BenchEpisode) -> dict:
     """Markers are compared by the link they stand for (the seed numbers gold markers, the stage
     numbers its own), so a link missed early shows as wrong numbers, not as misplaced markers."""
-    ref_words, gold = marker_positions(words_for_scoring(" ".join(t["raw"] for t in ref["turns"])))
-    gold = [(links[n - 1].url, at) for n, at in gold]
-    ref_text = " ".join(t["text"] for t in ref["turns"])
+    links, seed = episode.links, seed_links()
+    ref_words, gold = marker_positions(words_for_scoring(" ".join(t["raw"] for t in episode.reference["turns"])))
+    gold = [(seed[n - 1].url, at) for n, at in gold]
+    first_said = list(dict.fromkeys(url for url, _ in sorted(gold, key=lambda g: g[1])))
+    expected = {url: number for number, url in enumerate(first_said, start=1)}
+    ref_text = episode.text
     text = " ".join(join_words(turn.words) for turn in footnoted.turns)
     heard = " ".join(join_words(turn.words) for turn in plain.turns)
     hyp_words, placed = marker_positions(words_for_scoring(text))
@@ -161,13 +196,14 @@ def score(footnoted: Dialogue, plain: Dialogue, ref: dict, links: list[Link]) ->
             errors.append(f"{title_of[url]}: {nearest[0]}")
     numbers = {r.url: r.number for r in footnoted.references}
     anchors = [link.phrases[0] for link in links]
+    hits = sum(int(e.rsplit(" ", 1)[1]) <= 3 for e in errors)
     return {
-        "numbered as in the seed": f"{sum(numbers.get(l.url) == n for n, l in enumerate(links, 1))}/{len(links)}",
+        "numbered as in the seed": f"{sum(numbers.get(u) == n for u, n in expected.items())}/{len(expected)}",
         "markers placed / gold": f"{len(placed)}/{len(gold)}",
-        "gold markers hit within 3 words (any number)": f"{sum(int(e.rsplit(' ', 1)[1]) <= 3 for e in errors)}/{len(gold)}",
+        "gold markers hit within 3 words (any number)": f"{hits}/{len(gold)}",
         "placement error in words, per link": errors,
         "false markers": false_markers,
-        "gold markers missed": [title_of[u] for u, _ in open_gold],
+        "gold markers missed": [title_of.get(u, u) for u, _ in open_gold],
         "link terms spelled right, before the stage": f"{sum(count(a, heard) > 0 for a in anchors)}/{len(anchors)}",
         "link terms spelled right": f"{sum(count(a, text) > 0 for a in anchors)}/{len(anchors)}",
         "terms missing": [a for a in anchors if not count(a, text)],
@@ -197,38 +233,60 @@ def decoy_markers(footnoted: Dialogue) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--vocabulary", choices=[*MODES, "all"], default="all")
+    parser.add_argument("--episode", type=Path, action="append",
+                        help="an audio file with its .ref.json, or an episode folder (repeatable; default: the excerpt)")
+    parser.add_argument("--vocabulary", choices=[*MODES, "all"], default="hotwords")
     parser.add_argument("--corrections", type=Path,
                         help="a producer's corrections.toml, e.g. bench/excerpt-corrections.toml")
     parser.add_argument("--no-relisten", action="store_true", help="no second listen for missing links")
+    parser.add_argument("--relisten-compute-type", default="auto",
+                        help="CTranslate2 type for second listens (the first pass stays int8)")
     parser.add_argument("--decoys", action="store_true", help="add never-said links and count their markers")
     args = parser.parse_args()
-    if not EXCERPT.exists():
-        sys.exit(f"{EXCERPT} is absent: the bench needs ../shared/data beside the project")
-    links, ref = seed_links(), reference(EXCERPT)
-    names = list(dict.fromkeys(turn["speaker"] for turn in ref["turns"]))
+    paths = args.episode or [EXCERPT]
+    for path in paths:
+        if not path.exists():
+            sys.exit(f"{path} is absent: the bench needs ../shared/data beside the project")
     modes = list(MODES) if args.vocabulary == "all" else [args.vocabulary]
     corrections = load_corrections(args.corrections) if args.corrections else []
-    for mode in modes:
-        transcript = cached_transcript(EXCERPT, settings_for(mode, links, names))
-        plain = dialogue_by_reference_speakers(transcript, ref["turns"])
-        relisten = None if args.no_relisten else Relistener(EXCERPT, settings_for(mode, links, names))
-        listed = with_decoys(links, " ".join(t["text"] for t in ref["turns"])) if args.decoys else links
-        began = time.monotonic()
-        footnoted = place_footnotes(plain, listed, corrections, relisten)
-        elapsed = time.monotonic() - began
-        print(f"vocabulary={mode}: {MODES[mode]}, {len(corrections)} producer corrections,"
-              f" second listen {'off' if args.no_relisten else 'on'}  (footnoting took {elapsed:.1f} s)")
-        if args.decoys:
-            false = decoy_markers(footnoted)
-            print(f"  decoys: {len(listed) - len(links)}, marked: {len(false)} {false}")
-            seed_placed = sum(r.number is not None and not r.title.startswith("decoy") for r in footnoted.references)
-            print(f"  seed links placed: {seed_placed}/{len(links)}")
-        else:
-            for name, value in score(footnoted, plain, ref, links).items():
-                print(f"  {name}: {value}")
-        for warning in footnoted.warnings:
-            print(f"  warning: {warning}")
+    totals: dict[str, list[int]] = {}
+    for path in paths:
+        episode = BenchEpisode.at(path)
+        for mode in modes:
+            transcript = cached_transcript(episode.audio, settings_for(mode, episode.links, episode.names))
+            plain = dialogue_by_reference_speakers(transcript, episode.reference["turns"])
+            relisten = None if args.no_relisten else Relistener(
+                episode.audio, settings_for(mode, episode.links, episode.names, args.relisten_compute_type))
+            listed = with_decoys(episode.links, episode.text) if args.decoys else episode.links
+            began = time.monotonic()
+            footnoted = place_footnotes(plain, listed, corrections, relisten)
+            elapsed = time.monotonic() - began
+            print(f"{episode.name}, vocabulary={mode}: {MODES[mode]}, {len(corrections)} producer corrections,"
+                  f" second listen {'off' if args.no_relisten else 'on (' + args.relisten_compute_type + ')'}"
+                  f"  (footnoting took {elapsed:.1f} s)")
+            if args.decoys:
+                false = decoy_markers(footnoted)
+                decoys = len(listed) - len(episode.links)
+                seed_placed = sum(r.number is not None and not r.title.startswith("decoy")
+                                  for r in footnoted.references)
+                print(f"  decoys: {decoys}, marked: {len(false)} {false}")
+                print(f"  links placed: {seed_placed}/{len(episode.links)}")
+                tally = {"decoys marked": (len(false), decoys), "links placed": (seed_placed, len(episode.links))}
+            else:
+                figures = score(footnoted, plain, episode)
+                for name, value in figures.items():
+                    print(f"  {name}: {value}")
+                tally = {name: tuple(map(int, figures[name].split("/"))) for name in
+                         ("numbered as in the seed", "gold markers hit within 3 words (any number)")}
+                tally["false markers"] = (len(figures["false markers"]), figures["markers placed / gold"].split("/")[0])
+            for name, (got, out_of) in tally.items():
+                totals.setdefault(name, [0, 0])
+                totals[name][0] += got
+                totals[name][1] += int(out_of)
+            for warning in footnoted.warnings:
+                print(f"  warning: {warning}")
+    if len(paths) > 1:
+        print("all episodes: " + ", ".join(f"{name} {got}/{out_of}" for name, (got, out_of) in totals.items()))
 
 
 if __name__ == "__main__":

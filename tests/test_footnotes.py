@@ -16,7 +16,8 @@ from pipeline.corrections import Correction, load_corrections, vocabulary
 from pipeline.errors import PipelineError
 from pipeline.model import Dialogue, Link, Turn, Word, join_words
 from pipeline.spelling import phonetic_key, plain_tokens
-from pipeline.stages.footnotes import RELISTEN_BUDGET, place_footnotes
+from pipeline.stages.footnotes import (CONTROL_LISTENS, CONTROL_NAMES, RELISTEN_BUDGET, _control_names,
+                                       place_footnotes)
 
 from .conftest import shared_file
 
@@ -284,6 +285,23 @@ def test_a_link_missing_between_placed_neighbours_takes_a_doubted_sound_alike():
     assert marked(late) == [("ChatGPT", 1)]
 
 
+def test_with_the_audio_a_doubted_sound_alike_needs_a_decoder_that_does_not_write_any_name_there():
+    heard = doubted(dialogue(
+        ("Gérald", "vous écoutez Imaginaires, bienvenue"),
+        ("Antonio", "un commentaire de blog ou de réditer c'est un truc, puis ChatGPT et réditer encore"),
+    ), "réditer", 0.4)
+    steady = SecondListen("un commentaire de blog ou de réditer c'est un truc", start=2.0)
+    placed = place_footnotes(heard, [IMAGINAIRES, REDDIT, CHATGPT], relisten=steady)
+    assert marked(placed) == [("Imaginaires,", 1), ("Reddit", 2), ("ChatGPT", 3)]
+    assert [phrase for _, _, phrase in steady.requests] and all(
+        phrase in CONTROL_NAMES for _, _, phrase in steady.requests)
+    # A decoder that writes "Mastodon", "Palantir"... there when told to: "réditer" is no evidence.
+    eager = Suggestible("un commentaire de blog ou de réditer c'est un truc", "réditer", start=2.0)
+    result = place_footnotes(heard, [IMAGINAIRES, REDDIT, CHATGPT], relisten=eager)
+    assert marked(result) == [("Imaginaires,", 1), ("ChatGPT", 2)]
+    assert any("'Reddit' not found" in w for w in result.warnings)
+
+
 def test_a_names_own_article_replaces_the_article_heard():
     heard = dialogue(
         ("Gérald", "Antonio Casilli. Cette étude publiée sur le Commensation fait écho à Time Magazine"),
@@ -317,12 +335,48 @@ def test_a_second_listen_places_a_link_where_it_writes_the_phrase():
     result = place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], relisten=listen)
     assert marked(result) == [("Imaginaires.", 1), ("Act,", 2), ("ChatGPT", 3)]
     assert "autour de l'IA Act [2], qui doit" in text(result)
-    (start, end, phrase), = listen.requests
+    (start, end, phrase), *controls = listen.requests
     assert phrase == "l'IA Act" and start <= 5.0 < end and start >= 1.0  # from the sentence's start
+    # Control listens of the same clip favour unrelated names: this decoder wrote none of them.
+    assert len(controls) == CONTROL_LISTENS
+    assert all((a, b) == (start, end) and name in CONTROL_NAMES for a, b, name in controls)
     # A second listen that hears the same words again places nothing.
     same = SecondListen("Quand on a un débat au niveau européen autour de React, qui doit", start=1.5)
     assert marked(place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], relisten=same)) == [
         ("Imaginaires.", 1), ("ChatGPT", 2)]
+
+
+class Suggestible:
+    """A decoder that writes whatever name it is told to favour over the `unsure` word."""
+
+    def __init__(self, heard: str, unsure: str, start: float):
+        self.heard = dialogue(("?", heard), start=start).turns[0].words
+        self.unsure = unsure
+        self.requests: list[str] = []
+
+    def __call__(self, start: float, end: float, phrase: str) -> list[Word]:
+        self.requests.append(phrase)
+        return [replace(w, text=phrase) if w.text.startswith(self.unsure) else w for w in self.heard]
+
+
+def test_a_name_a_decoder_writes_wherever_it_is_told_is_not_placed():
+    heard = doubted(dialogue(
+        ("Gérald", "vous écoutez Imaginaires. Quand on a un débat au niveau européen autour de React, qui doit"),
+        ("Antonio", "cadrer le développement. ChatGPT aussi."),
+    ), "React,", 0.05)
+    listen = Suggestible("Quand on a un débat au niveau européen autour de React, qui doit", "React", start=1.5)
+    result = place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], relisten=listen)
+    assert listen.requests[0] == "l'IA Act" and listen.requests[1] in CONTROL_NAMES
+    assert marked(result) == [("Imaginaires.", 1), ("ChatGPT", 2)]
+    assert any("l'IA Act" in w and "not found" in w for w in result.warnings)
+
+
+def test_control_names_never_sound_like_the_episodes_links():
+    mastodon = Link(["Mastodon"], "Mastodon", "https://joinmastodon.org")
+    spotify = Link(["le podcast sur Spotify"], "Spotify", "https://spotify.com")
+    controls = _control_names([IMAGINAIRES, mastodon, spotify])
+    assert "Mastodon" not in controls and "Spotify" not in controls
+    assert len(controls) >= len(CONTROL_NAMES) - 4
 
 
 def test_second_listens_are_few_per_episode():
@@ -335,17 +389,35 @@ def test_second_listens_are_few_per_episode():
     assert marked(result) == [("Imaginaires.", 1)] and len(result.warnings) == 12
 
 
-def test_a_real_second_listen_spells_the_name_it_favours_where_it_is_said():
-    """The excerpt's first pass (base model, hotwords) heard "autour de React" at 8:04; a second
-    listen to its sentences favouring "l'IA Act" writes it there, and never a name not said."""
+def test_real_second_listens_place_the_name_said_and_never_a_decoy():
+    """The excerpt's first pass heard "au bout de l'acte" at 8:04 where "l'IA Act" is said, and
+    "ça maltaude" for "Sam Altman" at 8:10. Through the stage, with real second listens on this
+    CPU: names never said that sound a little like "maltaude" get no marker, even where the
+    decoder is led to write them (on one CPU a listen favouring "Mastodon" wrote it for "Sam
+    Altman"), and "l'IA Act" is marked only where it is said."""
     from pipeline.stages.transcript import Relistener, TranscribeSettings
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    listen = Relistener(shared_file("sample-episode/excerpt.mp3"),
-                        TranscribeSettings(model="base", device="cpu", language="fr"))
-    again = listen(476.95, 495.19, "l'IA Act")
-    assert [round(w.start) for w in again if w.text.strip(",.") == "Act"] == [485]
-    assert "Mastodon" not in join_words(listen(476.95, 495.19, "Mastodon"))
+    data = json.loads((Path(__file__).parent / "excerpt-first-pass-477-498.json").read_text(encoding="utf-8"))
+    words = [Word(t, a, b, p, speaker="Gérald") for t, a, b, p in data["words (text, start, end, probability)"]]
+    decoys = [Link([name], f"decoy {name}", f"https://decoy.example/{name}")
+              for name in ("Malakoff", "Altice")]
+    relistener = Relistener(shared_file("sample-episode/excerpt.mp3"),
+                            TranscribeSettings(model="base", device="cpu", language="fr"))
+    favoured = []
+
+    def listen(start: float, end: float, phrase: str) -> list[Word]:
+        favoured.append(phrase)
+        return relistener(start, end, phrase)
+
+    result = place_footnotes(Dialogue([Turn("Gérald", words)]), [ACT, *decoys], relisten=listen)
+    # The stretches were listened to for the decoys (or, for a sound-alike, with control names):
+    # had the decoder written a decoy there, the test would see its marker.
+    assert {"l'IA Act", "Malakoff", "Altice"} <= set(favoured) and set(favoured) & set(CONTROL_NAMES)
+    placed = {r.title: r.number for r in result.references if r.number}
+    assert not [title for title in placed if title.startswith("decoy")]
+    said_at = [w.start for t in result.turns for w in t.words if w.footnote]
+    assert all(484.0 <= at <= 486.0 for at in said_at)
 
 
 def test_out_of_order_a_link_is_marked_only_where_recognition_wrote_the_name_itself():

@@ -32,6 +32,7 @@ def transcribe_settings(run: EpisodeRun) -> transcript.TranscribeSettings:
     return transcript.TranscribeSettings(
         model=run.show.model,
         device=run.show.device,
+        compute_type=run.show.compute_type,
         batch_size=run.show.batch_size,
         language=run.show.language,
         vocabulary=tuple(vocabulary(run.episode.links, names, run.show.glossary)),
@@ -153,7 +154,7 @@ STAGES = [
             "second_listen": transcribe_settings(run).key(),
         },
         make=_footnotes,
-        revision=2,  # 2: second chances for links missing between placed ones
+        revision=3,  # 2: second chances for links missing between placed ones; 3: control listens
     ),
     Stage(
         "render",

@@ -18,10 +18,16 @@ A link still missing is, by the list's order, said between its placed neighbours
 There two weaker kinds of evidence are taken, each reported for the producer to check:
 - a window less alike (`BRACKETED_SIMILARITY`) that recognition itself doubted: a misheard name
   is both near in sound and heard with low confidence ("réditer" for "Reddit"), an ordinary word
-  heard with confidence ("commencé à" for "Common Crawl") is not;
+  heard with confidence ("commencé à" for "Common Crawl") is not; with the audio, only where
+  control listens (below) find the decoder does not write any name it is told there;
 - a second listen, when the stage has the audio: the stretches of the bracket most like the
   phrase are decoded again with the phrase as the only hotword, and a listen that now writes
-  the phrase where the first heard the window places it.
+  the phrase where the first heard the window places it, unless the decoder would write any
+  name it is told there: the same stretch is decoded again favouring unrelated names (control
+  listens), and if one of those is written there too, the phrase was its say-so, not the
+  audio's. Where recognition is unsure, the decoder writes a favoured name readily ("Mastodon"
+  for "Sam Altman" on one CPU's int8 kernels); its word probabilities do not tell (a true "l'IA
+  Act" at 0.2-0.4, a false "Mastodon" at 0.77).
 A link not placed at all is listed unnumbered with a warning. Numbers follow the transcript.
 """
 
@@ -29,7 +35,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from rapidfuzz.fuzz import partial_ratio, ratio
 
@@ -56,6 +62,10 @@ RELISTEN_TRIES = 3  # ... the most promising few per link: each costs a decoding
 RELISTEN_PROMISE = 0.3  # ... promise: similarity x doubt; the excerpt's misheard names, 0.42-0.57
 RELISTEN_BUDGET = 8  # ... the most promising of all, so many per episode (~5 s each on 2 cores)
 RELISTEN_CONTEXT_S = 10.0  # decoded around the stretch: alone, a name is rarely spelled right
+# Names for control listens, of varied sounds: those most like the stretch are favoured in turn.
+CONTROL_NAMES = ("Mastodon", "Palantir", "Spotify", "Netflix", "Instagram", "Mediapart", "Duolingo",
+                 "Doctolib", "Blablacar", "Deezer", "Vinted", "Kickstarter", "Salesforce", "Nintendo")
+CONTROL_LISTENS = 2
 
 # A second listen: (start, end in seconds, the phrase to favour) -> the words heard there.
 Relisten = Callable[[float, float, str], list[Word]]
@@ -246,12 +256,13 @@ def _second_chances(links: list[Link], in_order: dict[int, Match], first_mention
     doubted sound-alikes, then second listens (see the module docstring)."""
     # Brackets come from mentions in the list's order: one out of order bounds nothing.
     in_order, placed, found = dict(in_order), dict(first_mentions), {}
+    control = _Control(relisten, _control_names(links), words, heard) if relisten else None
     for index, link in enumerate(links):
         if index not in placed:
             match = _doubted_match(link, _bracket(index, in_order, len(words)), list(placed.values()), words, heard)
-            if match:
+            if match and not (control and control.suggestible(match)):
                 placed[index] = in_order[index] = found[index] = match
-    if relisten is None:
+    if control is None:
         return found
     stretches = [
         (promise, index, window)
@@ -261,7 +272,7 @@ def _second_chances(links: list[Link], in_order: dict[int, Match], first_mention
     ]
     for _, index, window in sorted(stretches, key=lambda s: -s[0])[:RELISTEN_BUDGET]:
         if index not in placed and not _overlaps(window, placed.values()):
-            match = _heard_again(links[index], window, words, relisten)
+            match = _heard_again(links[index], window, words, control)
             if match:
                 placed[index] = found[index] = match
     return found
@@ -314,19 +325,59 @@ def _stretches_to_relisten(link: Link, bracket: range, taken: list[Match], words
     return chosen
 
 
-def _heard_again(link: Link, window: Match, words: list[Word], relisten: Relisten) -> Match | None:
+def _control_names(links: list[Link]) -> list[str]:
+    """CONTROL_NAMES less any that sounds like a phrase of the episode's links."""
+    phrases = [_Spoken.of(_name(_bare(p))) for link in links for p in link.phrases]
+    return [name for name in CONTROL_NAMES
+            if all(similarity(_Spoken.of(name), phrase) < RELISTEN_SIMILARITY for phrase in phrases)]
+
+
+@dataclass
+class _Control:
+    """Control listens: whether the decoder, told to favour unrelated names, writes them over a
+    window, where its writing a link's phrase would then be its own say-so."""
+
+    relisten: Relisten
+    names: list[str]  # CONTROL_NAMES less those like the episode's links
+    words: list[Word]
+    heard: list[_Spoken]
+    verdicts: dict[tuple[int, int], bool] = field(default_factory=dict)
+
+    def suggestible(self, window: Match) -> bool:
+        """Whether a listen favouring one of the CONTROL_LISTENS names most like the window
+        writes it there."""
+        span = (window.first, window.last)
+        if span not in self.verdicts:
+            clip = _sentences_around(self.words, window)
+            stretch = sum(self.heard[window.first : window.last + 1], _Spoken("", ""))
+            alike = sorted(self.names, key=lambda name: -similarity(stretch, _Spoken.of(name)))
+            self.verdicts[span] = any(_written_at(self.relisten(*clip, name), name, self.words, window)
+                                      for name in alike[:CONTROL_LISTENS])
+        return self.verdicts[span]
+
+
+def _heard_again(link: Link, window: Match, words: list[Word], control: _Control) -> Match | None:
     """The mention in `window` if a second listen around it, favouring the link's phrase,
-    writes the phrase where the first listen heard the window."""
-    phrase = window.phrase
+    writes the phrase where the first listen heard the window, and the decoder does not write
+    unrelated names there as readily."""
+    said = _written_at(control.relisten(*_sentences_around(words, window), link.phrases[0]),
+                       window.phrase, words, window)
+    if said is None or control.suggestible(window):
+        return None
+    said_from, said_to, score = said
+    covered = [k for k in range(window.first, window.last + 1)
+               if _mostly_within(words[k], said_from, said_to)] or [window.first, window.last]
+    return Match(window.phrase, covered[0], covered[-1], score, exact=False)
+
+
+def _written_at(again: list[Word], phrase: str, words: list[Word], window: Match) -> tuple[float, float, float] | None:
+    """(start, end, similarity) of the phrase where a listen `again` writes it over the window."""
     start, end = words[window.first].start, words[window.last].end
-    again = relisten(*_sentences_around(words, window), link.phrases[0])
     spoken = [_Spoken.of(w.text) for w in again]
     for found in candidate_matches(spoken, _name(phrase), BRACKETED_SIMILARITY):
         said_from, said_to = again[found.first].start, again[found.last].end
         if said_from < end and said_to > start:
-            covered = [k for k in range(window.first, window.last + 1)
-                       if _mostly_within(words[k], said_from, said_to)] or [window.first, window.last]
-            return Match(phrase, covered[0], covered[-1], found.score, exact=False)
+            return said_from, said_to, found.score
     return None
 
 

@@ -32,6 +32,7 @@ MIN_SKIPPED_WINDOW_S = 20.0  # ... and decoded again: the decoder dropped a whol
 class TranscribeSettings:
     model: str = "base"
     device: str = "auto"  # auto | cpu | cuda
+    compute_type: str = "auto"  # auto (int8 on the CPU, float16 on CUDA) or a CTranslate2 type
     language: str = "fr"
     beam_size: int = 5
     batch_size: int = 0  # 0: sequential decoding; >0: batched (faster, no cross-window context)
@@ -39,24 +40,26 @@ class TranscribeSettings:
 
     def key(self) -> dict:
         """The settings that shape the words, the device as resolved (CPU and GPU differ)."""
-        return {**asdict(self), "device": device_and_compute_type(self.device)}
+        return {**asdict(self), "device": device_and_compute_type(self.device, self.compute_type)}
 
 
-def device_and_compute_type(device: str) -> tuple[str, str]:
+def device_and_compute_type(device: str, compute_type: str = "auto") -> tuple[str, str]:
     """`auto` picks CUDA with float16 when a GPU is visible, else the CPU with int8."""
     import ctranslate2
 
     if device == "auto":
         device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-    return device, "float16" if device == "cuda" else "int8"
+    if compute_type == "auto":
+        compute_type = "float16" if device == "cuda" else "int8"
+    return device, compute_type
 
 
 @functools.lru_cache(maxsize=2)
-def load_model(model: str, device: str):
+def load_model(model: str, device: str, compute_type: str = "auto"):
     """One WhisperModel per process: loading costs seconds, and tests share it."""
     from faster_whisper import WhisperModel
 
-    device, compute_type = device_and_compute_type(device)
+    device, compute_type = device_and_compute_type(device, compute_type)
     try:
         return WhisperModel(
             resolve_model(model), device=device, compute_type=compute_type,
@@ -87,7 +90,7 @@ def decode(source: Path, settings: TranscribeSettings, clip: tuple[float, float]
     """
     from faster_whisper import BatchedInferencePipeline
 
-    model = load_model(settings.model, settings.device)
+    model = load_model(settings.model, settings.device, settings.compute_type)
     options = dict(
         language=settings.language,
         beam_size=settings.beam_size,
@@ -207,7 +210,7 @@ class Relistener:
         return decode_audio(str(self.source), sampling_rate=_VAD_RATE)
 
     def __call__(self, start: float, end: float, phrase: str) -> list[Word]:
-        model = load_model(self.settings.model, self.settings.device)
+        model = load_model(self.settings.model, self.settings.device, self.settings.compute_type)
         clip = self._audio[int(start * _VAD_RATE) : int(end * _VAD_RATE)]
         segments, _ = model.transcribe(
             clip, language=self.settings.language, beam_size=self.settings.beam_size,
