@@ -6,10 +6,11 @@ import argparse
 import logging
 import sys
 
-from .commands import enroll_host, episode, feed, serve, status
+from .commands import cors, enroll_host, episode, feed, serve, status
 from .errors import PipelineError
 
 VERBS = {
+    "cors": (cors, "let web players and apps read an S3 destination from other sites (CORS)"),
     "enroll-host": (enroll_host, "store the host's voiceprint so every episode names the host by voice"),
     "episode": (episode, "turn an episode's raw audio into a published page, transcript and feed"),
     "feed": (feed, "check the published feed against Apple's and Podcasting 2.0 rules"),

@@ -11,13 +11,14 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pydantic
 
 from .errors import PipelineError
 from .model import Chapter, Episode, Link, Show
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # whole (fullmatch); short enough for any file system
 RESERVED_SLUGS = {"assets"}  # the site's own folder
 EPISODE_FILE = "episode.toml"
 NOTES_FILE = "notes.md"
@@ -25,6 +26,33 @@ CORRECTIONS_FILE = "corrections.toml"
 GLOSSARY_FILE = "glossary.toml"  # beside the show file
 VOICEPRINT_FILE = "host-voiceprint.npy"  # beside the show file, made by `publish enroll-host`
 EPISODE_TYPES = ("full", "trailer", "bonus")
+ARTWORK_PIXELS = (1400, 3000)  # Apple's bounds for a square show image
+# No control character has a place in a title or a note (tab and newline aside), and the old
+# bidirectional embeddings and overrides can disguise text ("gpj.exe" read as "exe.jpg").
+FORBIDDEN_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e]")
+
+
+def unprintable(text: str) -> str | None:
+    """What is wrong with a text that must print, if anything."""
+    found = FORBIDDEN_CHARACTER.search(text)
+    if not found:
+        return None
+    kind = "a bidirectional override" if found.group() >= "\u202a" else "a control character"
+    return f"{kind} (U+{ord(found.group()):04X}) cannot be published; remove it"
+
+
+def _check_printable(value: Any, path: Path, key: str = "") -> None:
+    """Every string in a loaded file, at any depth, must print (see FORBIDDEN_CHARACTER)."""
+    if isinstance(value, str):
+        problem = unprintable(value)
+        if problem:
+            raise PipelineError(path, f"key '{key or '(top level)'}': {problem}")
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            _check_printable(item, path, f"{key}.{name}" if key else str(name))
+    elif isinstance(value, list):
+        for index, item in enumerate(value, start=1):
+            _check_printable(item, path, f"{key}[{index}]")
 
 
 def read_text(path: Path) -> str:
@@ -40,9 +68,20 @@ def read_text(path: Path) -> str:
 
 def read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(read_text(path))
+        data = tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise PipelineError(path, f"malformed TOML: {exc}") from None
+    _check_printable(data, path)
+    return data
+
+
+def read_notes(path: Path) -> str:
+    text = read_text(path)
+    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: it splits at \x0c
+        problem = unprintable(line)
+        if problem:
+            raise PipelineError(path, f"line {number}: {problem}")
+    return text
 
 
 def _strict(cls: type) -> pydantic.TypeAdapter:
@@ -91,13 +130,16 @@ def load_show(path: Path) -> Show:
     if not re.match(r"^https?://", show.base_url):
         raise PipelineError(path, "key 'base_url': must be an absolute http(s) URL")
     show.base_url = show.base_url.rstrip("/")
+    if show.s3_endpoint_url and "@" in urlparse(show.s3_endpoint_url).netloc:
+        # Never printed: S3 signs requests with AWS credentials, a password in a URL only leaks.
+        raise PipelineError(path, "key 's3_endpoint_url': holds a user name or password; remove them "
+                            "and give the credentials as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
     for key in ("artwork", "host_voiceprint"):
         value = getattr(show, key)
         if value is not None:
-            resolved = path.parent / value
-            if not resolved.is_file():
-                raise PipelineError(path, f"key '{key}': file {resolved} not found")
-            setattr(show, key, resolved)
+            setattr(show, key, file_within(path.parent, value, path, key))
+    if show.artwork:
+        check_artwork(show.artwork, path)
     enrolled = path.parent / VOICEPRINT_FILE
     if show.host_voiceprint is None and enrolled.is_file():
         show.host_voiceprint = enrolled
@@ -199,10 +241,43 @@ def load_glossary(path: Path) -> list[str]:
     return read_validated(path, _GlossaryFile).terms if path.is_file() else []
 
 
+def file_within(folder: Path, value: str | Path, source: Path, key: str) -> Path:
+    """A file named in `source` under `key`, which must lie inside `folder` once links are
+    followed: a project's files are published, so they must not come from anywhere else."""
+    named = folder / value
+    resolved = named.resolve()
+    if not resolved.is_relative_to(folder.resolve()):
+        raise PipelineError(source, f"key '{key}': {value} is outside {folder}; put the file in that folder")
+    if not resolved.is_file():
+        raise PipelineError(source, f"key '{key}': file {named} not found")
+    return named
+
+
+def check_artwork(artwork: Path, show_file: Path) -> None:
+    """A square JPEG or PNG within Apple's pixel bounds, as apps require, before anything is published."""
+    from PIL import Image, UnidentifiedImageError
+
+    low, high = ARTWORK_PIXELS
+    try:
+        with Image.open(artwork) as image:
+            kind, (width, height) = image.format, image.size
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise PipelineError(show_file, f"key 'artwork': {artwork.name} is not a readable image ({exc}); "
+                            "give a JPEG or PNG") from None
+    if kind not in ("JPEG", "PNG"):
+        raise PipelineError(show_file, f"key 'artwork': {artwork.name} is {kind}; give a JPEG or PNG")
+    if width != height or not low <= width <= high:
+        raise PipelineError(show_file, f"key 'artwork': {artwork.name} is {width}x{height} pixels; "
+                            f"podcast apps need a square of {low} to {high}")
+
+
 def episode_folder(episodes: Path, slug: str) -> Path:
-    if not SLUG.match(slug) or slug in RESERVED_SLUGS:
+    if not SLUG.fullmatch(slug) or slug in RESERVED_SLUGS:
         raise PipelineError(
-            slug, "not a valid episode slug: use lowercase letters, digits, '-' and '_' only"
+            repr(slug) if not slug.isprintable() else slug,
+            "not a valid episode slug: 1 to 64 lowercase letters, digits, '-' and '_', starting "
+            "with a letter or digit",
         )
     folder = episodes / slug
     if not (folder / EPISODE_FILE).is_file():
@@ -216,9 +291,7 @@ def load_episode(episodes: Path, slug: str) -> Episode:
     folder = episode_folder(episodes, slug)
     path = folder / EPISODE_FILE
     checked = read_validated(path, _EpisodeFile)
-    audio = folder / checked.audio
-    if not audio.is_file():
-        raise PipelineError(path, f"key 'audio': file {audio} not found; put the episode audio there")
+    audio = file_within(folder, checked.audio, path, "audio")
     notes = folder / NOTES_FILE
     return Episode(
         slug=slug,
@@ -229,7 +302,7 @@ def load_episode(episodes: Path, slug: str) -> Episode:
         audio=audio,
         links=[Link([l.phrase, *l.also], l.title, str(l.url)) for l in checked.links],
         chapters=[Chapter(c.start, c.title, str(c.url) if c.url else None) for c in checked.chapters],
-        notes_markdown=read_text(notes) if notes.is_file() else "",
+        notes_markdown=read_notes(notes) if notes.is_file() else "",
         season=checked.season,
         episode_type=checked.episode_type,
         explicit=checked.explicit,

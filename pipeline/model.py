@@ -47,8 +47,11 @@ class Show:
     artwork: Path | None = None
     subcategory: str | None = None
     explicit: bool = False
+    copyright: str | None = None  # default: "© <author>"
     model: str = "base"
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: Literal["auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16",
+                          "float16", "bfloat16", "float32"] = "auto"
     batch_size: int = 0  # 0: sequential decoding (best accuracy); 8: about twice as fast
     destination: str = "site"
     s3_region: str | None = None  # for an s3:// destination; default: the AWS config's
@@ -159,11 +162,18 @@ class MasteredAudio:
     warnings: list[str] = field(default_factory=list)
 
 
+def glued_to_previous(text: str) -> bool:
+    """Whether a heard word is the rest of the one before: "'imaginaire", "-ce" (a lone dash
+    or a dash before a space is punctuation)."""
+    return text[:1] in ELISION_MARKS or (text[:1] == "-" and text[1:2].isalnum())
+
+
 def join_words(words: list[Word], markers: bool = True) -> str:
     """Words as text; a footnote prints as ' [n]' after its word, before its punctuation,
     like the seed transcript ("vous écoutez Imaginaires [1].").
 
-    Whisper gives an elided word its apostrophe ("l", "'imaginaire"), so those join unspaced.
+    Whisper gives an elided word its apostrophe ("l", "'imaginaire") and the second half of a
+    hyphenated one its hyphen ("est", "-ce"), so those join unspaced.
     """
     text = ""
     for word in words:
@@ -171,8 +181,7 @@ def join_words(words: list[Word], markers: bool = True) -> str:
         if markers and word.footnote is not None:
             body = word.text.rstrip(TRAILING_PUNCTUATION)
             printed = f"{body} [{word.footnote}]{word.text[len(body):]}"
-        glued = word.text[:1] in ELISION_MARKS
-        text += printed if glued or not text else " " + printed
+        text += printed if glued_to_previous(word.text) or not text else " " + printed
     return text
 
 

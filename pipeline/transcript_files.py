@@ -1,8 +1,11 @@
 """The transcript in the formats podcast apps read: WebVTT, SRT, Podcasting 2.0 JSON, plain text.
 
-Caption formats carry cues short enough to read while listening; the plain text keeps whole
-turns as paragraphs with their footnote markers, in the shape of the show's published
-transcripts (`Name : text [n]`, references at the end).
+Caption formats (WebVTT, SRT) carry cues by the usual subtitle rules: at most two lines of
+about 42 characters, 1 to 7 seconds on screen, cut at a sentence end, else at a comma or a
+pause, never inside a word ("qu'est-ce" stays whole, a lone "?" stays with its sentence). The
+Podcasting 2.0 JSON and the plain text keep whole turns; the plain text has the footnote
+markers, in the shape of the show's published transcripts (`Name : text [n]`, references at
+the end).
 """
 
 from __future__ import annotations
@@ -11,16 +14,21 @@ import datetime as dt
 import html
 import json
 import re
+import textwrap
 from dataclasses import dataclass
 
 import srt
 
-from .model import Dialogue, Reference, Turn, Word, join_words
+from .model import Dialogue, Reference, Turn, Word, glued_to_previous, join_words
 
 NBSP = "\u00a0"
-CUE_MAX_CHARS = 84  # two caption lines of 42 characters, the usual subtitle limit
+LINE_CHARS = 42  # the usual subtitle line
+CUE_LINES = 2
+CUE_MIN_SECONDS = 1.0
 CUE_MAX_SECONDS = 7.0
+PAUSE_S = 0.25  # a silence between words where a cue may end
 SENTENCE_ENDS = (".", "?", "!", "…")
+CLAUSE_ENDS = (",", ";", ":", "»")
 P20_TRANSCRIPT_VERSION = "1.0.0"
 
 # (file name, MIME type, rel) of each transcript file render writes; the feed lists them all.
@@ -37,33 +45,73 @@ class Cue:
     speaker: str
     start: float
     end: float
-    text: str
+    text: str  # its lines, joined by "\n"
 
 
-def cues(dialogue: Dialogue) -> list[Cue]:
-    """Each turn cut into cues that end at a sentence end, or before growing past
-    CUE_MAX_CHARS or CUE_MAX_SECONDS; footnote markers are left out of captions."""
-    result = []
+def caption_lines(text: str) -> list[str]:
+    return textwrap.wrap(text, LINE_CHARS, break_long_words=False, break_on_hyphens=False)
+
+
+def cues(dialogue: Dialogue, label=lambda speaker: "") -> list[Cue]:
+    """Each turn cut into caption cues (see the module docstring); `label(speaker)` opens the
+    first cue of a turn and counts in its lines (SRT has no voice tag)."""
+    result: list[Cue] = []
     for turn in dialogue.turns:
-        current: list[Word] = []
-        for word in turn.words:
-            if current and (
-                len(join_words([*current, word], markers=False)) > CUE_MAX_CHARS
-                or word.end - current[0].start > CUE_MAX_SECONDS
-            ):
-                result.append(_cue(turn.speaker, current))
-                current = []
-            current.append(word)
-            if word.text.endswith(SENTENCE_ENDS):
-                result.append(_cue(turn.speaker, current))
-                current = []
-        if current:
-            result.append(_cue(turn.speaker, current))
+        pieces = _pieces(turn.words)
+        prefix = label(turn.speaker)
+        for words in _cue_words(pieces, prefix):
+            text = prefix + join_words(words, markers=False)
+            result.append(Cue(turn.speaker, words[0].start, words[-1].end, "\n".join(caption_lines(text))))
+            prefix = ""
+    for cue, after in zip(result, result[1:] + [None]):
+        # Too short to read: stay on screen up to a second, if the next cue leaves room.
+        if cue.end - cue.start < CUE_MIN_SECONDS:
+            cue.end = max(cue.end, min(cue.start + CUE_MIN_SECONDS, after.start if after else cue.start + CUE_MIN_SECONDS))
     return result
 
 
-def _cue(speaker: str, words: list[Word]) -> Cue:
-    return Cue(speaker, words[0].start, words[-1].end, join_words(words, markers=False))
+def _pieces(words: list[Word]) -> list[list[Word]]:
+    """Words with what is glued to them: the rest of an elided or hyphenated word, a lone mark."""
+    pieces: list[list[Word]] = []
+    for word in words:
+        lone_mark = not any(c.isalnum() for c in word.text)
+        if pieces and (glued_to_previous(word.text) or lone_mark):
+            pieces[-1].append(word)
+        else:
+            pieces.append([word])
+    return pieces
+
+
+def _fits(pieces: list[list[Word]], prefix: str) -> bool:
+    words = [w for piece in pieces for w in piece]
+    lines = caption_lines(prefix + join_words(words, markers=False))
+    return (len(lines) <= CUE_LINES and max(map(len, lines)) <= LINE_CHARS + 8
+            and words[-1].end - words[0].start <= CUE_MAX_SECONDS)
+
+
+def _cue_words(pieces: list[list[Word]], prefix: str) -> list[list[Word]]:
+    cut: list[list[list[Word]]] = []
+    current: list[list[Word]] = []
+    for piece in pieces:
+        if current and not _fits([*current, piece], prefix if not cut else ""):
+            head, current = _at_a_break(current)
+            cut.append(head)
+        current.append(piece)
+        if piece[-1].text.endswith(SENTENCE_ENDS) and piece[-1].end - current[0][0].start >= CUE_MIN_SECONDS:
+            cut.append(current)
+            current = []
+    if current:
+        cut.append(current)
+    return [[w for piece in cue for w in piece] for cue in cut]
+
+
+def _at_a_break(pieces: list[list[Word]]) -> tuple[list[list[Word]], list[list[Word]]]:
+    """The pieces cut after their last comma or pause past the first third, else not cut."""
+    for k in range(len(pieces) - 1, max(len(pieces) // 3, 1) - 1, -1):
+        last, following = pieces[k - 1][-1], pieces[k][0]
+        if last.text.endswith(CLAUSE_ENDS) or following.start - last.end >= PAUSE_S:
+            return pieces[:k], pieces[k:]
+    return pieces, []
 
 
 def _vtt_time(seconds: float) -> str:
@@ -87,23 +135,24 @@ def webvtt(dialogue: Dialogue) -> str:
 
 
 def subrip(dialogue: Dialogue) -> str:
-    """SRT, the speaker as a `Name:` prefix (SRT has no voice tag)."""
+    """SRT, a turn's first cue opening with `Name:` (SRT has no voice tag)."""
     return srt.compose(
         srt.Subtitle(
             index=number,
             start=dt.timedelta(seconds=cue.start),
             end=dt.timedelta(seconds=cue.end),
-            content=f"{cue.speaker}: {cue.text}",
+            content=cue.text,
         )
-        for number, cue in enumerate(cues(dialogue), start=1)
+        for number, cue in enumerate(cues(dialogue, label=lambda speaker: f"{speaker}: "), start=1)
     )
 
 
 def podcasting20_json(dialogue: Dialogue) -> str:
+    """One segment per turn: apps that show it as a reading transcript show paragraphs."""
     segments = [
-        {"speaker": cue.speaker, "startTime": round(cue.start, 3),
-         "endTime": round(cue.end, 3), "body": cue.text}
-        for cue in cues(dialogue)
+        {"speaker": turn.speaker, "startTime": round(turn.start, 3),
+         "endTime": round(turn.end, 3), "body": join_words(turn.words, markers=False)}
+        for turn in dialogue.turns if turn.words
     ]
     data = {"version": P20_TRANSCRIPT_VERSION, "segments": segments}
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"

@@ -26,7 +26,7 @@ from pipeline.stages.render import RenderedEpisode
 from pipeline.targets.local import LocalFolder
 from pipeline.targets.s3 import S3Folder
 
-from .conftest import REPO
+from .conftest import REPO, make_project
 from .conftest import make_show as shared_make_show
 
 PREFIX = "podcast"
@@ -307,7 +307,7 @@ def test_publishing_one_episode_leaves_the_others_feed_items_byte_identical(
     assert after[guids["ep2"]] != before[guids["ep2"]] and b"Corrig" in after[guids["ep2"]]
 
 
-def test_a_draft_is_in_the_catalogue_but_not_in_the_feed_or_home_page(tmp_path, bucket, endpoint, s3):
+def test_a_draft_is_not_in_the_public_catalogue_nor_the_feed_or_home_page(tmp_path, bucket, endpoint, s3):
     site = tmp_path / "site"
     publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep1", 1))
     draft = render_by_hand(site, "ep2", 2)
@@ -316,7 +316,7 @@ def test_a_draft_is_in_the_catalogue_but_not_in_the_feed_or_home_page(tmp_path, 
     publication = publish_to(folder(bucket, endpoint), site, draft)
 
     assert publication.episodes_in_feed == 1
-    assert catalogue_on_server(s3, bucket)["ep2"]["draft"] is True
+    assert set(catalogue_on_server(s3, bucket)) == {"ep1"}  # public: no draft's title or audio URL
     feed = feed_on_server(s3, bucket).decode()
     assert "ep1/ep1.mp3" in feed and "ep2" not in feed
     home = s3.get_object(Bucket=bucket, Key=f"{PREFIX}/index.html")["Body"].read().decode()
@@ -445,3 +445,34 @@ def test_missing_credentials_are_one_clear_error(endpoint, bucket, monkeypatch):
 
     with pytest.raises(PipelineError, match="no AWS credentials found"):
         folder(bucket, endpoint).names()
+
+
+@pytest.mark.parametrize("url", ["s3://bucket/../x", "s3://bucket/./c", "s3://bucket/a/../../b",
+                                 "s3://bucket/p?x=1", "s3://bucket/p#f"])
+def test_a_prefix_that_would_be_stored_literally_is_refused(url):
+    with pytest.raises(PipelineError, match="may not hold"):
+        S3Folder.from_url(url)
+
+
+def test_cors_lets_players_read_and_seek_from_other_sites(tmp_path, bucket, endpoint, s3, capsys):
+    site = tmp_path / "site"
+    publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep1", 1))
+    (tmp_path / "show.toml").write_text(
+        (REPO / "feeds" / "show.toml").read_text(encoding="utf-8")
+        + f'\ns3_endpoint_url = "{endpoint}"\n', encoding="utf-8")
+    (tmp_path / "artwork.jpg").write_bytes(ARTWORK.read_bytes())
+    code = main(["cors", "--show", str(tmp_path / "show.toml"), "--to", f"s3://{bucket}/{PREFIX}"])
+    assert code == 0, capsys.readouterr().err
+    (rule,) = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    assert rule["AllowedOrigins"] == ["*"] and set(rule["AllowedMethods"]) == {"GET", "HEAD"}
+    assert "Range" in rule["AllowedHeaders"] and "Content-Range" in rule["ExposeHeaders"]
+    # The audio answers a range request with only the bytes asked for, as a player seeking needs.
+    audio = s3.get_object(Bucket=bucket, Key=f"{PREFIX}/ep1/ep1.mp3", Range="bytes=100-199")
+    assert audio["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert audio["ContentRange"].startswith("bytes 100-199/") and len(audio["Body"].read()) == 100
+
+
+def test_cors_on_a_local_folder_says_what_to_set(tmp_path, capsys):
+    project = make_project(tmp_path)
+    assert main(["cors", "--show", str(project.show)]) == 1
+    assert "a local folder has no CORS settings" in capsys.readouterr().err

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..config import load_episode, load_show
 from ..runner import EpisodeRun
 from ..stages import STAGES
+from ..targets import checked_destination
 
 
 def add_show_argument(parser: argparse.ArgumentParser, why: str = "") -> None:
@@ -29,7 +30,8 @@ def open_episode_run(
 ) -> EpisodeRun:
     show = load_show(args.show)
     episode = load_episode(args.episodes, slug or args.slug)
+    project = {"the episodes": args.episodes, "the build cache": args.work, "the show file's folder": args.show.parent}
     return EpisodeRun(
-        show, episode, args.work / episode.slug, STAGES, destination or show.destination,
-        **publish_options,
+        show, episode, args.work / episode.slug, STAGES,
+        checked_destination(destination or show.destination, project), **publish_options,
     )

@@ -39,6 +39,8 @@ def site_app(root: Path):
     def app(request: Request) -> Response:
         name = request.path.lstrip("/")
         folder = safe_join(str(root), name)
+        if folder is not None and not Path(folder).resolve().is_relative_to(root.resolve()):
+            return Response("Not Found", status=404)  # a link out of the site is not the site
         if folder is not None and Path(folder).is_dir():
             if name and not name.endswith("/"):
                 return redirect(request.path + "/")  # the page's relative links need the slash

@@ -9,6 +9,7 @@ publishing one episode leaves every other episode's <item> byte-identical.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import uuid
 
 from feedgen.feed import FeedGenerator  # first: feedgen.util needs the lxml.etree it imports
@@ -66,14 +67,20 @@ def _newest_first(items: list[dict]) -> list[dict]:
     return sorted(published, key=lambda i: (_published_at(i), i["number"]), reverse=True)
 
 
-def _add_item(fg: FeedGenerator, item: dict) -> None:
+def artwork_url(show: Show) -> str | None:
+    return f"{show.base_url}/{show.artwork.name}" if show.artwork else None
+
+
+def _add_item(fg: FeedGenerator, show: Show, item: dict) -> None:
     entry = fg.add_entry(order="append")
     entry.guid(item["guid"], permalink=False)
     entry.title(item["title"])
     entry.link(href=item["link"])
+    # A title is text, the description HTML: a title standing in for it must be escaped.
+    description = item["description_html"] or f"<p>{html.escape(item['title'])}</p>"
     # lxml writes a CDATA object as a CDATA section: Apple reads HTML only inside one.
-    entry.description(CDATA(item["description_html"] or item["title"]))
-    entry.content(item["description_html"] or item["title"], type="CDATA")
+    entry.description(CDATA(description))
+    entry.content(description, type="CDATA")
     entry.enclosure(item["audio_url"], str(item["audio_length"]), item["audio_type"])
     entry.pubDate(_published_at(item))
     entry.podcast.itunes_duration(item["duration"])
@@ -81,7 +88,10 @@ def _add_item(fg: FeedGenerator, item: dict) -> None:
     entry.podcast.itunes_episode_type(item.get("episode_type", "full"))
     if item.get("season"):
         entry.podcast.itunes_season(item["season"])
-    entry.podcast.explicit = item.get("explicit")
+    # Apple asks each item for its own explicit flag and image; they default to the show's.
+    entry.podcast.explicit = show.explicit if item.get("explicit") is None else item["explicit"]
+    if show.artwork:
+        entry.podcast.itunes_image(artwork_url(show))
     for transcript in item.get("transcripts", []):
         entry.podcast20.transcript(
             transcript["url"], transcript["type"], transcript.get("language"), transcript.get("rel")
@@ -103,13 +113,15 @@ def build_feed(show: Show, items: list[dict]) -> bytes:
     fg.link(href=feed_url(show), rel="self", type="application/rss+xml")
     fg.link(href=show.base_url + "/", rel="alternate")  # last: feedgen's <link> is the last one
     fg.author(name=show.author, email=show.owner_email)
+    fg.copyright(show.copyright or f"© {show.author}")
     fg.podcast.itunes_author(show.author)
     fg.podcast.itunes_owner(name=show.owner_name, email=show.owner_email)
     fg.podcast.itunes_category(show.category, show.subcategory)
     fg.podcast.itunes_type("episodic")
     fg.podcast.explicit = show.explicit
     if show.artwork:
-        fg.podcast.itunes_image(f"{show.base_url}/{show.artwork.name}")
+        fg.podcast.itunes_image(artwork_url(show))
+        fg.image(artwork_url(show), title=show.title, link=show.base_url + "/")
     # The show's identity across hosts: set podcast_guid in the show file before a move.
     fg.podcast20.guid(show.podcast_guid or podcast_guid(feed_url(show)))
     fg.podcast20.locked(show.locked, owner=show.owner_email)
@@ -119,5 +131,5 @@ def build_feed(show: Show, items: list[dict]) -> bytes:
     if episodes:
         fg.lastBuildDate(_published_at(episodes[0]))
     for item in episodes:
-        _add_item(fg, item)
+        _add_item(fg, show, item)
     return fg.rss_str(pretty=True)

@@ -97,9 +97,13 @@ def publish_episodes(
     files: dict[str, Path] = {}
     for rendered, site in episodes:
         slug = rendered.item["slug"]
-        # The GUID is the episode's identity in every listener's app: once published, it stays.
-        guid = catalogue[slug]["guid"] if slug in catalogue else episode_guid(show, slug)
-        catalogue[slug] = {**rendered.item, "guid": guid}
+        if rendered.item.get("draft"):
+            # catalogue.json is public: a draft's title and audio URL must not be read there.
+            catalogue.pop(slug, None)
+        else:
+            # The GUID is the episode's identity in every listener's app: once published, it stays.
+            guid = catalogue[slug]["guid"] if slug in catalogue else episode_guid(show, slug)
+            catalogue[slug] = {**rendered.item, "guid": guid}
         files |= {name: site / name for name in rendered.files}
 
     items = list(catalogue.values())

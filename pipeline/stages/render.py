@@ -126,10 +126,16 @@ def long_date(day: dt.date, words: dict) -> str:
 _templates.filters["clock"] = clock
 
 
-def notes_html(notes_markdown: str) -> str:
+# The HTML Apple Podcasts lists for episode descriptions; other tags are unwrapped, text kept.
+FEED_TAGS = {"p", "ol", "ul", "li", "a"}
+
+
+def notes_html(notes_markdown: str, tags: set[str] | None = None) -> str:
     """The producer's notes as HTML: Markdown allows raw HTML, so it is sanitised (no script,
-    no event handler, no javascript: link) before it reaches a page or a feed."""
-    return nh3.clean(markdown.markdown(notes_markdown))
+    no event handler, no javascript: link) before it reaches a page or a feed; `tags` limits
+    the elements kept (default: nh3's safe set)."""
+    html = markdown.markdown(notes_markdown)
+    return nh3.clean(html) if tags is None else nh3.clean(html, tags=tags, attributes={"a": {"href"}})
 
 
 def asset_version(name: str) -> str:
@@ -215,7 +221,7 @@ def render(
     )
     (folder / PAGE_FILE).write_text(page, encoding="utf-8")
     description = _templates.get_template("description.html").render(
-        notes=notes, references=dialogue.references, words=words
+        notes=notes_html(episode.notes_markdown, FEED_TAGS), references=dialogue.references, words=words
     )
 
     item = {
@@ -236,7 +242,7 @@ def render(
         "transcripts": [
             {"url": episode_url(show, episode, name), "type": mime, "rel": rel,
              "language": show.language}
-            for name, mime, rel in transcript_files.TRANSCRIPT_FILES
+            for name, mime, rel in [*transcript_files.TRANSCRIPT_FILES, ("", "text/html", None)]
         ],
         "chapters_url": episode_url(show, episode, CHAPTERS_FILE) if chapters else None,
         "persons": [{"name": show.host, "role": "host"}]

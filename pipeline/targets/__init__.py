@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from ..errors import PipelineError
 from ..model import Show
 
 
@@ -40,3 +41,17 @@ def open_target(destination: str, show: Show) -> Target:
     from .local import LocalFolder
 
     return LocalFolder(Path(destination))
+
+
+def checked_destination(destination: str, project: dict[str, Path]) -> str:
+    """The destination, unless it is a folder that holds, or lies in, one of the project's own
+    folders (what -> folder): publishing (and --prune) must never touch the producer's files."""
+    if destination.startswith("s3://"):
+        return destination
+    site = Path(destination).resolve()
+    for what, folder in project.items():
+        folder = folder.resolve()
+        if site == folder or site.is_relative_to(folder) or folder.is_relative_to(site):
+            raise PipelineError(destination, f"this destination overlaps {what} ({folder}); publish to a "
+                                "folder of its own, such as site/")
+    return destination

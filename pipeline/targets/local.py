@@ -13,8 +13,16 @@ class LocalFolder:
     def __init__(self, root: Path):
         self.root = root
 
-    def read(self, name: str) -> bytes | None:
+    def _inside(self, name: str) -> Path:
+        """The file's path, which must stay in the folder once links are followed: a link in the
+        destination must not send the site (or the catalogue read) elsewhere on the machine."""
         path = self.root / name
+        if not path.resolve().is_relative_to(self.root.resolve()):
+            raise PipelineError(path, f"leads out of {self.root} through a link; remove the link")
+        return path
+
+    def read(self, name: str) -> bytes | None:
+        path = self._inside(name)
         return path.read_bytes() if path.is_file() else None
 
     def names(self, suffix: str = "") -> list[str]:
@@ -32,10 +40,11 @@ class LocalFolder:
 
     def put(self, files: dict[str, Path]) -> None:
         for name, source in files.items():
-            target = self.root / name
+            target = self._inside(name)
             partial = target.with_name(target.name + ".partial")
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
+                partial.unlink(missing_ok=True)  # a link left there must not be written through
                 shutil.copyfile(source, partial)
                 partial.replace(target)  # a reader sees the old file or the new one, never half
             except OSError as error:

@@ -57,6 +57,17 @@ CONTENT_TYPES_BY_NAME = {
 }
 
 
+# Read-only from any site, with the Range header of a player seeking in the audio, and the
+# headers a player reads back (the bucket's whole CORS configuration: `publish cors` sets it).
+CORS_RULES = [{
+    "AllowedMethods": ["GET", "HEAD"],
+    "AllowedOrigins": ["*"],
+    "AllowedHeaders": ["Range", "If-None-Match", "If-Modified-Since"],
+    "ExposeHeaders": ["Accept-Ranges", "Content-Length", "Content-Range", "ETag"],
+    "MaxAgeSeconds": 86400,
+}]
+
+
 def content_type(name: str) -> str:
     base = name.rsplit("/", 1)[-1]
     suffix = Path(base).suffix.lower()
@@ -123,6 +134,10 @@ class S3Folder:
         parsed = urlparse(url)
         if parsed.scheme != "s3" or not parsed.netloc:
             raise PipelineError(url, "not an S3 destination; write it s3://bucket/prefix")
+        if parsed.query or parsed.fragment or parsed.params or any(
+                part in (".", "..") for part in parsed.path.split("/")):
+            # S3 keeps such names literally ("../x/feed.xml"): nothing a listener could reach.
+            raise PipelineError(url, "the prefix may not hold '.', '..', '?' or '#'; write it s3://bucket/folder/sub")
         return cls(parsed.netloc, parsed.path, **options)
 
     def url(self, name: str = "") -> str:
@@ -151,6 +166,10 @@ class S3Folder:
             raise PipelineError(where, message) from None
         except (BotoCoreError, S3UploadFailedError) as error:
             raise PipelineError(where, str(error)) from None
+
+    def allow_reads_from_any_site(self) -> None:
+        with self._errors():
+            self.client.put_bucket_cors(Bucket=self.bucket, CORSConfiguration={"CORSRules": CORS_RULES})
 
     def _remote(self) -> dict[str, _Remote]:
         """Every object under the prefix; listed again after put or delete."""
