@@ -12,7 +12,6 @@ import argparse
 from ..config import load_show
 from ..errors import PipelineError
 from ..targets import open_target
-from ..targets.s3 import CORS_RULES, S3Folder
 from . import add_show_argument
 
 
@@ -23,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..targets.s3 import CORS_RULES, S3Folder  # boto3 takes a fifth of a second to import
+
     show = load_show(args.show)
     destination = args.destination or show.destination
     target = open_target(destination, show)
