@@ -24,7 +24,8 @@ from pipeline.feed_check import NS, check_feed
 from pipeline.feed_podcast20 import NAMESPACE, podcast_guid
 from pipeline.model import Show
 from pipeline.stages.feed import FEED_FILE, build_feed, feed_url
-from pipeline.stages.publish import CATALOGUE_FILE, publish
+from pipeline.stages.publish import publish
+from pipeline.stages.show import CATALOGUE_FILE
 from pipeline.stages.render import RenderedEpisode
 from pipeline.targets.local import LocalFolder
 

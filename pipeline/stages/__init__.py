@@ -105,8 +105,8 @@ def _package_files_digest(*folders: str) -> str:
 def _show_inputs(run: EpisodeRun) -> dict:
     show = to_data(run.show)
     show["artwork"] = _optional_file_digest(run.show.artwork)
-    for settings_of_other_stages in ("source", "destination", "model", "device", "batch_size",
-                                     "host_voiceprint", "glossary"):
+    for settings_of_other_stages in ("source", "destination", "model", "device", "compute_type",
+                                     "batch_size", "host_voiceprint", "glossary"):
         show.pop(settings_of_other_stages)
     return show
 
@@ -167,7 +167,9 @@ STAGES = [
         },
         make=_render,
         outputs=lambda run: [run.work / SITE_FOLDER / run.episode.slug],
-        revision=2,  # 2: item.json left out of the files (publish keeps catalogue.json)
+        # 2: item.json left out of the files (publish keeps catalogue.json); 3: caption rules,
+        # chapters in time order, feed descriptions in Apple's tags
+        revision=3,
     ),
     Stage(
         "publish",

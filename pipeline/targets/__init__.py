@@ -7,6 +7,7 @@ only ever sees a feed whose files are already in place.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
@@ -30,6 +31,17 @@ class Target(Protocol):
 
     def delete(self, names: list[str]) -> None:
         """Remove these published files."""
+
+    def show_lock(self) -> AbstractContextManager[None]:
+        """Held while the show's own files are read and rewritten: a lock file on a folder;
+        nothing on a bucket, where `put_if_version` does the job."""
+
+    def read_versioned(self, name: str) -> tuple[bytes | None, str | None]:
+        """A published file's bytes and version (an ETag, a digest), or (None, None)."""
+
+    def put_if_version(self, name: str, path: Path, version: str | None) -> str | None:
+        """Publish the file only if its published version is still `version` (None: only if
+        absent); its new version, or None when another publisher changed it first."""
 
 
 def open_target(destination: str, show: Show) -> Target:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import fcntl
 import filecmp
+import os
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import PipelineError
+from ..runner import file_digest
+
+LOCK_FILE = ".publish.lock"  # in the folder: held while the show's own files are rewritten
 
 
 class LocalFolder:
@@ -28,8 +36,10 @@ class LocalFolder:
     def names(self, suffix: str = "") -> list[str]:
         if not self.root.is_dir():
             return []
+        # Dot files are the folder's own (the lock, another publisher's file in flight).
         return sorted(
-            str(p.relative_to(self.root)) for p in self.root.rglob(f"*{suffix}") if p.is_file()
+            str(p.relative_to(self.root)) for p in self.root.rglob(f"*{suffix}")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(self.root).parts)
         )
 
     def changed(self, files: dict[str, Path]) -> list[str]:
@@ -41,15 +51,41 @@ class LocalFolder:
     def put(self, files: dict[str, Path]) -> None:
         for name, source in files.items():
             target = self._inside(name)
-            partial = target.with_name(target.name + ".partial")
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                partial.unlink(missing_ok=True)  # a link left there must not be written through
-                shutil.copyfile(source, partial)
-                partial.replace(target)  # a reader sees the old file or the new one, never half
+                # A name of its own (two publishers may send the same file at once), created
+                # new (a link left in the folder is never written through).
+                handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+                os.close(handle)
+                try:
+                    shutil.copyfile(source, partial)
+                    os.chmod(partial, 0o644)
+                    os.replace(partial, target)  # a reader sees the old file or the new one, never half
+                finally:
+                    Path(partial).unlink(missing_ok=True)
             except OSError as error:
                 raise PipelineError(target, f"could not write it: {error.strerror}") from None
 
     def delete(self, names: list[str]) -> None:
         for name in names:
             (self.root / name).unlink(missing_ok=True)
+
+    @contextmanager
+    def show_lock(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / LOCK_FILE, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # another publisher finishes its show files first
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def read_versioned(self, name: str) -> tuple[bytes | None, str | None]:
+        data = self.read(name)
+        return (data, file_digest(self.root / name)) if data is not None else (None, None)
+
+    def put_if_version(self, name: str, path: Path, version: str | None) -> str | None:
+        if self.read_versioned(name)[1] != version:
+            return None
+        self.put({name: path})
+        return file_digest(path)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -82,6 +82,10 @@ def content_type(name: str) -> str:
 def cache_control(name: str) -> str:
     media = content_type(name).startswith(("audio/", "image/", "video/"))
     return MEDIA_CACHE if media else TEXT_CACHE
+
+
+class _VersionChanged(PipelineError):
+    """A conditional write lost to another publisher's."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,8 @@ class S3Folder:
                                 "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY") from None
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise _VersionChanged(where, code) from None
             if code == "NoSuchBucket":
                 message = f"bucket '{self.bucket}' does not exist: create it or fix the destination"
             elif code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
@@ -166,6 +172,32 @@ class S3Folder:
             raise PipelineError(where, message) from None
         except (BotoCoreError, S3UploadFailedError) as error:
             raise PipelineError(where, str(error)) from None
+
+    def show_lock(self):
+        return nullcontext()  # S3 has no locks: put_if_version's conditional writes serialise
+
+    def read_versioned(self, name: str) -> tuple[bytes | None, str | None]:
+        with self._errors(name):
+            try:
+                response = self.client.get_object(Bucket=self.bucket, Key=self._key(name))
+            except self.client.exceptions.NoSuchKey:
+                return None, None
+            return response["Body"].read(), response["ETag"]
+
+    def put_if_version(self, name: str, path: Path, version: str | None) -> str | None:
+        """A conditional write (If-Match on the ETag read, or If-None-Match: * for a first one),
+        which S3 applies atomically: a lost race answers 412 (or 409 for a concurrent write)."""
+        condition = {"IfMatch": version} if version else {"IfNoneMatch": "*"}
+        try:
+            with self._errors(name), path.open("rb") as body:
+                response = self.client.put_object(
+                    Bucket=self.bucket, Key=self._key(name), Body=body, ContentType=content_type(name),
+                    CacheControl=cache_control(name), Metadata={SHA256_KEY: file_digest(path)}, **condition,
+                )
+        except _VersionChanged:
+            return None
+        self._listing = None
+        return response["ETag"]
 
     def allow_reads_from_any_site(self) -> None:
         with self._errors():
