@@ -143,3 +143,67 @@ def test_screenshots_and_no_horizontal_scroll_on_a_phone(open_page, viewport, tm
     assert host.evaluate("e => getComputedStyle(e).borderLeftColor") != guest.evaluate(
         "e => getComputedStyle(e).borderLeftColor"
     )
+
+
+@pytest.fixture(scope="module")
+def three_episode_site(tmp_path_factory):
+    """Three episodes published to one folder; only the second's guest says "Antananarivo"."""
+    from dataclasses import replace
+
+    from pipeline.stages.publish import publish_episodes
+    from pipeline.stages.render import render
+    from pipeline.targets.local import LocalFolder
+
+    from .listener_episode import GUEST, HOST, episode, mastered_audio, script_turns, show, timed_dialogue
+
+    talks = {
+        "un": script_turns(),
+        "deux": [(HOST, "Bonjour Claire, vous revenez de loin ?"),
+                 (GUEST, "Oui, de Madagascar, où des milliers de personnes annotent des images pour"
+                         " des entreprises qui ne disent jamais leur nom."),
+                 (HOST, "Et où travaillent-elles ?"),
+                 (GUEST, "Surtout à Antananarivo, dans de petits bureaux loués à la semaine.")],
+        "trois": [(HOST, "Parlons des modèles de langue."), (GUEST, "Ils apprennent de nos textes.")],
+    }
+    destination, built = tmp_path_factory.mktemp("show"), []
+    for number, (slug, turns) in enumerate(talks.items(), start=1):
+        site = tmp_path_factory.mktemp(slug)
+        shown = replace(episode(), slug=slug, number=number, title=f"Épisode {slug}")
+        built.append((render(show(), shown, timed_dialogue(turns), mastered_audio(), site), site))
+    publish_episodes(show(), built, LocalFolder(destination), str(destination))
+    said_at = int(timed_dialogue(talks["deux"]).turns[3].start)
+    server = open_server(destination, 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/", said_at
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("start", ["", "un/"], ids=["home-page", "episode-page"])
+def test_search_finds_the_turn_and_plays_the_episode_from_there(browser, three_episode_site, start):
+    url, said_at = three_episode_site
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url + start, wait_until="networkidle")
+    page.fill(".pagefind-ui__search-input", "Antananarivo")
+    results = page.locator(".pagefind-ui__result-link")
+    results.first.wait_for(timeout=10000)
+    assert results.count() == 1
+    assert "Claire Dumas" in results.first.inner_text() and "deux" in results.first.inner_text()
+    results.first.click()
+    page.wait_for_url(f"**/deux/#t={said_at}")
+    page.wait_for_function(f"document.getElementById('player').currentTime >= {said_at}", timeout=5000)
+    assert errors == []
+    context.close()
+
+
+def test_without_scripts_no_search_box_shows(browser, three_episode_site):
+    url, _ = three_episode_site
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(url, wait_until="networkidle")
+    assert not page.locator("#search").is_visible()
+    assert page.locator("ol.episodes li").count() == 3
+    context.close()

@@ -33,7 +33,7 @@ NBSP = "\u00a0"
 CONTRACT_KEYS = {
     "slug", "title", "number", "season", "episode_type", "date", "draft", "explicit",
     "description_html", "link", "audio_url", "audio_length", "audio_type", "duration",
-    "transcripts", "chapters_url", "persons",
+    "transcripts", "chapters_url", "persons", "transcript_digest",
 }
 HOSTILE = '<script>alert("x")</script>'
 
@@ -287,7 +287,7 @@ def test_hostile_input_comes_out_inert(tmp_path):
     for markup in (page_text, rendered.item["description_html"]):
         elements = Elements(markup)
         scripts = elements.all("script")
-        assert all(s.get("src", "").startswith("../assets/player.js") for s in scripts)
+        assert all(s.get("src", "").startswith(("../assets/", "../pagefind/")) for s in scripts)
         for tag, attrs in elements.tags:
             assert not any(name.startswith("on") for name in attrs), (tag, attrs)
             assert not any((v or "").strip().lower().startswith("javascript:") for v in attrs.values())
@@ -321,7 +321,9 @@ def test_index_lists_episodes_newest_first_without_drafts():
     links = [a["href"] for a in elements.all("a")]
     assert [h for h in links if h.endswith("/") and h != "./"] == ["deux/", "un/"]
     assert "feed.xml" in links
-    assert "Brouillon" not in page and not elements.all("script") and "&lt;script&gt;" in page
+    scripts = {script["src"].split("?")[0] for script in elements.all("script")}
+    assert scripts == {"pagefind/pagefind-ui.js", "assets/search.js"}  # only the search box's
+    assert "Brouillon" not in page and "&lt;script&gt;" in page
     assert "Avec Ana" in page and "1:00:00" in page
 
 

@@ -127,9 +127,12 @@ def test_first_publish_sends_everything_and_a_second_sends_nothing(tmp_path, buc
 
     first = publish_to(folder(bucket, endpoint), site, rendered)
 
-    site_files = {*rendered.files, "catalogue.json", "index.html", "artwork.jpg", "feed.xml"}
+    search = [name for name in first.sent if name.startswith("pagefind/")]
+    assert {"pagefind/pagefind-entry.json", "pagefind/pagefind-ui.js"} <= set(search)
+    site_files = {*rendered.files, "catalogue.json", *search, "index.html", "artwork.jpg", "feed.xml"}
     assert set(first.sent) == site_files
-    assert first.sent[-3:] == ["catalogue.json", "index.html", "feed.xml"]  # the show's files last
+    # The show's files last: the catalogue, the search index, the home page, the feed.
+    assert first.sent[-len(search) - 3:] == ["catalogue.json", *search, "index.html", "feed.xml"]
     assert keys(s3, bucket) == {f"{PREFIX}/{name}" for name in site_files}
     mp3 = s3.get_object(Bucket=bucket, Key=f"{PREFIX}/ep1/ep1.mp3")["Body"].read()
     assert mp3 == (site / "ep1" / "ep1.mp3").read_bytes()

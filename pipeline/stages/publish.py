@@ -79,7 +79,7 @@ def publish_episodes(
         if not dry_run:
             target.put({name: files[name] for name in sent})
         show_sent, catalogue = publish_show(show, entries, target, destination, site, dry_run=dry_run,
-                                            read=read)
+                                            read=read, sent_here=files)
     except PipelineError as error:
         raise PipelineError(error.where, f"{error.message}; the feed was left as it was, "
                             "run the same command again to finish") from None

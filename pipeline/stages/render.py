@@ -31,7 +31,7 @@ from .feed import FEED_FILE
 PAGE_FILE = "index.html"
 CHAPTERS_FILE = "chapters.json"
 ASSETS_FOLDER = "assets"
-ASSETS = ("style.css", "player.js")
+ASSETS = ("style.css", "player.js", "search.js")
 
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("pipeline", "templates"),
@@ -202,7 +202,7 @@ def render(
     texts = {
         "transcript.vtt": transcript_files.webvtt(dialogue),
         "transcript.srt": transcript_files.subrip(dialogue),
-        "transcript.json": transcript_files.podcasting20_json(dialogue),
+        transcript_files.TRANSCRIPT_JSON: transcript_files.podcasting20_json(dialogue),
         "transcript.txt": transcript_files.plain_text(episode.title, dialogue, words["references"]),
     }
     if chapters:
@@ -250,6 +250,8 @@ def render(
     }
     files = [*write_assets(site), *sorted(str(p.relative_to(site)) for p in folder.rglob("*") if p.is_file())]
     digests = {name: file_digest(site / name) for name in files}
+    # What the search index is made from: a changed transcript changes the catalogue entry.
+    item["transcript_digest"] = digests[f"{episode.slug}/{transcript_files.TRANSCRIPT_JSON}"]
     return RenderedEpisode(files=files, item=item, digests=digests)
 
 

@@ -1,5 +1,5 @@
-"""The show-level step: what spans episodes (catalogue.json, the home page, the feed), made
-after the episodes' own files are published, from the destination's catalogue.
+"""The show-level step: what spans episodes (catalogue.json, the search index, the home page,
+the feed), made after the episodes' own files are published, from the destination's catalogue.
 
 `catalogue.json` at the site root holds every published episode's feed entry (render's item,
 plus the GUID given at its first publication), keyed by slug; the home page and the feed are
@@ -21,6 +21,7 @@ from ..model import Show
 from ..targets import Target
 from .feed import FEED_FILE, build_feed, episode_guid
 from .render import render_index
+from .search import SEARCH_ENTRY, build_search_index, transcript_name
 
 CATALOGUE_FILE = "catalogue.json"
 INDEX_FILE = "index.html"
@@ -81,9 +82,16 @@ def show_files(show: Show, catalogue: dict[str, dict], site: Path) -> dict[str, 
 
 def publish_show(show: Show, entries: dict[str, dict], target: Target, destination: str, site: Path,
                  *, dry_run: bool = False, read: tuple[bytes | None, str | None] | None = None,
-                 ) -> tuple[list[str], dict[str, dict]]:
+                 sent_here: dict[str, Path] | None = None) -> tuple[list[str], dict[str, dict]]:
     """The show's files sent (in a dry run: that would be), and the catalogue they list.
-    `read`: the catalogue as just read (bytes, version), to start from without reading it again."""
+    `read`: the catalogue as just read (bytes, version), to start from without reading it again;
+    `sent_here`: this publish's episode files (name -> local path), read instead of the published."""
+    sent_here = sent_here or {}
+
+    def transcript_of(slug: str) -> bytes | None:
+        name = transcript_name(slug)
+        return sent_here[name].read_bytes() if name in sent_here else target.read(name)
+
     with target.show_lock():
         for _ in range(MAX_ROUNDS):
             data, version = read or target.read_versioned(CATALOGUE_FILE)
@@ -91,6 +99,12 @@ def publish_show(show: Show, entries: dict[str, dict], target: Target, destinati
             catalogue = merged(parse_catalogue(data, target, destination), entries, show)
             files = show_files(show, catalogue, site)
             changed = target.changed(files)
+            # The index is made again only when an episode changed (the catalogue then changes).
+            if not dry_run and (CATALOGUE_FILE in changed or not target.names(SEARCH_ENTRY.split("/")[-1])):
+                search = build_search_index(catalogue, transcript_of, show.language, site)
+                # After the catalogue, before the home page and the feed that offer it.
+                files = {CATALOGUE_FILE: files.pop(CATALOGUE_FILE), **search, **files}
+                changed = target.changed(files)
             if dry_run or not changed:
                 return changed, catalogue
             if CATALOGUE_FILE in changed:
