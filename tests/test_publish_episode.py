@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -14,7 +16,7 @@ from mutagen.mp3 import MP3
 from pipeline.cli import main
 from pipeline.stages.audio import measure_loudness
 
-from .conftest import REPO, make_project
+from .conftest import REPO, Project, make_project
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +118,27 @@ def test_status_compares_publishing_with_the_destination_asked(published, capsys
     default = published.publish(capsys, "status", "clip").out.splitlines()
     assert here[-1].split()[:2] == ["publish", "done"]
     assert default[-1].split()[:2] == ["publish", "stale"]
+
+
+def test_the_build_cache_moves_to_another_machine(published, capsys, tmp_path):
+    """A CI job renders an episode, another publishes it: no key may hold the first's paths."""
+    original = published.publish(capsys, "episode", "clip", "--until", "render")
+    assert original.code == 0
+    moved = Project(tmp_path / "elsewhere")
+    shutil.copytree(published.root, moved.root, symlinks=True)
+    status = moved.publish(capsys, "status", "clip").out.splitlines()
+    states = dict(line.split()[:2] for line in status)
+    assert [states[name] for name in ("audio", "transcribe", "diarize", "footnotes", "render")] == ["done"] * 5
+
+
+def test_several_episodes_are_processed_side_by_side_then_published_together(project, sample_clip, capsys):
+    project.add_episode("un", sample_clip)
+    project.add_episode("deux", sample_clip, '\n[[chapters]]\nstart = 0\ntitle = "Tout"\n')
+    result = project.publish(capsys, "episode", "--all", "--jobs", "2")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[:2] == ["deux: ran audio, transcribe, diarize, footnotes, render",
+                         "un: ran audio, transcribe, diarize, footnotes, render"]
+    assert lines[2].startswith("2 episodes: ran publish; published to")
+    assert set(json.loads((project.site / "catalogue.json").read_text(encoding="utf-8"))) == {"un", "deux"}
+    assert (project.site / "pagefind" / "pagefind-entry.json").is_file()

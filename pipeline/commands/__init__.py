@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import load_episode, load_show
-from ..runner import EpisodeRun
-from ..stages import STAGES
-from ..targets import checked_destination
+from ..show_run import Project
 
 
 def add_show_argument(parser: argparse.ArgumentParser, why: str = "") -> None:
@@ -24,14 +21,5 @@ def add_project_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where stage artifacts are cached (default: build)")
 
 
-def open_episode_run(
-    args: argparse.Namespace, destination: str | None = None, slug: str | None = None,
-    **publish_options: bool,
-) -> EpisodeRun:
-    show = load_show(args.show)
-    episode = load_episode(args.episodes, slug or args.slug)
-    project = {"the episodes": args.episodes, "the build cache": args.work, "the show file's folder": args.show.parent}
-    return EpisodeRun(
-        show, episode, args.work / episode.slug, STAGES,
-        checked_destination(destination or show.destination, project), **publish_options,
-    )
+def project_of(args: argparse.Namespace) -> Project:
+    return Project(args.show, args.episodes, args.work)

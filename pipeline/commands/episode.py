@@ -1,27 +1,17 @@
-"""`publish episode SLUG... | --all`: run the stages that are not up to date, and publish.
-
-One episode goes through every stage, publish included. Several (after a template or show file
-change, or to fill a new destination) each go up to render, then are published together: one
-catalogue read and one comparison with the destination, instead of one per episode.
-"""
+"""`publish episode SLUG... | --all`: run the stages that are not up to date, and publish (see
+pipeline/show_run.py)."""
 
 from __future__ import annotations
 
 import argparse
-from contextlib import ExitStack
-from pathlib import Path
+import os
 
-from ..config import EPISODE_FILE
 from ..errors import PipelineError
-from ..runner import EpisodeRun, episode_lock, run_stages
-from ..stages import STAGES, rendered
-from ..stages.publish import publish_episodes
-from ..targets import open_target
-from . import add_project_arguments, open_episode_run
+from ..show_run import Project, Request, run_show
+from ..stages import STAGES
+from . import add_project_arguments, project_of
 
 STAGE_NAMES = [stage.name for stage in STAGES]
-PUBLISH = next(stage for stage in STAGES if stage.name == "publish")
-RENDER = "render"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,53 +28,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print what publishing would send and delete, and change nothing there")
     parser.add_argument("--prune", action="store_true",
                         help="delete the episodes' published files that their sites no longer have")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help=f"episodes processed side by side (default 1; this machine has {os.cpu_count()} cores)")
     add_project_arguments(parser)
-
-
-def every_slug(episodes: Path) -> list[str]:
-    if not episodes.is_dir():
-        raise PipelineError(episodes, "no episodes folder here: pass --episodes FOLDER")
-    slugs = sorted(p.name for p in episodes.iterdir() if (p / EPISODE_FILE).is_file())
-    if not slugs:
-        raise PipelineError(episodes, f"no episode here: each episode is a folder with an {EPISODE_FILE}")
-    return slugs
 
 
 def run(args: argparse.Namespace) -> int:
     if args.all == bool(args.slugs):
         raise PipelineError(None, "name the episodes to publish (publish episode SLUG...), or --all")
-    runs = [
-        open_episode_run(args, args.destination, slug, dry_run=args.dry_run, prune=args.prune)
-        for slug in (every_slug(args.episodes) if args.all else args.slugs)
-    ]
-    if len(runs) == 1:
-        ran = run_stages(runs[0], until=args.until, force=tuple(args.force))
-        published = _published(runs[0].artifact(PUBLISH.name)) if PUBLISH.name in ran else ""
-        print(_ran(runs[0], ran) + published)
-        return 0
-
-    publishing = args.until in (None, PUBLISH.name)
-    for episode_run in runs:
-        ran = run_stages(episode_run, until=RENDER if publishing else args.until,
-                         force=tuple(args.force))
-        print(_ran(episode_run, ran))
-    if publishing:
-        first = runs[0]
-        with ExitStack() as locks:  # no other run may re-render these sites while they go out
-            for episode_run in runs:
-                locks.enter_context(episode_lock(episode_run.work))
-            publication = publish_episodes(
-                first.show, [rendered(r) for r in runs], open_target(first.destination, first.show),
-                first.destination, dry_run=args.dry_run, prune=args.prune,
-            )
-        for episode_run in runs:
-            episode_run.record(PUBLISH, publication)
-        print(f"{len(runs)} episodes: ran publish" + _published(runs[0].artifact(PUBLISH.name)))
+    if args.jobs < 1:
+        raise PipelineError(None, "--jobs must be 1 or more")
+    project: Project = project_of(args)
+    request = Request(args.destination, args.until, tuple(args.force), args.dry_run, args.prune, args.jobs)
+    ran, publication = run_show(project, project.every_slug() if args.all else args.slugs, request)
+    lines = [f"{slug}: ran {', '.join(stages) if stages else 'nothing (all up to date)'}" for slug, stages in ran.items()]
+    if publication is not None and len(ran) == 1:
+        lines[0] += _published(publication)
+    elif publication is not None:
+        lines.append(f"{len(ran)} episodes: ran publish" + _published(publication))
+    print("\n".join(lines))
     return 0
-
-
-def _ran(episode_run: EpisodeRun, ran: list[str]) -> str:
-    return f"{episode_run.episode.slug}: ran {', '.join(ran) if ran else 'nothing (all up to date)'}"
 
 
 def _published(publication: dict) -> str:

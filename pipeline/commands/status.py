@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import add_project_arguments, open_episode_run
+from . import add_project_arguments, project_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    episode_run = open_episode_run(args, args.destination)
+    episode_run = project_of(args).open_run(args.slug, args.destination)
     upstream_ready = True
     for stage in episode_run.stages:
         state = episode_run.state(stage)

@@ -7,6 +7,7 @@ Each stage module has one job; this file only wires their inputs and outputs tog
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from ..model import MasteredAudio, dialogue_from_data, to_data, transcript_from_data
@@ -14,6 +15,7 @@ from ..runner import EpisodeRun, Stage, data_digest, file_digest
 from . import audio, render, transcript
 
 SITE_FOLDER = "site"
+MASTER_FILE = "master.mp3"
 
 
 def _optional_file_digest(path: Path | None) -> str | None:
@@ -22,7 +24,13 @@ def _optional_file_digest(path: Path | None) -> str | None:
 
 def mastered(run: EpisodeRun) -> MasteredAudio:
     data = run.artifact("audio")
-    return MasteredAudio(**{**data, "path": Path(data["path"])})
+    return MasteredAudio(**{**data, "path": run.work / data["path"]})
+
+
+def _master(run: EpisodeRun) -> MasteredAudio:
+    """The artifact names the file relative to the episode's build folder: a build cache moved
+    to another machine (a CI job's) keeps its keys."""
+    return replace(audio.master(run.episode.audio, run.work / MASTER_FILE), path=Path(MASTER_FILE))
 
 
 def transcribe_settings(run: EpisodeRun) -> transcript.TranscribeSettings:
@@ -119,10 +127,10 @@ STAGES = [
             "loudness": audio.TARGET_LUFS,
             "true_peak": audio.TARGET_TRUE_PEAK,
             "bitrate": audio.MP3_BITRATE,
-            "output": str(run.work / "master.mp3"),
         },
-        make=lambda run: audio.master(run.episode.audio, run.work / "master.mp3"),
-        outputs=lambda run: [run.work / "master.mp3"],
+        make=_master,
+        outputs=lambda run: [run.work / MASTER_FILE],
+        revision=2,  # 2: its file named relative to the build folder
     ),
     Stage(
         "transcribe",
