@@ -24,7 +24,7 @@ def validate(*workflows: Path) -> subprocess.CompletedProcess:
 
 def test_the_workflows_are_valid():
     workflows = sorted(WORKFLOWS.glob("*.yml"))
-    assert {w.name for w in workflows} >= {"ci.yml", "publish.yml"}
+    assert {w.name for w in workflows} >= {"ci.yml", "publish.yml", "backcatalogue.yml"}
     result = validate(*workflows)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -37,3 +37,16 @@ def test_the_validator_refuses_a_broken_workflow(tmp_path):
     result = validate(broken)
     assert result.returncode != 0
     assert "broken.yml" in result.stdout + result.stderr
+
+
+def test_the_back_catalogue_fans_out_one_render_per_episode_then_publishes_once():
+    import yaml
+
+    flow = yaml.safe_load((WORKFLOWS / "backcatalogue.yml").read_text(encoding="utf-8"))
+    jobs = flow["jobs"]
+    assert jobs["render"]["strategy"]["matrix"]["slug"] == "${{ fromJSON(needs.list.outputs.slugs) }}"
+    render_runs = [step.get("run", "") for step in jobs["render"]["steps"]]
+    assert any("--until render" in run for run in render_runs)
+    assert jobs["publish"]["needs"] == ["list", "render"]
+    uploads = [s for s in jobs["render"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact")]
+    assert uploads and uploads[0]["with"]["include-hidden-files"] is True
