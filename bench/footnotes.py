@@ -169,12 +169,17 @@ def count(term: str, text: str) -> int:
     return len(re.findall(rf"(?<!\w){re.escape(term)}(?!\w)", text))
 
 
+def _same(url: str) -> str:
+    """A link's URL as compared: the episode file's are normalised ("https://x" -> "https://x/")."""
+    return url.rstrip("/")
+
+
 def score(footnoted: Dialogue, plain: Dialogue, episode: BenchEpisode) -> dict:
     """Markers are compared by the link they stand for (the seed numbers gold markers, the stage
     numbers its own), so a link missed early shows as wrong numbers, not as misplaced markers."""
     links, seed = episode.links, seed_links()
     ref_words, gold = marker_positions(words_for_scoring(" ".join(t["raw"] for t in episode.reference["turns"])))
-    gold = [(seed[n - 1].url, at) for n, at in gold]
+    gold = [(_same(seed[n - 1].url), at) for n, at in gold]
     first_said = list(dict.fromkeys(url for url, _ in sorted(gold, key=lambda g: g[1])))
     expected = {url: number for number, url in enumerate(first_said, start=1)}
     ref_text = episode.text
@@ -182,8 +187,8 @@ def score(footnoted: Dialogue, plain: Dialogue, episode: BenchEpisode) -> dict:
     heard = " ".join(join_words(turn.words) for turn in plain.turns)
     hyp_words, placed = marker_positions(words_for_scoring(text))
     places = marker_places(hyp_words, ref_words)
-    url_of = {r.number: r.url for r in footnoted.references}
-    title_of = {link.url: link.phrases[0] for link in links}
+    url_of = {r.number: _same(r.url) for r in footnoted.references}
+    title_of = {_same(link.url): link.phrases[0] for link in links}
     errors, false_markers, open_gold = [], [], list(gold)
     for number, index in placed:
         url, at = url_of[number], places[max(index, 0)]
@@ -194,7 +199,7 @@ def score(footnoted: Dialogue, plain: Dialogue, episode: BenchEpisode) -> dict:
         if nearest is not None:
             open_gold.remove(nearest[1])
             errors.append(f"{title_of[url]}: {nearest[0]}")
-    numbers = {r.url: r.number for r in footnoted.references}
+    numbers = {_same(r.url): r.number for r in footnoted.references}
     anchors = [link.phrases[0] for link in links]
     hits = sum(int(e.rsplit(" ", 1)[1]) <= 3 for e in errors)
     return {

@@ -285,21 +285,17 @@ def test_a_link_missing_between_placed_neighbours_takes_a_doubted_sound_alike():
     assert marked(late) == [("ChatGPT", 1)]
 
 
-def test_with_the_audio_a_doubted_sound_alike_needs_a_decoder_that_does_not_write_any_name_there():
+def test_a_doubted_sound_alike_needs_no_second_listen():
     heard = doubted(dialogue(
         ("Gérald", "vous écoutez Imaginaires, bienvenue"),
         ("Antonio", "un commentaire de blog ou de réditer c'est un truc, puis ChatGPT et réditer encore"),
     ), "réditer", 0.4)
-    steady = SecondListen("un commentaire de blog ou de réditer c'est un truc", start=2.0)
-    placed = place_footnotes(heard, [IMAGINAIRES, REDDIT, CHATGPT], relisten=steady)
-    assert marked(placed) == [("Imaginaires,", 1), ("Reddit", 2), ("ChatGPT", 3)]
-    assert [phrase for _, _, phrase in steady.requests] and all(
-        phrase in CONTROL_NAMES for _, _, phrase in steady.requests)
-    # A decoder that writes "Mastodon", "Palantir"... there when told to: "réditer" is no evidence.
+    # Even a decoder that writes any name it is told over "réditer" is not asked: the first
+    # pass's evidence owes nothing to a favoured name.
     eager = Suggestible("un commentaire de blog ou de réditer c'est un truc", "réditer", start=2.0)
     result = place_footnotes(heard, [IMAGINAIRES, REDDIT, CHATGPT], relisten=eager)
-    assert marked(result) == [("Imaginaires,", 1), ("ChatGPT", 2)]
-    assert any("'Reddit' not found" in w for w in result.warnings)
+    assert marked(result) == [("Imaginaires,", 1), ("Reddit", 2), ("ChatGPT", 3)]
+    assert eager.requests == []
 
 
 def test_a_names_own_article_replaces_the_article_heard():

@@ -18,8 +18,8 @@ A link still missing is, by the list's order, said between its placed neighbours
 There two weaker kinds of evidence are taken, each reported for the producer to check:
 - a window less alike (`BRACKETED_SIMILARITY`) that recognition itself doubted: a misheard name
   is both near in sound and heard with low confidence ("réditer" for "Reddit"), an ordinary word
-  heard with confidence ("commencé à" for "Common Crawl") is not; with the audio, only where
-  control listens (below) find the decoder does not write any name it is told there;
+  heard with confidence ("commencé à" for "Common Crawl") is not (the first pass had every
+  link as a hotword alike, so no name was favoured there);
 - a second listen, when the stage has the audio: the stretches of the bracket most like the
   phrase are decoded again with the phrase as the only hotword, and a listen that now writes
   the phrase where the first heard the window places it, unless the decoder would write any
@@ -27,7 +27,9 @@ There two weaker kinds of evidence are taken, each reported for the producer to 
   listens), and if one of those is written there too, the phrase was its say-so, not the
   audio's. Where recognition is unsure, the decoder writes a favoured name readily ("Mastodon"
   for "Sam Altman" on one CPU's int8 kernels); its word probabilities do not tell (a true "l'IA
-  Act" at 0.2-0.4, a false "Mastodon" at 0.77).
+  Act" at 0.2-0.4, a false "Mastodon" at 0.77). Doubted sound-alikes get no control listen:
+  measured on the excerpt, a control there ("Vinted", written over "réditer") only cost the
+  true "Reddit", and their evidence owes nothing to a favoured name.
 A link not placed at all is listed unnumbered with a warning. Numbers follow the transcript.
 """
 
@@ -35,7 +37,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from rapidfuzz.fuzz import partial_ratio, ratio
 
@@ -256,14 +258,14 @@ def _second_chances(links: list[Link], in_order: dict[int, Match], first_mention
     doubted sound-alikes, then second listens (see the module docstring)."""
     # Brackets come from mentions in the list's order: one out of order bounds nothing.
     in_order, placed, found = dict(in_order), dict(first_mentions), {}
-    control = _Control(relisten, _control_names(links), words, heard) if relisten else None
     for index, link in enumerate(links):
         if index not in placed:
             match = _doubted_match(link, _bracket(index, in_order, len(words)), list(placed.values()), words, heard)
-            if match and not (control and control.suggestible(match)):
+            if match:
                 placed[index] = in_order[index] = found[index] = match
-    if control is None:
+    if relisten is None:
         return found
+    control = _Control(relisten, _control_names(links), words, heard)
     stretches = [
         (promise, index, window)
         for index, link in enumerate(links) if index not in placed
@@ -341,19 +343,14 @@ class _Control:
     names: list[str]  # CONTROL_NAMES less those like the episode's links
     words: list[Word]
     heard: list[_Spoken]
-    verdicts: dict[tuple[int, int], bool] = field(default_factory=dict)
-
     def suggestible(self, window: Match) -> bool:
         """Whether a listen favouring one of the CONTROL_LISTENS names most like the window
         writes it there."""
-        span = (window.first, window.last)
-        if span not in self.verdicts:
-            clip = _sentences_around(self.words, window)
-            stretch = sum(self.heard[window.first : window.last + 1], _Spoken("", ""))
-            alike = sorted(self.names, key=lambda name: -similarity(stretch, _Spoken.of(name)))
-            self.verdicts[span] = any(_written_at(self.relisten(*clip, name), name, self.words, window)
-                                      for name in alike[:CONTROL_LISTENS])
-        return self.verdicts[span]
+        clip = _sentences_around(self.words, window)
+        stretch = sum(self.heard[window.first : window.last + 1], _Spoken("", ""))
+        alike = sorted(self.names, key=lambda name: -similarity(stretch, _Spoken.of(name)))
+        return any(_written_at(self.relisten(*clip, name), name, self.words, window)
+                   for name in alike[:CONTROL_LISTENS])
 
 
 def _heard_again(link: Link, window: Match, words: list[Word], control: _Control) -> Match | None:
