@@ -21,7 +21,7 @@ from lxml import etree
 
 from .config import EPISODE_TYPES
 from .errors import PipelineError
-from .feed_podcast20 import CHAPTERS_TYPE
+from .site import CHAPTERS_TYPE
 from .feed_podcast20 import NAMESPACE as PODCAST_NAMESPACE
 from .stages.feed import ITUNES_NAMESPACE
 

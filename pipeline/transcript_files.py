@@ -31,14 +31,6 @@ SENTENCE_ENDS = (".", "?", "!", "…")
 CLAUSE_ENDS = (",", ";", ":", "»")
 P20_TRANSCRIPT_VERSION = "1.0.0"
 
-TRANSCRIPT_JSON = "transcript.json"  # whole turns: also what the search index is made from
-# (file name, MIME type, rel) of each transcript file render writes; the feed lists them all.
-TRANSCRIPT_FILES = [
-    ("transcript.vtt", "text/vtt", "captions"),
-    ("transcript.srt", "application/x-subrip", "captions"),
-    (TRANSCRIPT_JSON, "application/json", None),
-    ("transcript.txt", "text/plain", None),
-]
 
 
 @dataclass

@@ -25,7 +25,7 @@ from pipeline.feed_podcast20 import NAMESPACE, podcast_guid
 from pipeline.model import Show
 from pipeline.stages.feed import FEED_FILE, build_feed, feed_url
 from pipeline.stages.publish import publish
-from pipeline.stages.show import CATALOGUE_FILE
+from pipeline.site import CATALOGUE_FILE
 from pipeline.stages.render import RenderedEpisode
 from pipeline.targets.local import LocalFolder
 

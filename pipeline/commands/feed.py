@@ -8,7 +8,8 @@ from ..config import load_show
 from . import add_show_argument
 from ..errors import PipelineError
 from ..feed_check import check_feed
-from ..stages.feed import FEED_FILE, feed_url
+from ..site import FEED_FILE
+from ..stages.feed import feed_url
 from ..targets import open_target
 
 

@@ -7,7 +7,6 @@ served that way; werkzeug's file responses answer them with 206 Partial Content.
 from __future__ import annotations
 
 import argparse
-import mimetypes
 from pathlib import Path
 
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -17,11 +16,10 @@ from werkzeug.wrappers import Request, Response
 from ..config import load_show
 from . import add_show_argument
 from ..errors import PipelineError
-from ..stages.render import PAGE_FILE
+from ..site import PAGE_FILE, content_type
 
 DEFAULT_PORT = 8000
 
-mimetypes.add_type("application/x-subrip", ".srt")  # Python's table says text/plain
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +43,7 @@ def site_app(root: Path):
             if name and not name.endswith("/"):
                 return redirect(request.path + "/")  # the page's relative links need the slash
             name += PAGE_FILE
-        return send_from_directory(root, name, request.environ)
+        return send_from_directory(root, name, request.environ, mimetype=content_type(name))
 
     return app
 

@@ -20,8 +20,8 @@ from lxml.etree import CDATA, _Element
 
 from ..feed_podcast20 import Podcast20EntryExtension, Podcast20Extension, podcast_guid
 from ..model import Show
+from ..site import FEED_FILE
 
-FEED_FILE = "feed.xml"
 ITUNES_NAMESPACE = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 
 

@@ -17,7 +17,8 @@ from ..model import Show
 from ..targets import Target
 from .feed import build_feed, feed_url
 from .render import RenderedEpisode
-from .show import CATALOGUE_FILE, merged, parse_catalogue, publish_show
+from ..site import CATALOGUE_FILE
+from .show import merged, parse_catalogue, publish_show
 
 
 @dataclass

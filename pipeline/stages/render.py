@@ -26,11 +26,8 @@ from ..config import EPISODE_FILE
 from ..errors import PipelineError
 from ..runner import file_digest
 from ..model import Chapter, Dialogue, Episode, MasteredAudio, Show, clock
-from .feed import FEED_FILE
+from ..site import ASSETS_FOLDER, AUDIO_TYPE, CHAPTERS_FILE, FEED_FILE, PAGE_FILE, TRANSCRIPT_FILES, TRANSCRIPT_JSON
 
-PAGE_FILE = "index.html"
-CHAPTERS_FILE = "chapters.json"
-ASSETS_FOLDER = "assets"
 ASSETS = ("style.css", "player.js", "search.js")
 
 _templates = jinja2.Environment(
@@ -202,7 +199,7 @@ def render(
     texts = {
         "transcript.vtt": transcript_files.webvtt(dialogue),
         "transcript.srt": transcript_files.subrip(dialogue),
-        transcript_files.TRANSCRIPT_JSON: transcript_files.podcasting20_json(dialogue),
+        TRANSCRIPT_JSON: transcript_files.podcasting20_json(dialogue),
         "transcript.txt": transcript_files.plain_text(episode.title, dialogue, words["references"]),
     }
     if chapters:
@@ -237,12 +234,12 @@ def render(
         "link": episode_url(show, episode, ""),
         "audio_url": episode_url(show, episode, audio_name),
         "audio_length": (folder / audio_name).stat().st_size,
-        "audio_type": "audio/mpeg",
+        "audio_type": AUDIO_TYPE,
         "duration": round(audio.duration),
         "transcripts": [
             {"url": episode_url(show, episode, name), "type": mime, "rel": rel,
              "language": show.language}
-            for name, mime, rel in [*transcript_files.TRANSCRIPT_FILES, ("", "text/html", None)]
+            for name, mime, rel in [*TRANSCRIPT_FILES, ("", "text/html", None)]
         ],
         "chapters_url": episode_url(show, episode, CHAPTERS_FILE) if chapters else None,
         "persons": [{"name": show.host, "role": "host"}]
@@ -251,7 +248,7 @@ def render(
     files = [*write_assets(site), *sorted(str(p.relative_to(site)) for p in folder.rglob("*") if p.is_file())]
     digests = {name: file_digest(site / name) for name in files}
     # What the search index is made from: a changed transcript changes the catalogue entry.
-    item["transcript_digest"] = digests[f"{episode.slug}/{transcript_files.TRANSCRIPT_JSON}"]
+    item["transcript_digest"] = digests[f"{episode.slug}/{TRANSCRIPT_JSON}"]
     return RenderedEpisode(files=files, item=item, digests=digests)
 
 

@@ -20,10 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..model import clock
-from ..transcript_files import TRANSCRIPT_JSON
-
-SEARCH_FOLDER = "pagefind"
-SEARCH_ENTRY = f"{SEARCH_FOLDER}/pagefind-entry.json"  # present once an index was published
+from ..site import SEARCH_FOLDER, TRANSCRIPT_JSON
 
 
 def turn_records(item: dict, transcript: bytes) -> list[dict]:

@@ -19,13 +19,11 @@ from pathlib import Path
 from ..errors import PipelineError
 from ..model import Show
 from ..targets import Target
-from .feed import FEED_FILE, build_feed, episode_guid
+from ..site import CATALOGUE_FILE, FEED_FILE, LEGACY_ITEM_FILE, PAGE_FILE, SEARCH_ENTRY
+from .feed import build_feed, episode_guid
 from .render import render_index
-from .search import SEARCH_ENTRY, build_search_index, transcript_name
+from .search import build_search_index, transcript_name
 
-CATALOGUE_FILE = "catalogue.json"
-INDEX_FILE = "index.html"
-LEGACY_ITEM_FILE = "item.json"  # where each episode's entry was kept (<slug>/) before catalogue.json
 MAX_ROUNDS = 20  # merges after lost races before giving up: publishers would have to be many
 
 
@@ -73,7 +71,7 @@ def show_files(show: Show, catalogue: dict[str, dict], site: Path) -> dict[str, 
     """The show's own files written into `site`, in publishing order: the feed last."""
     items = list(catalogue.values())
     files = {}
-    for name, data in [(CATALOGUE_FILE, catalogue_json(catalogue)), (INDEX_FILE, render_index(show, items)),
+    for name, data in [(CATALOGUE_FILE, catalogue_json(catalogue)), (PAGE_FILE, render_index(show, items)),
                        (FEED_FILE, build_feed(show, items))]:
         (site / name).write_bytes(data)
         files[name] = site / name

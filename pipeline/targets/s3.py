@@ -11,7 +11,6 @@ has another ETag, so every upload also stores the file's SHA-256 in its metadata
 
 from __future__ import annotations
 
-import mimetypes
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from ..errors import PipelineError
 from ..runner import file_digest
-from ..stages.feed import FEED_FILE
+from ..site import content_type
 
 MiB = 1024 * 1024
 SHA256_KEY = "sha256"  # object metadata: x-amz-meta-sha256
@@ -36,26 +35,6 @@ SHA256_KEY = "sha256"  # object metadata: x-amz-meta-sha256
 MEDIA_CACHE = "public, max-age=2592000"
 # The feed, the pages, the transcripts and catalogue.json change with every correction.
 TEXT_CACHE = "public, max-age=300"
-
-CONTENT_TYPES = {
-    ".mp3": "audio/mpeg",
-    ".m4a": "audio/mp4",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".vtt": "text/vtt",
-    ".srt": "application/x-subrip",
-    ".json": "application/json",
-    ".html": "text/html; charset=utf-8",
-    ".txt": "text/plain; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-}
-CONTENT_TYPES_BY_NAME = {
-    FEED_FILE: "application/rss+xml",
-    "chapters.json": "application/json+chapters",  # Podcasting 2.0 chapters
-}
-
 
 # Read-only from any site, with the Range header of a player seeking in the audio, and the
 # headers a player reads back (the bucket's whole CORS configuration: `publish cors` sets it).
@@ -66,17 +45,6 @@ CORS_RULES = [{
     "ExposeHeaders": ["Accept-Ranges", "Content-Length", "Content-Range", "ETag"],
     "MaxAgeSeconds": 86400,
 }]
-
-
-def content_type(name: str) -> str:
-    base = name.rsplit("/", 1)[-1]
-    suffix = Path(base).suffix.lower()
-    return (
-        CONTENT_TYPES_BY_NAME.get(base)
-        or CONTENT_TYPES.get(suffix)
-        or mimetypes.guess_type(base)[0]
-        or "application/octet-stream"
-    )
 
 
 def cache_control(name: str) -> str:
