@@ -37,7 +37,7 @@ from pathlib import Path
 
 import boto3
 
-from pipeline.model import Dialogue, Episode, MasteredAudio, Show, Turn, Word
+from pipeline.model import Dialogue, Episode, FeedEntry, MasteredAudio, Show, Turn, Word
 from pipeline.stages.audio import ffmpeg_exe
 from pipeline.stages.publish import Publication, publish, publish_episodes
 from pipeline.stages.render import RenderedEpisode, render
@@ -223,7 +223,7 @@ def synthetic_catalogue(count: int, minutes: float) -> tuple[dict[str, dict], di
             segments.append({"speaker": HOST if index % 2 == 0 else "Claire Dumas", "startTime": at,
                              "endTime": at + 48.0, "body": body})
             at += 48.0
-        catalogue[slug] = {"slug": slug, "title": f"Conversation {number}"}
+        catalogue[slug] = FeedEntry(slug, f"Conversation {number}", number, "2024-01-01", "", "", 0, 0)
         transcripts[slug] = json.dumps({"version": "1.0.0", "segments": segments}).encode()
     return catalogue, transcripts
 

@@ -153,6 +153,54 @@ class Dialogue:
 
 
 @dataclass
+class TranscriptLink:
+    url: str
+    type: str  # MIME type
+    rel: str | None = None  # "captions" for timed captions
+    language: str | None = None
+
+
+@dataclass
+class Person:
+    name: str
+    role: str  # "host" or "guest"
+
+
+@dataclass
+class FeedEntry:
+    """One episode as the feed, the home page, the search index and catalogue.json list it: made
+    by render, given its GUID at its first publication, kept in the destination's catalogue."""
+
+    slug: str
+    title: str
+    number: int
+    date: str  # ISO date
+    link: str  # the episode's page
+    audio_url: str
+    audio_length: int  # bytes
+    duration: int  # seconds
+    description_html: str = ""
+    audio_type: str = "audio/mpeg"
+    season: int | None = None
+    episode_type: str = "full"
+    draft: bool = False
+    explicit: bool | None = None  # None: the show's
+    transcripts: list[TranscriptLink] = field(default_factory=list)
+    chapters_url: str | None = None
+    persons: list[Person] = field(default_factory=list)
+    transcript_digest: str = ""  # the search index is rebuilt when it changes
+    guid: str | None = None
+
+
+def feed_entry_from_data(data: dict) -> FeedEntry:
+    """An entry as catalogue.json (or a render artifact) holds it; keys of other versions are left."""
+    known = {f.name for f in dataclasses.fields(FeedEntry)}
+    data = {key: value for key, value in data.items() if key in known}
+    return FeedEntry(**{**data, "transcripts": [TranscriptLink(**t) for t in data.get("transcripts", [])],
+                        "persons": [Person(**p) for p in data.get("persons", [])]})
+
+
+@dataclass
 class MasteredAudio:
     path: Path
     duration: float  # seconds

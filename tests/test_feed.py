@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import feedparser
@@ -22,7 +23,7 @@ from pipeline import cli
 from pipeline.errors import PipelineError
 from pipeline.feed_check import NS, check_feed
 from pipeline.feed_podcast20 import NAMESPACE, podcast_guid
-from pipeline.model import Show
+from pipeline.model import FeedEntry, Show, feed_entry_from_data, to_data
 from pipeline.stages.feed import FEED_FILE, build_feed, feed_url
 from pipeline.stages.publish import publish
 from pipeline.site import CATALOGUE_FILE
@@ -41,8 +42,8 @@ def make_show(**changes) -> Show:
     return shared_make_show(**{"base_url": BASE, **changes})
 
 
-def make_item(slug: str, number: int, date: str, **changes) -> dict:
-    """A rendered episode's feed entry, as render writes it (publish adds the GUID)."""
+def make_item(slug: str, number: int, date: str, **changes) -> FeedEntry:
+    """A rendered episode's feed entry, as render makes it (publish adds the GUID)."""
     url = f"{BASE}/{slug}/"
     item = {
         "slug": slug, "title": f"Titre de {slug}", "number": number, "season": None,
@@ -60,10 +61,10 @@ def make_item(slug: str, number: int, date: str, **changes) -> dict:
         "chapters_url": f"{url}chapters.json",
         "persons": [{"name": "Gérald Holubowicz", "role": "host"}, {"name": "Claire Dumas", "role": "guest"}],
     }
-    return {**item, **changes}
+    return replace(feed_entry_from_data(item), **changes)
 
 
-def published(slug: str, number: int, date: str, **changes) -> dict:
+def published(slug: str, number: int, date: str, **changes) -> FeedEntry:
     return make_item(slug, number, date, guid=f"guid-of-{slug}", **changes)
 
 
@@ -83,14 +84,14 @@ def test_gpodder_reads_the_episode_a_listener_plays(feed):
     assert podcast["itunes_owner"] == {"name": "Gérald Holubowicz", "email": "podcast@example.org"}
     newest = podcast["episodes"][0]  # podcastparser keeps the feed's order
     item = CATALOGUE[1]
-    assert newest["title"] == item["title"]
-    assert newest["guid"] == item["guid"]
-    assert newest["total_time"] == item["duration"]
-    assert newest["number"] == item["number"]
+    assert newest["title"] == item.title
+    assert newest["guid"] == item.guid
+    assert newest["total_time"] == item.duration
+    assert newest["number"] == item.number
     assert newest["enclosures"] == [
-        {"url": item["audio_url"], "file_size": item["audio_length"], "mime_type": "audio/mpeg"}
+        {"url": item.audio_url, "file_size": item.audio_length, "mime_type": "audio/mpeg"}
     ]
-    assert dt.datetime.fromtimestamp(newest["published"], dt.timezone.utc).date().isoformat() == item["date"]
+    assert dt.datetime.fromtimestamp(newest["published"], dt.timezone.utc).date().isoformat() == item.date
     assert 'href="https://www.cnil.fr"' in newest["description_html"]
 
 
@@ -100,14 +101,14 @@ def test_feedparser_reads_the_episode_a_listener_plays(feed):
     assert parsed.feed.podcast_guid == podcast_guid(feed_url(make_show()))
     assert parsed.feed.podcast_locked == {"owner": "podcast@example.org"}
     newest, item = parsed.entries[0], CATALOGUE[1]
-    assert newest.id == item["guid"] and newest.guidislink is False
-    assert newest.itunes_duration == str(item["duration"])
+    assert newest.id == item.guid and newest.guidislink is False
+    assert newest.itunes_duration == str(item.duration)
     assert newest.enclosures == [
-        {"href": item["audio_url"], "length": str(item["audio_length"]), "type": "audio/mpeg"}
+        {"href": item.audio_url, "length": str(item.audio_length), "type": "audio/mpeg"}
     ]
-    assert newest.podcast_chapters == {"url": item["chapters_url"], "type": "application/json+chapters"}
+    assert newest.podcast_chapters == {"url": item.chapters_url, "type": "application/json+chapters"}
     # feedparser keeps the last of a repeated unknown tag (kurtmckee/feedparser#301)
-    assert newest.podcast_transcript == {"url": item["transcripts"][-1]["url"], "type": "text/plain"}
+    assert newest.podcast_transcript == {"url": item.transcripts[-1].url, "type": "text/plain"}
     assert newest.podcast_person == {"role": "guest"}
 
 
@@ -118,19 +119,19 @@ def test_podcast_tags_are_shaped_as_gpodder_reads_them(feed):
     episode = podcastparser.parse(feed_url(make_show()), io.BytesIO(aliased))["episodes"][0]
     item = CATALOGUE[1]
     assert [(p["name"], p["role"]) for p in episode["persons"]] == [
-        (p["name"], p["role"]) for p in item["persons"]
+        (p.name, p.role) for p in item.persons
     ]
-    assert episode["chapters_json_url"] == item["chapters_url"]
-    assert episode["transcript_url"] == item["transcripts"][-1]["url"]  # it keeps one
+    assert episode["chapters_json_url"] == item.chapters_url
+    assert episode["transcript_url"] == item.transcripts[-1].url  # it keeps one
 
 
 def test_every_transcript_and_person_is_in_the_feed(feed):
     newest = etree.fromstring(feed).find("channel/item")
     transcripts = [dict(t.attrib) for t in newest.findall("podcast:transcript", NS)]
-    expected = [{k: v for k, v in t.items() if v} for t in CATALOGUE[1]["transcripts"]]
+    expected = [{k: v for k, v in to_data(t).items() if v} for t in CATALOGUE[1].transcripts]
     assert transcripts == expected
     persons = [(p.text, p.get("role")) for p in newest.findall("podcast:person", NS)]
-    assert persons == [(p["name"], p["role"]) for p in CATALOGUE[1]["persons"]]
+    assert persons == [(p.name, p.role) for p in CATALOGUE[1].persons]
 
 
 def test_the_channel_says_what_apple_asks(feed):
@@ -167,11 +168,11 @@ def test_publishing_an_episode_leaves_the_others_byte_identical(feed):
     assert build_feed(make_show(), CATALOGUE) == feed  # the same items give the same bytes
 
 
-def _render(site: Path, item: dict) -> RenderedEpisode:
+def _render(site: Path, item: FeedEntry) -> RenderedEpisode:
     """The files render would leave for this entry: an MP3 of the announced size."""
-    slug = item["slug"]
+    slug = item.slug
     (site / slug).mkdir(parents=True, exist_ok=True)
-    (site / slug / f"{slug}.mp3").write_bytes(b"\xff\xfb" * (item["audio_length"] // 2))
+    (site / slug / f"{slug}.mp3").write_bytes(b"\xff\xfb" * (item.audio_length // 2))
     return RenderedEpisode(files=[f"{slug}/{slug}.mp3"], item=item)
 
 
@@ -193,11 +194,11 @@ def test_guids_stay_the_same_across_three_publications(tmp_path):
     publish(moved, _render(site, first), site, target, str(destination))
     after_three = _read_back(destination)
 
-    assert after_one[first["title"]] == after_two[first["title"]] == after_three[first["title"]]
-    assert after_two[second["title"]] == after_three[second["title"]]
+    assert after_one[first.title] == after_two[first.title] == after_three[first.title]
+    assert after_two[second.title] == after_three[second.title]
     assert len(set(after_three.values())) == 2
     stored = json.loads((destination / CATALOGUE_FILE).read_text(encoding="utf-8"))
-    assert stored["premier"]["guid"] == after_one[first["title"]]
+    assert stored["premier"]["guid"] == after_one[first.title]
 
 
 def test_publish_refuses_a_feed_with_errors_and_puts_nothing(tmp_path):

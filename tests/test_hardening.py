@@ -9,6 +9,7 @@ import io
 import os
 import shutil
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import podcastparser
@@ -40,7 +41,7 @@ def set_key(path: Path, key: str, value: str) -> None:
 def test_a_title_standing_in_for_the_description_is_escaped():
     hostile = '<script>alert(1)</script><img src=x onerror=alert(2)>'
     item = make_item("sans-notes", 1, "2026-11-20", title=hostile, description_html="")
-    feed = build_feed(make_show(base_url=BASE), [{**item, "guid": "g"}])
+    feed = build_feed(make_show(base_url=BASE), [replace(item, guid="g")])
     entry = etree.fromstring(feed).find("channel/item")
     for text in (entry.findtext("description"), entry.findtext("content:encoded", namespaces=NS)):
         assert "<script>" not in text and "<img" not in text
@@ -170,8 +171,7 @@ def test_hyphenated_and_elided_words_print_whole():
 
 def test_the_feed_gives_every_item_what_apple_asks_and_lists_the_page_as_a_transcript():
     show = make_show(base_url=BASE, explicit=False, copyright="© 2026 Imaginaires")
-    items = [{**make_item("ep", 1, "2026-11-20"), "guid": "g1"},
-             {**make_item("cru", 2, "2026-11-27", explicit=True), "guid": "g2"}]
+    items = [make_item("ep", 1, "2026-11-20", guid="g1"), make_item("cru", 2, "2026-11-27", explicit=True, guid="g2")]
     feed = build_feed(show, items)
     channel = etree.fromstring(feed).find("channel")
     assert channel.findtext("copyright") == "© 2026 Imaginaires"

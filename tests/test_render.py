@@ -22,7 +22,7 @@ from .listener_episode import (
 from pipeline import chapters as chapter_files
 from pipeline import transcript_files
 from pipeline.errors import PipelineError
-from pipeline.model import Chapter, join_words
+from pipeline.model import Chapter, FeedEntry, Person, join_words
 from pipeline.stages.audio import ffmpeg_exe
 from pipeline.stages.render import notes_html, render, render_index
 
@@ -30,11 +30,6 @@ from .conftest import SHARED_DATA
 
 SEED = SHARED_DATA / "seed"
 NBSP = "\u00a0"
-CONTRACT_KEYS = {
-    "slug", "title", "number", "season", "episode_type", "date", "draft", "explicit",
-    "description_html", "link", "audio_url", "audio_length", "audio_type", "duration",
-    "transcripts", "chapters_url", "persons", "transcript_digest",
-}
 HOSTILE = '<script>alert("x")</script>'
 
 
@@ -217,7 +212,7 @@ def test_producer_chapters_win_and_are_checked_against_the_audio(tmp_path, dialo
         {"startTime": 0.0, "title": "Début"},
         {"startTime": 40.0, "title": "Les modèles", "url": "https://example.org/m"},
     ]
-    assert rendered.item["chapters_url"] == "https://imaginaires.example.org/exemple/chapters.json"
+    assert rendered.item.chapters_url == "https://imaginaires.example.org/exemple/chapters.json"
     frames = ID3(tmp_path / "exemple" / "exemple.mp3").getall("CHAP")
     assert sorted(f.start_time for f in frames) == [0, 40000]
 
@@ -230,24 +225,23 @@ def test_producer_chapters_win_and_are_checked_against_the_audio(tmp_path, dialo
 def test_no_chapters_without_host_questions(tmp_path):
     turns = [(HOST, "Bonjour et bienvenue."), (GUEST, "Merci, est-ce que je commence ?")]
     rendered = render(show(), episode(), timed_dialogue(turns), mastered_audio(), tmp_path)
-    assert rendered.item["chapters_url"] is None
+    assert rendered.item.chapters_url is None
     assert not (tmp_path / "exemple" / "chapters.json").exists()
     assert ID3(tmp_path / "exemple" / "exemple.mp3").getall("CHAP") == []
 
 
-def test_item_follows_the_contract(site):
+def test_the_feed_entry_says_where_every_file_is(site):
     item = render_sample(site).item
-    assert set(item) == CONTRACT_KEYS
-    assert item["persons"] == [{"name": HOST, "role": "host"}, {"name": GUEST, "role": "guest"}]
-    assert {t["type"] for t in item["transcripts"]} == {
+    assert item.persons == [Person(HOST, "host"), Person(GUEST, "guest")]
+    assert {t.type for t in item.transcripts} == {
         "text/vtt", "application/x-subrip", "application/json", "text/plain", "text/html"
     }
-    for transcript in item["transcripts"]:
-        name = transcript["url"].rsplit("/", 1)[1] or "index.html"  # the page: the episode's URL
+    for transcript in item.transcripts:
+        name = transcript.url.rsplit("/", 1)[1] or "index.html"  # the page: the episode's URL
         assert (site / "exemple" / name).is_file()
-        assert transcript["language"] == "fr"
-    assert item["audio_length"] == (site / "exemple" / "exemple.mp3").stat().st_size
-    description = Elements(item["description_html"])
+        assert transcript.language == "fr"
+    assert item.audio_length == (site / "exemple" / "exemple.mp3").stat().st_size
+    description = Elements(item.description_html)
     # Only the tags Apple lists for descriptions; the references a list numbered by its "[n]".
     assert {tag for tag, _ in description.tags} <= {"p", "ol", "ul", "li", "a"}
     assert description.all("p") and not description.all("ol")
@@ -284,7 +278,7 @@ def test_hostile_input_comes_out_inert(tmp_path):
     rendered = render(show(), episode(guests=(HOSTILE,), notes=notes, chapters=chapters), dialogue,
                       mastered_audio(), tmp_path)
     page_text = (tmp_path / "exemple" / "index.html").read_text(encoding="utf-8")
-    for markup in (page_text, rendered.item["description_html"]):
+    for markup in (page_text, rendered.item.description_html):
         elements = Elements(markup)
         scripts = elements.all("script")
         assert all(s.get("src", "").startswith(("../assets/", "../pagefind/")) for s in scripts)
@@ -308,13 +302,14 @@ def test_notes_are_rendered_and_sanitised():
 
 
 def test_index_lists_episodes_newest_first_without_drafts():
+    def entry(slug: str, title: str, number: int, date: str, duration: int, **more) -> FeedEntry:
+        return FeedEntry(slug, title, number, date, f"https://x/{slug}/", f"https://x/{slug}.mp3", 1,
+                         duration, **more)
+
     items = [
-        {"slug": "un", "title": "Premier", "number": 1, "date": "2026-01-10", "draft": False,
-         "duration": 3600, "persons": [{"name": HOST, "role": "host"}, {"name": "Ana", "role": "guest"}]},
-        {"slug": "trois", "title": "Brouillon", "number": 3, "date": "2026-03-01", "draft": True,
-         "duration": 60, "persons": []},
-        {"slug": "deux", "title": HOSTILE, "number": 2, "date": "2026-02-05", "draft": False,
-         "duration": 1800, "persons": []},
+        entry("un", "Premier", 1, "2026-01-10", 3600, persons=[Person(HOST, "host"), Person("Ana", "guest")]),
+        entry("trois", "Brouillon", 3, "2026-03-01", 60, draft=True),
+        entry("deux", HOSTILE, 2, "2026-02-05", 1800),
     ]
     page = render_index(show(), items).decode("utf-8")
     elements = Elements(page)

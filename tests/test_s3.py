@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import boto3
@@ -18,7 +19,7 @@ from moto.server import ThreadedMotoServer
 from pipeline.cli import main
 from pipeline.config import load_episode, load_show
 from pipeline.errors import PipelineError
-from pipeline.model import Show
+from pipeline.model import FeedEntry, Person, Show, TranscriptLink, to_data
 from pipeline.runner import EpisodeRun
 from pipeline.stages import STAGES
 from pipeline.stages.publish import publish, publish_episodes
@@ -89,18 +90,14 @@ def render_by_hand(site: Path, slug: str, number: int, notes: str = "Les notes."
     (site / slug).mkdir(parents=True, exist_ok=True)
     for name, data in contents.items():
         (site / slug / name).write_bytes(data)
-    item = {
-        "slug": slug, "title": f"Conversation {spelled}", "number": number, "season": None,
-        "episode_type": "full", "date": (dt.date(2026, 1, 1) + dt.timedelta(days=number)).isoformat(),
-        "draft": False, "explicit": None,
-        "description_html": f"<p>{notes}</p>", "link": base,
-        "audio_url": base + f"{slug}.mp3", "audio_length": len(contents[f"{slug}.mp3"]),
-        "audio_type": "audio/mpeg", "duration": 60,
-        "transcripts": [{"url": base + "transcript.vtt", "type": "text/vtt", "rel": "captions",
-                         "language": "fr"}],
-        "chapters_url": base + "chapters.json",
-        "persons": [{"name": "Gérald Holubowicz", "role": "host"}],
-    }
+    item = FeedEntry(
+        slug=slug, title=f"Conversation {spelled}", number=number,
+        date=(dt.date(2026, 1, 1) + dt.timedelta(days=number)).isoformat(),
+        description_html=f"<p>{notes}</p>", link=base,
+        audio_url=base + f"{slug}.mp3", audio_length=len(contents[f"{slug}.mp3"]), duration=60,
+        transcripts=[TranscriptLink(base + "transcript.vtt", "text/vtt", "captions", "fr")],
+        chapters_url=base + "chapters.json", persons=[Person("Gérald Holubowicz", "host")],
+    )
     return RenderedEpisode(files=sorted(f"{slug}/{name}" for name in contents), item=item)
 
 
@@ -314,7 +311,7 @@ def test_a_draft_is_not_in_the_public_catalogue_nor_the_feed_or_home_page(tmp_pa
     site = tmp_path / "site"
     publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep1", 1))
     draft = render_by_hand(site, "ep2", 2)
-    draft.item["draft"] = True
+    draft.item.draft = True
 
     publication = publish_to(folder(bucket, endpoint), site, draft)
 
@@ -334,7 +331,7 @@ def test_a_site_published_before_the_catalogue_keeps_its_episodes_and_guids(
         rendered = render_by_hand(site, f"ep{number}", number)
         for name in rendered.files:
             s3.put_object(Bucket=bucket, Key=f"{PREFIX}/{name}", Body=(site / name).read_bytes())
-        item = {**rendered.item, "guid": f"legacy-guid-{number}"}
+        item = to_data(replace(rendered.item, guid=f"legacy-guid-{number}"))
         s3.put_object(Bucket=bucket, Key=f"{PREFIX}/ep{number}/item.json",
                       Body=json.dumps(item).encode())
 

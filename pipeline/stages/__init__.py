@@ -90,7 +90,7 @@ def _render(run: EpisodeRun) -> render.RenderedEpisode:
 
 def rendered(run: EpisodeRun) -> tuple[render.RenderedEpisode, Path]:
     """The render stage's artifact, and the site folder it rendered into."""
-    return render.RenderedEpisode(**run.artifact("render")), run.work / SITE_FOLDER
+    return render.RenderedEpisode.from_data(run.artifact("render")), run.work / SITE_FOLDER
 
 
 def _publish(run: EpisodeRun):

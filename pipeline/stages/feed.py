@@ -19,7 +19,7 @@ from feedgen.util import xml_elem
 from lxml.etree import CDATA, _Element
 
 from ..feed_podcast20 import Podcast20EntryExtension, Podcast20Extension, podcast_guid
-from ..model import Show
+from ..model import FeedEntry, Show
 from ..site import FEED_FILE
 
 ITUNES_NAMESPACE = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -58,51 +58,49 @@ class _ItunesEntry(PodcastEntryExtension):
         return entry
 
 
-def _published_at(item: dict) -> dt.datetime:
-    return dt.datetime.combine(dt.date.fromisoformat(item["date"]), dt.time(6, 0), dt.timezone.utc)
+def _published_at(item: FeedEntry) -> dt.datetime:
+    return dt.datetime.combine(dt.date.fromisoformat(item.date), dt.time(6, 0), dt.timezone.utc)
 
 
-def _newest_first(items: list[dict]) -> list[dict]:
-    published = [item for item in items if not item.get("draft")]
-    return sorted(published, key=lambda i: (_published_at(i), i["number"]), reverse=True)
+def _newest_first(items: list[FeedEntry]) -> list[FeedEntry]:
+    published = [item for item in items if not item.draft]
+    return sorted(published, key=lambda i: (_published_at(i), i.number), reverse=True)
 
 
 def artwork_url(show: Show) -> str | None:
     return f"{show.base_url}/{show.artwork.name}" if show.artwork else None
 
 
-def _add_item(fg: FeedGenerator, show: Show, item: dict) -> None:
+def _add_item(fg: FeedGenerator, show: Show, item: FeedEntry) -> None:
     entry = fg.add_entry(order="append")
-    entry.guid(item["guid"], permalink=False)
-    entry.title(item["title"])
-    entry.link(href=item["link"])
+    entry.guid(item.guid, permalink=False)
+    entry.title(item.title)
+    entry.link(href=item.link)
     # A title is text, the description HTML: a title standing in for it must be escaped.
-    description = item["description_html"] or f"<p>{html.escape(item['title'])}</p>"
+    description = item.description_html or f"<p>{html.escape(item.title)}</p>"
     # lxml writes a CDATA object as a CDATA section: Apple reads HTML only inside one.
     entry.description(CDATA(description))
     entry.content(description, type="CDATA")
-    entry.enclosure(item["audio_url"], str(item["audio_length"]), item["audio_type"])
+    entry.enclosure(item.audio_url, str(item.audio_length), item.audio_type)
     entry.pubDate(_published_at(item))
-    entry.podcast.itunes_duration(item["duration"])
-    entry.podcast.itunes_episode(item["number"])
-    entry.podcast.itunes_episode_type(item.get("episode_type", "full"))
-    if item.get("season"):
-        entry.podcast.itunes_season(item["season"])
+    entry.podcast.itunes_duration(item.duration)
+    entry.podcast.itunes_episode(item.number)
+    entry.podcast.itunes_episode_type(item.episode_type)
+    if item.season:
+        entry.podcast.itunes_season(item.season)
     # Apple asks each item for its own explicit flag and image; they default to the show's.
-    entry.podcast.explicit = show.explicit if item.get("explicit") is None else item["explicit"]
+    entry.podcast.explicit = show.explicit if item.explicit is None else item.explicit
     if show.artwork:
         entry.podcast.itunes_image(artwork_url(show))
-    for transcript in item.get("transcripts", []):
-        entry.podcast20.transcript(
-            transcript["url"], transcript["type"], transcript.get("language"), transcript.get("rel")
-        )
-    for person in item.get("persons", []):
-        entry.podcast20.person(person["name"], person["role"])
-    if item.get("chapters_url"):
-        entry.podcast20.chapters(item["chapters_url"])
+    for transcript in item.transcripts:
+        entry.podcast20.transcript(transcript.url, transcript.type, transcript.language, transcript.rel)
+    for person in item.persons:
+        entry.podcast20.person(person.name, person.role)
+    if item.chapters_url:
+        entry.podcast20.chapters(item.chapters_url)
 
 
-def build_feed(show: Show, items: list[dict]) -> bytes:
+def build_feed(show: Show, items: list[FeedEntry]) -> bytes:
     """The feed of every published episode, newest first; drafts are left out."""
     fg = FeedGenerator()
     fg.register_extension("podcast", _Itunes, _ItunesEntry)

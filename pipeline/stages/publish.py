@@ -57,7 +57,7 @@ def publish_episodes(
     """Rendered episodes, each with the site folder it was rendered into, in one go: one catalogue
     read and one comparison with the destination for them all. The show's own files (catalogue,
     home page, artwork, feed) are written into the first episode's site folder, then sent."""
-    entries = {rendered.item["slug"]: rendered.item for rendered, _ in episodes}
+    entries = {rendered.item.slug: rendered.item for rendered, _ in episodes}
     # A feed the checks refuse changes nothing: checked before any file is put.
     read = target.read_versioned(CATALOGUE_FILE)
     catalogue = merged(parse_catalogue(read[0], target, destination), entries, show)
@@ -90,7 +90,7 @@ def publish_episodes(
         destination=destination,
         feed_url=feed_url(show),
         sent=sent + show_sent,
-        episodes_in_feed=sum(1 for item in catalogue.values() if not item.get("draft")),
+        episodes_in_feed=sum(1 for item in catalogue.values() if not item.draft),
         deleted=deleted,
         dry_run=dry_run,
     )

@@ -25,7 +25,8 @@ from .. import transcript_files
 from ..config import EPISODE_FILE
 from ..errors import PipelineError
 from ..runner import file_digest
-from ..model import Chapter, Dialogue, Episode, MasteredAudio, Show, clock
+from ..model import (Chapter, Dialogue, Episode, FeedEntry, MasteredAudio, Person, Show, TranscriptLink, clock,
+                     feed_entry_from_data)
 from ..site import ASSETS_FOLDER, AUDIO_TYPE, CHAPTERS_FILE, FEED_FILE, PAGE_FILE, TRANSCRIPT_FILES, TRANSCRIPT_JSON
 
 ASSETS = ("style.css", "player.js", "search.js")
@@ -66,10 +67,14 @@ LABELS = {
 @dataclass
 class RenderedEpisode:
     files: list[str]  # paths relative to the site root
-    item: dict  # the feed entry, see stages/feed.py
+    item: FeedEntry
     warnings: list[str] = field(default_factory=list)
     # Each file's sha256: what publishing depends on, so a changed page is never "up to date".
     digests: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_data(cls, data: dict) -> RenderedEpisode:
+        return cls(**{**data, "item": feed_entry_from_data(data["item"])})
 
 
 @dataclass
@@ -221,49 +226,47 @@ def render(
         notes=notes_html(episode.notes_markdown, FEED_TAGS), references=dialogue.references, words=words
     )
 
-    item = {
-        "slug": episode.slug,
-        "title": episode.title,
-        "number": episode.number,
-        "season": episode.season,
-        "episode_type": episode.episode_type,
-        "date": episode.date.isoformat(),
-        "draft": episode.draft,
-        "explicit": episode.explicit,
-        "description_html": description.strip(),
-        "link": episode_url(show, episode, ""),
-        "audio_url": episode_url(show, episode, audio_name),
-        "audio_length": (folder / audio_name).stat().st_size,
-        "audio_type": AUDIO_TYPE,
-        "duration": round(audio.duration),
-        "transcripts": [
-            {"url": episode_url(show, episode, name), "type": mime, "rel": rel,
-             "language": show.language}
+    item = FeedEntry(
+        slug=episode.slug,
+        title=episode.title,
+        number=episode.number,
+        season=episode.season,
+        episode_type=episode.episode_type,
+        date=episode.date.isoformat(),
+        draft=episode.draft,
+        explicit=episode.explicit,
+        description_html=description.strip(),
+        link=episode_url(show, episode, ""),
+        audio_url=episode_url(show, episode, audio_name),
+        audio_length=(folder / audio_name).stat().st_size,
+        audio_type=AUDIO_TYPE,
+        duration=round(audio.duration),
+        transcripts=[
+            TranscriptLink(episode_url(show, episode, name), mime, rel, show.language)
             for name, mime, rel in [*TRANSCRIPT_FILES, ("", "text/html", None)]
         ],
-        "chapters_url": episode_url(show, episode, CHAPTERS_FILE) if chapters else None,
-        "persons": [{"name": show.host, "role": "host"}]
-        + [{"name": guest, "role": "guest"} for guest in episode.guests],
-    }
+        chapters_url=episode_url(show, episode, CHAPTERS_FILE) if chapters else None,
+        persons=[Person(show.host, "host")] + [Person(guest, "guest") for guest in episode.guests],
+    )
     files = [*write_assets(site), *sorted(str(p.relative_to(site)) for p in folder.rglob("*") if p.is_file())]
     digests = {name: file_digest(site / name) for name in files}
     # What the search index is made from: a changed transcript changes the catalogue entry.
-    item["transcript_digest"] = digests[f"{episode.slug}/{TRANSCRIPT_JSON}"]
+    item.transcript_digest = digests[f"{episode.slug}/{TRANSCRIPT_JSON}"]
     return RenderedEpisode(files=files, item=item, digests=digests)
 
 
-def render_index(show: Show, items: list[dict]) -> bytes:
+def render_index(show: Show, items: list[FeedEntry]) -> bytes:
     """The show's home page: its episodes newest first (drafts left out), and the feed.
     It lists the whole catalogue, so publish renders it, with the feed."""
     published = sorted(
-        (item for item in items if not item.get("draft")),
-        key=lambda item: (item["date"], item["number"]),
+        (item for item in items if not item.draft),
+        key=lambda item: (item.date, item.number),
         reverse=True,
     )
     words = labels(show)
     page = _templates.get_template("index.html").render(
         root="", show=show, items=published, words=words, feed=FEED_FILE,
-        dates={item["slug"]: long_date(dt.date.fromisoformat(item["date"]), words) for item in published},
+        dates={item.slug: long_date(dt.date.fromisoformat(item.date), words) for item in published},
         assets={name: asset_version(name) for name in ASSETS},
     )
     return page.encode("utf-8")

@@ -19,25 +19,25 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..model import clock
+from ..model import FeedEntry, clock
 from ..site import SEARCH_FOLDER, TRANSCRIPT_JSON
 
 
-def turn_records(item: dict, transcript: bytes) -> list[dict]:
+def turn_records(item: FeedEntry, transcript: bytes) -> list[dict]:
     """One record per turn of an episode's Podcasting 2.0 JSON transcript (whole turns)."""
     records = []
     for segment in json.loads(transcript)["segments"]:
         start = int(segment["startTime"])
         records.append({
-            "url": f"{item['slug']}/#t={start}",
+            "url": f"{item.slug}/#t={start}",
             "content": segment["body"],
-            "meta": {"title": f"{item['title']} · {segment['speaker']} · {clock(start)}",
-                     "episode": item["title"], "speaker": segment["speaker"], "time": clock(start)},
+            "meta": {"title": f"{item.title} · {segment['speaker']} · {clock(start)}",
+                     "episode": item.title, "speaker": segment["speaker"], "time": clock(start)},
         })
     return records
 
 
-def build_search_index(catalogue: dict[str, dict], transcript_of: Callable[[str], bytes | None],
+def build_search_index(catalogue: dict[str, FeedEntry], transcript_of: Callable[[str], bytes | None],
                        language: str, site: Path) -> dict[str, Path]:
     """The index of every catalogued episode's turns, written under `site/pagefind/`; its files
     by name relative to the site. `transcript_of(slug)` gives an episode's transcript JSON."""

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import PipelineError
-from ..model import Show
+from ..model import FeedEntry, Show, feed_entry_from_data, to_data
 from ..targets import Target
 from ..site import CATALOGUE_FILE, FEED_FILE, LEGACY_ITEM_FILE, PAGE_FILE, SEARCH_ENTRY
 from .feed import build_feed, episode_guid
@@ -27,47 +28,47 @@ from .search import build_search_index, transcript_name
 MAX_ROUNDS = 20  # merges after lost races before giving up: publishers would have to be many
 
 
-def parse_catalogue(data: bytes | None, target: Target, destination: str) -> dict[str, dict]:
+def parse_catalogue(data: bytes | None, target: Target, destination: str) -> dict[str, FeedEntry]:
     """The published episodes' feed entries by slug; empty before the first publish."""
     if data is None:
         return _catalogue_from_item_files(target)
     try:
-        return json.loads(data)
-    except json.JSONDecodeError as error:
+        return {slug: feed_entry_from_data(entry) for slug, entry in json.loads(data).items()}
+    except (json.JSONDecodeError, AttributeError, TypeError) as error:
         where = f"{destination.rstrip('/')}/{CATALOGUE_FILE}"
         raise PipelineError(where, f"not valid JSON ({error}): restore it, or delete it and "
                             "publish every episode again (--all)") from None
 
 
-def _catalogue_from_item_files(target: Target) -> dict[str, dict]:
+def _catalogue_from_item_files(target: Target) -> dict[str, FeedEntry]:
     """A site published before catalogue.json: its entries are in <slug>/item.json. Read once, side
     by side (one request each on a bucket); the catalogue this publish writes replaces them."""
     names = target.names(f"/{LEGACY_ITEM_FILE}")
     with ThreadPoolExecutor(max_workers=8) as pool:
-        items = [json.loads(data) for data in pool.map(target.read, names) if data is not None]
-    return {item["slug"]: item for item in items}
+        items = [feed_entry_from_data(json.loads(data)) for data in pool.map(target.read, names) if data is not None]
+    return {item.slug: item for item in items}
 
 
-def merged(catalogue: dict[str, dict], entries: dict[str, dict], show: Show) -> dict[str, dict]:
+def merged(catalogue: dict[str, FeedEntry], entries: dict[str, FeedEntry], show: Show) -> dict[str, FeedEntry]:
     """The catalogue with these episodes' entries (slug -> render's item) in it. A draft is
     taken out: catalogue.json is public, and must not tell a draft's title or audio URL."""
     catalogue = dict(catalogue)
     for slug, item in entries.items():
-        if item.get("draft"):
+        if item.draft:
             catalogue.pop(slug, None)
         else:
             # The GUID is the episode's identity in every listener's app: once published, it stays.
-            guid = catalogue[slug]["guid"] if slug in catalogue else episode_guid(show, slug)
-            catalogue[slug] = {**item, "guid": guid}
+            guid = catalogue[slug].guid if slug in catalogue else episode_guid(show, slug)
+            catalogue[slug] = replace(item, guid=guid)
     return catalogue
 
 
-def catalogue_json(catalogue: dict[str, dict]) -> bytes:
+def catalogue_json(catalogue: dict[str, FeedEntry]) -> bytes:
     """Sorted, so the same entries give the same bytes and an unchanged catalogue is not sent."""
-    return json.dumps(catalogue, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+    return json.dumps(to_data(catalogue), ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
 
 
-def show_files(show: Show, catalogue: dict[str, dict], site: Path) -> dict[str, Path]:
+def show_files(show: Show, catalogue: dict[str, FeedEntry], site: Path) -> dict[str, Path]:
     """The show's own files written into `site`, in publishing order: the feed last."""
     items = list(catalogue.values())
     files = {}
@@ -78,9 +79,9 @@ def show_files(show: Show, catalogue: dict[str, dict], site: Path) -> dict[str, 
     return files
 
 
-def publish_show(show: Show, entries: dict[str, dict], target: Target, destination: str, site: Path,
+def publish_show(show: Show, entries: dict[str, FeedEntry], target: Target, destination: str, site: Path,
                  *, dry_run: bool = False, read: tuple[bytes | None, str | None] | None = None,
-                 sent_here: dict[str, Path] | None = None) -> tuple[list[str], dict[str, dict]]:
+                 sent_here: dict[str, Path] | None = None) -> tuple[list[str], dict[str, FeedEntry]]:
     """The show's files sent (in a dry run: that would be), and the catalogue they list.
     `read`: the catalogue as just read (bytes, version), to start from without reading it again;
     `sent_here`: this publish's episode files (name -> local path), read instead of the published."""
