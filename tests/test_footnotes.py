@@ -16,8 +16,8 @@ from pipeline.corrections import Correction, load_corrections, vocabulary
 from pipeline.errors import PipelineError
 from pipeline.model import Dialogue, Link, Turn, Word, join_words
 from pipeline.spelling import phonetic_key, plain_tokens
-from pipeline.stages.footnotes import (CONTROL_LISTENS, CONTROL_NAMES, RELISTEN_BUDGET, _control_names,
-                                       place_footnotes)
+from pipeline.stages.footnotes import (CONTROL_LISTENS, CONTROL_NAMES, RELISTEN_BUDGET, RUN_ON_S,
+                                       _control_names, place_footnotes)
 
 from .conftest import shared_file
 
@@ -331,8 +331,10 @@ def test_a_second_listen_places_a_link_where_it_writes_the_phrase():
     result = place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], relisten=listen)
     assert marked(result) == [("Imaginaires.", 1), ("Act,", 2), ("ChatGPT", 3)]
     assert "autour de l'IA Act [2], qui doit" in text(result)
-    (start, end, phrase), *controls = listen.requests
+    (start, end, phrase), (again_from, again_to, again), *controls = listen.requests
     assert phrase == "l'IA Act" and start <= 5.0 < end and start >= 1.0  # from the sentence's start
+    # Another context: from just before the stretch, running on after it.
+    assert again == "l'IA Act" and 5.0 - RUN_ON_S[0] <= again_from < 5.0 and again_to > end
     # Control listens of the same clip favour unrelated names: this decoder wrote none of them.
     assert len(controls) == CONTROL_LISTENS
     assert all((a, b) == (start, end) and name in CONTROL_NAMES for a, b, name in controls)
@@ -355,6 +357,21 @@ class Suggestible:
         return [replace(w, text=phrase) if w.text.startswith(self.unsure) else w for w in self.heard]
 
 
+def test_a_name_written_only_after_the_sentences_opening_is_not_placed():
+    heard = doubted(dialogue(
+        ("Gérald", "vous écoutez Imaginaires. Quand on a un débat au niveau européen autour de React, qui doit"),
+        ("Antonio", "cadrer le développement. ChatGPT aussi."),
+    ), "React,", 0.05)
+
+    def led_by_the_opening(start: float, end: float, phrase: str) -> list[Word]:
+        """Writes the name only when the clip starts at the sentence (1.0 s), not otherwise."""
+        text = "Quand on a un débat au niveau européen autour de " + ("l'IA Act," if start < 2.0 else "React,")
+        return [w for w in dialogue(("?", text + " qui doit"), start=1.5).turns[0].words if start <= w.start]
+
+    result = place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], relisten=led_by_the_opening)
+    assert marked(result) == [("Imaginaires.", 1), ("ChatGPT", 2)]
+
+
 def test_a_name_a_decoder_writes_wherever_it_is_told_is_not_placed():
     heard = doubted(dialogue(
         ("Gérald", "vous écoutez Imaginaires. Quand on a un débat au niveau européen autour de React, qui doit"),
@@ -362,7 +379,7 @@ def test_a_name_a_decoder_writes_wherever_it_is_told_is_not_placed():
     ), "React,", 0.05)
     listen = Suggestible("Quand on a un débat au niveau européen autour de React, qui doit", "React", start=1.5)
     result = place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], relisten=listen)
-    assert listen.requests[0] == "l'IA Act" and listen.requests[1] in CONTROL_NAMES
+    assert listen.requests[:2] == ["l'IA Act", "l'IA Act"] and listen.requests[2] in CONTROL_NAMES
     assert marked(result) == [("Imaginaires.", 1), ("ChatGPT", 2)]
     assert any("l'IA Act" in w and "not found" in w for w in result.warnings)
 

@@ -21,11 +21,14 @@ There two weaker kinds of evidence are taken, each reported for the producer to 
   heard with confidence ("commencé à" for "Common Crawl") is not (the first pass had every
   link as a hotword alike, so no name was favoured there);
 - a second listen, when the stage has the audio: the stretches of the bracket most like the
-  phrase are decoded again with the phrase as the only hotword, and a listen that now writes
-  the phrase where the first heard the window places it, unless the decoder would write any
-  name it is told there: the same stretch is decoded again favouring unrelated names (control
-  listens), and if one of those is written there too, the phrase was its say-so, not the
-  audio's. Where recognition is unsure, the decoder writes a favoured name readily ("Mastodon"
+  phrase are decoded again with the phrase as the only hotword, from the sentence's start, and
+  a listen that now writes the phrase where the first heard the window places it, if two checks
+  agree. A listen in another context (from just before the stretch, running on after it) must
+  write it there too: a name the sentence's opening led the decoder to write is not written
+  again ("Libération" for "subordination", "Télérama" for "travailleurs" on float32 kernels),
+  a name said is. And the decoder must not write any name it is told there: the stretch is
+  decoded again favouring unrelated names (control listens), and if one of those is written
+  there too, the phrase was its say-so, not the audio's. Where recognition is unsure, the decoder writes a favoured name readily ("Mastodon"
   for "Sam Altman" on one CPU's int8 kernels); its word probabilities do not tell (a true "l'IA
   Act" at 0.2-0.4, a false "Mastodon" at 0.77). Doubted sound-alikes get no control listen:
   measured on the excerpt, a control there ("Vinted", written over "réditer") only cost the
@@ -64,6 +67,8 @@ RELISTEN_TRIES = 3  # ... the most promising few per link: each costs a decoding
 RELISTEN_PROMISE = 0.3  # ... promise: similarity x doubt; the excerpt's misheard names, 0.42-0.57
 RELISTEN_BUDGET = 8  # ... the most promising of all, so many per episode (~5 s each on 2 cores)
 RELISTEN_CONTEXT_S = 10.0  # decoded around the stretch: alone, a name is rarely spelled right
+# The second listen's check: a clip from just before the stretch, running on after it.
+RUN_ON_S = (4.0, 15.0)
 # Names for control listens, of varied sounds: those most like the stretch are favoured in turn.
 CONTROL_NAMES = ("Mastodon", "Palantir", "Spotify", "Netflix", "Instagram", "Mediapart", "Duolingo",
                  "Doctolib", "Blablacar", "Deezer", "Vinted", "Kickstarter", "Salesforce", "Nintendo")
@@ -355,11 +360,17 @@ class _Control:
 
 def _heard_again(link: Link, window: Match, words: list[Word], control: _Control) -> Match | None:
     """The mention in `window` if a second listen around it, favouring the link's phrase,
-    writes the phrase where the first listen heard the window, and the decoder does not write
-    unrelated names there as readily."""
+    writes the phrase where the first listen heard the window, a listen in another context
+    does too, and the decoder does not write unrelated names there as readily."""
     said = _written_at(control.relisten(*_sentences_around(words, window), link.phrases[0]),
                        window.phrase, words, window)
-    if said is None or control.suggestible(window):
+    if said is None:
+        return None
+    start, end = words[window.first].start, words[window.last].end
+    run_on = (max(0.0, start - RUN_ON_S[0]), end + RUN_ON_S[1])
+    if _written_at(control.relisten(*run_on, link.phrases[0]), window.phrase, words, window) is None:
+        return None
+    if control.suggestible(window):
         return None
     said_from, said_to, score = said
     covered = [k for k in range(window.first, window.last + 1)
