@@ -43,11 +43,11 @@ def build_search_index(catalogue: dict[str, FeedEntry], transcript_of: Callable[
     by name relative to the site. `transcript_of(slug)` gives an episode's transcript JSON."""
     from pagefind.index import IndexConfig, PagefindIndex
 
-    records = []
-    for slug, item in sorted(catalogue.items()):
-        transcript = transcript_of(slug)
-        if transcript is not None:
-            records += turn_records(item, transcript)
+    slugs = sorted(catalogue)
+    with ThreadPoolExecutor(max_workers=8) as pool:  # one request each on a bucket: side by side
+        transcripts = list(pool.map(transcript_of, slugs))
+    records = [record for slug, transcript in zip(slugs, transcripts) if transcript is not None
+               for record in turn_records(catalogue[slug], transcript)]
 
     with tempfile.TemporaryDirectory(dir=site) as scratch:
         output = Path(scratch) / SEARCH_FOLDER
