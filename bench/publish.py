@@ -266,7 +266,7 @@ def query_times(url: str, count: int) -> str:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         page = browser.new_page()
-        page.on("response", lambda response: fetched.append(len(response.body())) if response.ok else None)
+        page.on("response", lambda response: fetched.append(int(response.headers.get("content-length", 0))))
         page.goto(url, wait_until="networkidle")
         page.wait_for_function("window.pagefind !== undefined")
         timings = []

@@ -188,11 +188,12 @@ def test_search_finds_the_turn_and_plays_the_episode_from_there(browser, three_e
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(url + start, wait_until="networkidle")
     page.fill(".pagefind-ui__search-input", "Antananarivo")
-    results = page.locator(".pagefind-ui__result-link")
-    results.first.wait_for(timeout=10000)
-    assert results.count() == 1
-    assert "Claire Dumas" in results.first.inner_text() and "deux" in results.first.inner_text()
-    results.first.click()
+    episodes = page.locator(".pagefind-ui__result")
+    episodes.first.wait_for(timeout=10000)
+    assert episodes.count() == 1 and "Épisode deux" in episodes.first.inner_text()
+    turn = episodes.first.locator(".pagefind-ui__result-nested .pagefind-ui__result-link")
+    assert turn.count() == 1 and "Claire Dumas" in turn.first.inner_text()
+    turn.first.click()
     page.wait_for_url(f"**/deux/#t={said_at}")
     page.wait_for_function(f"document.getElementById('player').currentTime >= {said_at}", timeout=5000)
     assert errors == []

@@ -9,7 +9,7 @@
     // Results are addressed from the site's root ("<slug>/#t=SECONDS"), wherever it is served.
     baseUrl: new URL(box.dataset.root, location.href).pathname,
     showImages: false,
-    showSubResults: false,
+    showSubResults: true,  // the turns: each opens the episode at its time
     excerptLength: 24,
   });
   box.hidden = false;
