@@ -19,7 +19,6 @@ from .listener_episode import (
     GUEST, HOST, REFERENCES, SAMPLE, episode, mastered_audio, publish_sample, render_sample,
     script_turns, show, timed_dialogue,
 )
-from pipeline import chapters as chapter_files
 from pipeline import transcript_files
 from pipeline.errors import PipelineError
 from pipeline.model import Chapter, FeedEntry, Person, join_words
