@@ -90,7 +90,7 @@ class BenchEpisode:
 
 MODES = {
     "none": "no vocabulary",
-    "hotwords": "people and link phrases as hotwords, as the pipeline passes them",
+    "hotwords": "link phrases as hotwords, as the pipeline passes them",
     "anchors": "a shorter vocabulary, the links' first phrases only, as hotwords",
 }
 
@@ -99,8 +99,8 @@ def settings_for(mode: str, links: list[Link], names: list[str], compute_type: s
     """The transcribe stage's settings on the CPU for a vocabulary setting (see MODES)."""
     terms = {
         "none": [],
-        "hotwords": vocabulary(links, names, glossary=[]),
-        "anchors": vocabulary([Link(link.phrases[:1], link.title, link.url) for link in links], [], []),
+        "hotwords": vocabulary(links, glossary=[]),
+        "anchors": vocabulary([Link(link.phrases[:1], link.title, link.url) for link in links], []),
     }[mode]
     return TranscribeSettings(model="base", device="cpu", compute_type=compute_type, language="fr",
                               vocabulary=tuple(terms))
@@ -189,7 +189,7 @@ def score(footnoted: Dialogue, plain: Dialogue, episode: BenchEpisode) -> dict:
     places = marker_places(hyp_words, ref_words)
     url_of = {r.number: _same(r.url) for r in footnoted.references}
     title_of = {_same(link.url): link.phrases[0] for link in links}
-    errors, false_markers, open_gold = [], [], list(gold)
+    errors, false_markers, open_gold, hit_urls = [], [], list(gold), set()
     for number, index in placed:
         url, at = url_of[number], places[max(index, 0)]
         nearest = min(((abs(at - g), (u, g)) for u, g in open_gold if u == url), default=None)
@@ -199,11 +199,15 @@ def score(footnoted: Dialogue, plain: Dialogue, episode: BenchEpisode) -> dict:
         if nearest is not None:
             open_gold.remove(nearest[1])
             errors.append(f"{title_of[url]}: {nearest[0]}")
+            if nearest[0] <= 3:
+                hit_urls.add(url)
     numbers = {_same(r.url): r.number for r in footnoted.references}
     anchors = [link.phrases[0] for link in links]
     hits = sum(int(e.rsplit(" ", 1)[1]) <= 3 for e in errors)
     return {
         "numbered as in the seed": f"{sum(numbers.get(u) == n for u, n in expected.items())}/{len(expected)}",
+        "numbered as in the seed and marked within 3 words":
+            f"{sum(numbers.get(u) == n and u in hit_urls for u, n in expected.items())}/{len(expected)}",
         "markers placed / gold": f"{len(placed)}/{len(gold)}",
         "gold markers hit within 3 words (any number)": f"{hits}/{len(gold)}",
         "placement error in words, per link": errors,

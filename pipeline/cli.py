@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from .commands import cors, enroll_host, episode, feed, serve, status
+from .commands import cors, enroll_host, episode, feed, review, serve, status
 from .errors import PipelineError
 
 VERBS = {
@@ -14,6 +14,7 @@ VERBS = {
     "enroll-host": (enroll_host, "store the host's voiceprint so every episode names the host by voice"),
     "episode": (episode, "turn an episode's raw audio into a published page, transcript and feed"),
     "feed": (feed, "check the published feed against Apple's and Podcasting 2.0 rules"),
+    "review": (review, "open a local page to fix, by ear, what recognition and diarization doubted"),
     "serve": (serve, "preview a published folder on localhost (with the range requests players need)"),
     "status": (status, "show which stages of an episode are done, stale or missing"),
 }

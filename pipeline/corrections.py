@@ -1,13 +1,30 @@
-"""What the producer tells the pipeline about words: corrections, the show glossary, the vocabulary.
+"""What the producer tells the pipeline: fixes to an episode, the show glossary, the vocabulary.
 
-`episodes/<slug>/corrections.toml` fixes what recognition heard, applied on every run before
-footnoting, so edits survive re-runs and never need re-transcription:
+`episodes/<slug>/corrections.toml` holds the producer's fixes, applied on every run after
+diarization and before footnoting, so they survive re-runs and never need re-transcription.
+`publish review SLUG` writes them from its page; they can as well be written by hand:
 
-    [[correction]]
+    [[correction]]             # what recognition heard, and what was said
     heard = "châche et pété"   # as it reads in the transcript (case, accents, punctuation ignored)
     meant = "ChatGPT"
     from = "12:30"             # optional: only between these times (seconds, "mm:ss" or "h:mm:ss")
     to = "13:00"
+
+    [[speaker]]                # the words starting between these times are this person's
+    name = "Antonio Casilli"   # the host or a guest of the episode file
+    from = "3:02.4"
+    to = "3:10"
+
+    [[link]]                   # a link's first mention is these words (the stage missed it)
+    phrase = "Common Crawl"    # a phrase of one of the episode file's links
+    heard = "commencé à"       # the words, as they read in the transcript
+    from = "5:10"
+    to = "5:13"
+
+    [[accepted]]               # a doubt the producer checked: right as it is, no longer flagged
+    kind = "word"              # as review.json names it
+    at = "1:02.35"             # the doubt's start
+    heard = "souvêtement"
 
 `feeds/glossary.toml` lists the show's recurring names and terms (`terms = ["Imaginaires", …]`);
 with the episode's names and link phrases it becomes the vocabulary recognition is primed with.
@@ -15,13 +32,14 @@ with the episode's names and link phrases it becomes the vocabulary recognition 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pydantic
 
 from .config import parse_timestamp, read_validated
-from .model import Dialogue, Link
+from .errors import PipelineError
+from .model import Dialogue, Doubt, DoubtKind, Link, Turn, Word
 from .spelling import find_phrase, plain_tokens, respell
 
 
@@ -54,17 +72,136 @@ class _CorrectionEntry(pydantic.BaseModel):
         return self
 
 
+class _Span(pydantic.BaseModel):
+    """A stretch of the episode, both ends required."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", populate_by_name=True)
+    start: float = pydantic.Field(alias="from")
+    end: float = pydantic.Field(alias="to")
+
+    @pydantic.field_validator("start", "end", mode="before")
+    @classmethod
+    def seconds(cls, value: float | str) -> float:
+        return parse_timestamp(value)
+
+    @pydantic.model_validator(mode="after")
+    def ordered(self):
+        if self.end <= self.start:
+            raise ValueError("'to' must come after 'from'")
+        return self
+
+
+class _SpeakerEntry(_Span):
+    name: str = pydantic.Field(min_length=1)
+
+
+class _LinkEntry(_Span):
+    phrase: str = pydantic.Field(min_length=1)
+    heard: str = pydantic.Field(min_length=1)
+
+
+class _AcceptedEntry(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    kind: DoubtKind
+    at: float
+    heard: str = ""
+
+    @pydantic.field_validator("at", mode="before")
+    @classmethod
+    def seconds(cls, value: float | str) -> float:
+        return parse_timestamp(value)
+
+
 class _CorrectionsFile(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
     correction: list[_CorrectionEntry] = []
+    speaker: list[_SpeakerEntry] = []
+    link: list[_LinkEntry] = []
+    accepted: list[_AcceptedEntry] = []
+
+
+@dataclass(frozen=True)
+class SpeakerFix:
+    name: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class LinkFix:
+    phrase: str
+    heard: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Accepted:
+    kind: str
+    at: float
+    heard: str = ""
+
+    def covers(self, doubt: Doubt) -> bool:
+        """Whether this acceptance is of that doubt: same kind, same place (to a tenth of a second)."""
+        return doubt.kind == self.kind and abs(doubt.start - self.at) < 0.1
+
+
+@dataclass(frozen=True)
+class Fixes:
+    """Everything the producer's corrections.toml says about one episode."""
+
+    corrections: list[Correction] = field(default_factory=list)
+    speakers: list[SpeakerFix] = field(default_factory=list)
+    links: list[LinkFix] = field(default_factory=list)
+    accepted: list[Accepted] = field(default_factory=list)
+
+
+def load_fixes(path: Path, people: list[str] | None = None, links: list[Link] | None = None) -> Fixes:
+    """The producer's fixes (a missing file means none), checked against the episode's `people`
+    and `links` when given: a name or a phrase the episode does not have is an error."""
+    if not path.exists():
+        return Fixes()
+    data = read_validated(path, _CorrectionsFile)
+    phrases = {phrase.strip() for link in links or [] for phrase in link.phrases}
+    for number, entry in enumerate(data.speaker, start=1):
+        if people is not None and entry.name not in people:
+            raise PipelineError(path, f"key 'speaker[{number}].name': {entry.name!r} is not in the episode; "
+                                f"give one of {', '.join(people)}")
+    for number, entry in enumerate(data.link, start=1):
+        if links is not None and entry.phrase.strip() not in phrases:
+            raise PipelineError(path, f"key 'link[{number}].phrase': {entry.phrase!r} is not a phrase of the "
+                                "episode file's links")
+    return Fixes(
+        [Correction(e.heard.strip(), e.meant.strip(), e.start, e.end) for e in data.correction],
+        [SpeakerFix(e.name, e.start, e.end) for e in data.speaker],
+        [LinkFix(e.phrase.strip(), e.heard.strip(), e.start, e.end) for e in data.link],
+        [Accepted(e.kind, e.at, e.heard) for e in data.accepted],
+    )
 
 
 def load_corrections(path: Path) -> list[Correction]:
-    """The producer's corrections; a missing file means none."""
-    if not path.exists():
-        return []
-    entries = read_validated(path, _CorrectionsFile).correction
-    return [Correction(e.heard.strip(), e.meant.strip(), e.start, e.end) for e in entries]
+    """The producer's word corrections alone; a missing file means none."""
+    return load_fixes(path).corrections
+
+
+def apply_speaker_fixes(dialogue: Dialogue, fixes: list[SpeakerFix]) -> Dialogue:
+    """The dialogue with each fixed stretch's words given to its person, turns joined again.
+    A word belongs to a stretch when it starts in it; a doubt about a fixed turn is settled."""
+    if not fixes:
+        return dialogue
+    turns: list[Turn] = []
+    for turn in dialogue.turns:
+        for word in turn.words:
+            fix = next((f for f in reversed(fixes) if f.start <= word.start < f.end), None)
+            name = fix.name if fix else turn.speaker
+            if not (turns and turns[-1].speaker == name):
+                turns.append(Turn(name, [], turn.confidence))
+            turns[-1].words.append(replace(word, speaker=name))
+            if fix:
+                turns[-1].confidence = 1.0  # the producer's word
+    settled = [d for d in dialogue.doubts if not (d.kind == "speaker" and any(
+        f.start <= d.start < f.end or d.start <= f.start < d.end for f in fixes))]
+    return replace(dialogue, turns=turns, doubts=settled)
 
 
 def apply_corrections(dialogue: Dialogue, corrections: list[Correction]) -> Dialogue:
@@ -87,9 +224,11 @@ def _is_name_like(phrase: str) -> bool:
     return any(ch.isupper() or ch.isdigit() or ch == "." for ch in phrase)
 
 
-def vocabulary(links: list[Link], names: list[str], glossary: list[str]) -> list[str]:
-    """Words to prime recognition with: people, then link phrases, then the show's glossary."""
-    candidates = [*names, *(phrase for link in links for phrase in link.phrases), *glossary]
+def vocabulary(links: list[Link], glossary: list[str]) -> list[str]:
+    """Words to prime recognition with: the link phrases, then the show's glossary. People's
+    names are left out: primed, the decoder writes them where they are not said ("Bonsoir
+    Holubowicz" for "bonsoir" on a real call); the footnotes stage respells them where they are."""
+    candidates = [*(phrase for link in links for phrase in link.phrases), *glossary]
     seen: set[str] = set()
     terms = []
     for term in candidates:

@@ -41,6 +41,7 @@ MAX_PAUSE_IN_TURN_S = 1.0  # a speaker's pause shorter than this stays inside th
 SNAP_S = 0.3  # how far a change point may move to reach a pause
 MAX_SPEAKERS = 8  # tried when the number of speakers is not known
 MIN_SILHOUETTE = 0.1  # under it, the unknown count is taken to be one voice
+SURE_MARGIN = 0.2  # a similarity lead over the next speaker that makes a turn's speaker certain
 TARGET_DBFS = -30.0  # the loudness Resemblyzer normalises its training utterances to
 
 
@@ -49,6 +50,7 @@ class SpeakerSegment:
     start: float  # seconds
     end: float
     speaker: int  # 0 is the first voice heard
+    confidence: float = 1.0  # 0-1: how much more its voice is this speaker's than another's
 
 
 @dataclass
@@ -262,7 +264,18 @@ def separation(vectors: np.ndarray, centroids: np.ndarray) -> float:
         return 1.0
     similarity = np.sort(vectors @ centroids.T, axis=1)
     margin = float(np.median(similarity[:, -1] - similarity[:, -2]))
-    return float(np.clip(margin / 0.2, 0.0, 1.0))
+    return float(np.clip(margin / SURE_MARGIN, 0.0, 1.0))
+
+
+def turn_confidence(similarity: np.ndarray, speech: np.ndarray, first: int, last: int, speaker: int) -> float:
+    """0-1: the mean lead of the turn's speaker over the likeliest other one, on its speech frames."""
+    if similarity.shape[1] < 2:
+        return 1.0
+    frames = similarity[first:last][speech[first:last]]
+    if not len(frames):
+        return 0.0
+    others = np.delete(frames, speaker, axis=1).max(axis=1)
+    return float(np.clip(np.mean(frames[:, speaker] - others) / SURE_MARGIN, 0.0, 1.0))
 
 
 def diarize_audio(audio: np.ndarray, speakers: int | None = None,
@@ -289,7 +302,11 @@ def diarize_audio(audio: np.ndarray, speakers: int | None = None,
     turns = _joined(resegment(regions, similarity, loudness), round(MAX_PAUSE_IN_TURN_S / FRAME_S))
     order = list(dict.fromkeys(speaker for _, _, speaker in turns))  # by first appearance
     order += [c for c in range(len(centroids)) if c not in order]
-    segments = [SpeakerSegment(a * FRAME_S, b * FRAME_S, order.index(s)) for a, b, s in turns]
+    speech = np.zeros(len(similarity), bool)
+    for first, last in regions:
+        speech[first:last] = True
+    segments = [SpeakerSegment(a * FRAME_S, b * FRAME_S, order.index(s),
+                               round(turn_confidence(similarity, speech, a, b, s), 2)) for a, b, s in turns]
     centroids = centroids[order]
     return Diarization(segments, centroids, common, separation(vectors, centroids))
 

@@ -109,6 +109,7 @@ class Transcript:
     segments: list[Segment]
     model: str = ""
     warnings: list[str] = field(default_factory=list)
+    doubts: list[Doubt] = field(default_factory=list)
 
     @property
     def words(self) -> list[Word]:
@@ -121,6 +122,7 @@ class Turn:
 
     speaker: str
     words: list[Word]
+    confidence: float | None = None  # 0-1, that these words are this speaker's (when diarized)
 
     @property
     def start(self) -> float:
@@ -133,6 +135,21 @@ class Turn:
     @property
     def text(self) -> str:
         return join_words(self.words)
+
+
+DoubtKind = Literal["unheard", "speaker", "word", "second-chance", "link-not-found"]
+
+
+@dataclass
+class Doubt:
+    """Something a stage was unsure of, for the producer to check by ear (build/<slug>/review.json)."""
+
+    kind: DoubtKind
+    start: float  # seconds
+    end: float
+    heard: str  # the words there, as published ("" where none were recognised)
+    chose: str  # what the stage made of it: a speaker's name, a link's title, "no words"
+    note: str = ""  # why it is in doubt
 
 
 @dataclass
@@ -150,6 +167,7 @@ class Dialogue:
     references: list[Reference] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     confidence: float | None = None  # of the speaker naming, when diarized
+    doubts: list[Doubt] = field(default_factory=list)  # from every stage so far, in time order
 
 
 @dataclass
@@ -257,10 +275,12 @@ def transcript_from_data(data: dict) -> Transcript:
     segments = [
         Segment(**{**s, "words": [Word(**w) for w in s["words"]]}) for s in data["segments"]
     ]
-    return Transcript(**{**data, "segments": segments})
+    doubts = [Doubt(**d) for d in data.get("doubts", [])]
+    return Transcript(**{**data, "segments": segments, "doubts": doubts})
 
 
 def dialogue_from_data(data: dict) -> Dialogue:
-    turns = [Turn(t["speaker"], [Word(**w) for w in t["words"]]) for t in data["turns"]]
+    turns = [Turn(t["speaker"], [Word(**w) for w in t["words"]], t.get("confidence")) for t in data["turns"]]
     references = [Reference(**r) for r in data["references"]]
-    return Dialogue(**{**data, "turns": turns, "references": references})
+    doubts = [Doubt(**d) for d in data.get("doubts", [])]
+    return Dialogue(**{**data, "turns": turns, "references": references, "doubts": doubts})

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from num2words import num2words
 
-from .model import Dialogue, Turn, Word
+from .model import Dialogue, Word
 
 # French elision: "l'IA Act", "qu'OpenAI". The article belongs to the sentence, not to the name.
 ELISION = re.compile(r"^(?:[cdjlmnst]|qu|jusqu|lorsqu|puisqu|quoiqu)['’]", re.IGNORECASE)
@@ -147,5 +147,6 @@ def respell(dialogue: Dialogue, changes: dict[tuple[int, int], str]) -> Dialogue
         else:
             new_words[turn_number].append(replace(located[index][1]))
             index += 1
-    turns = [Turn(turn.speaker, words) for turn, words in zip(dialogue.turns, new_words) if words]
-    return replace(dialogue, turns=turns, references=list(dialogue.references), warnings=list(dialogue.warnings))
+    turns = [replace(turn, words=words) for turn, words in zip(dialogue.turns, new_words) if words]
+    return replace(dialogue, turns=turns, references=list(dialogue.references), warnings=list(dialogue.warnings),
+                   doubts=list(dialogue.doubts))

@@ -146,6 +146,13 @@ def test_every_word_is_named_and_the_host_is_the_intro_speaker(short_words, shor
     assert 0.5 <= short_dialogue.confidence <= 1
 
 
+def test_every_turn_carries_a_confidence_and_clear_voices_are_not_doubted(short_dialogue):
+    confidences = [turn.confidence for turn in short_dialogue.turns]
+    assert all(c is not None and 0.0 <= c <= 1.0 for c in confidences)
+    assert sorted(confidences)[len(confidences) // 2] > 0.6  # two distinct synthetic voices
+    assert [d for d in short_dialogue.doubts if d.kind == "speaker"] == []
+
+
 def test_turns_alternate_and_end_on_sentence_ends(short_dialogue):
     turns = short_dialogue.turns
     assert all(a.speaker != b.speaker for a, b in itertools.pairwise(turns))

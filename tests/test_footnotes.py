@@ -61,6 +61,32 @@ def test_numbers_follow_the_transcript_and_markers_follow_the_phrase():
     assert result.warnings == []
 
 
+def test_a_link_not_found_keeps_its_number_and_renumbers_none_of_the_others():
+    heard = dialogue(
+        ("Gérald", "bonjour à tous, bienvenue"),  # "Imaginaires" not heard at all
+        ("Antonio", "une plateforme comme un mâton méchanicale turc et puis châche et pété"),
+    )
+    result = place_footnotes(heard, [IMAGINAIRES, TURK, CHATGPT])
+    assert marked(result) == [("Turk", 2), ("ChatGPT", 3)]
+    assert [(r.number, r.url) for r in result.references] == [(1, IMAGINAIRES.url), (2, TURK.url), (3, CHATGPT.url)]
+    assert any("'Imaginaires' not found" in w and "as [1]" in w for w in result.warnings)
+    [doubt] = result.doubts
+    assert doubt.kind == "link-not-found" and doubt.chose == IMAGINAIRES.title
+    assert doubt.start == 0.0 and doubt.end < 4.0  # before the next link placed, "Turk"
+
+
+def test_with_links_listed_out_of_order_a_link_not_found_takes_no_number():
+    heard = dialogue(
+        ("Gérald", "bonjour à tous, bienvenue"),
+        ("Antonio", "une plateforme comme Amazon Mechanical Turk et puis ChatGPT"),
+    )
+    result = place_footnotes(heard, [CHATGPT, IMAGINAIRES, TURK])  # not the running order
+    assert marked(result) == [("Turk", 1), ("ChatGPT", 2)]
+    assert [(r.number, r.url) for r in result.references] == [(1, TURK.url), (2, CHATGPT.url), (None, IMAGINAIRES.url)]
+    assert [d.kind for d in result.doubts] == ["link-not-found"]
+    assert (result.doubts[0].start, result.doubts[0].end) == (0.0, heard.turns[-1].end)
+
+
 def test_a_link_heard_only_before_its_place_in_the_list_is_numbered_where_heard():
     heard = dialogue(("Gérald", "on parle de ChatGPT puis de Imaginaires ce soir"))
     result = place_footnotes(heard, [IMAGINAIRES, CHATGPT])
@@ -207,8 +233,8 @@ def test_load_corrections_reads_times_and_names_the_file_and_key_on_bad_input(tm
 def test_vocabulary_keeps_names_and_terms_once_and_leaves_plain_french_out(tmp_path: Path):
     glossary = tmp_path / "glossary.toml"
     glossary.write_text('terms = ["Synth", "imaginaires", "travail du clic"]\n', encoding="utf-8")
-    terms = vocabulary([IMAGINAIRES, TIME], ["Antonio Casilli"], load_glossary(glossary))
-    assert terms == ["Antonio Casilli", "Imaginaires", "Time Magazine", "Synth"]
+    terms = vocabulary([IMAGINAIRES, TIME], load_glossary(glossary))
+    assert terms == ["Imaginaires", "Time Magazine", "Synth"]
     assert load_glossary(tmp_path / "absent.toml") == []
     glossary.write_text("terms = [1, 2]\n", encoding="utf-8")
     with pytest.raises(PipelineError, match="glossary.toml"):
@@ -236,11 +262,13 @@ def test_real_transcription_gets_the_clear_anchors(short_clip_dialogue: Dialogue
     result = place_footnotes(short_clip_dialogue, links)
     words = [w for t in result.turns for w in t.words]
     markers = [(w.text.strip(".,'"), w.footnote, w.start) for w in words if w.footnote]
-    # In the clip: "vous écoutez Imaginaires [1]" near 4 s, "qui est ChatGPT [7]" near 37 s.
-    assert [(text, number) for text, number, _ in markers] == [("Imaginaires", 1), ("ChatGPT", 2)]
+    # In the clip: "vous écoutez Imaginaires [1]" near 4 s, "qui est ChatGPT [7]" near 37 s. The
+    # list is the episode's running order, so the links the clip never says keep their numbers.
+    assert [(text, number) for text, number, _ in markers] == [("Imaginaires", 1), ("ChatGPT", 7)]
     assert markers[0][2] < 6 and 33 < markers[1][2] < 40
-    assert [r.number for r in result.references[:2]] == [1, 2]
-    assert len(result.references) == 15 and len(result.warnings) == 13
+    assert [r.number for r in result.references] == list(range(1, 16))
+    assert len(result.warnings) == 13
+    assert sum(d.kind == "link-not-found" for d in result.doubts) == 13
 
 
 def test_a_shared_common_tail_is_not_a_mention_of_a_long_phrase():
@@ -278,7 +306,7 @@ def test_a_link_missing_between_placed_neighbours_takes_a_doubted_sound_alike():
     assert any("'Reddit' placed at 0:" in w and "'réditer'" in w and "check it" in w for w in result.warnings)
     # Heard with confidence, the same words are an ordinary word: no marker on weak evidence.
     confident = place_footnotes(doubted(heard, "réditer", 0.95), [IMAGINAIRES, REDDIT, CHATGPT])
-    assert marked(confident) == [("Imaginaires,", 1), ("ChatGPT", 2)]
+    assert marked(confident) == [("Imaginaires,", 1), ("ChatGPT", 3)]  # Reddit keeps its number, unmarked
     # Listed after ChatGPT, the link's bracket is the words after it: the earlier "réditer" is not in it.
     late = place_footnotes(doubted(dialogue(("A", "de réditer puis ChatGPT enfin")), "réditer", 0.4),
                            [CHATGPT, REDDIT])
@@ -341,7 +369,7 @@ def test_a_second_listen_places_a_link_where_it_writes_the_phrase():
     # A second listen that hears the same words again places nothing.
     same = SecondListen("Quand on a un débat au niveau européen autour de React, qui doit", start=1.5)
     assert marked(place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], relisten=same)) == [
-        ("Imaginaires.", 1), ("ChatGPT", 2)]
+        ("Imaginaires.", 1), ("ChatGPT", 3)]
 
 
 class Suggestible:
@@ -369,7 +397,7 @@ def test_a_name_written_only_after_the_sentences_opening_is_not_placed():
         return [w for w in dialogue(("?", text + " qui doit"), start=1.5).turns[0].words if start <= w.start]
 
     result = place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], relisten=led_by_the_opening)
-    assert marked(result) == [("Imaginaires.", 1), ("ChatGPT", 2)]
+    assert marked(result) == [("Imaginaires.", 1), ("ChatGPT", 3)]
 
 
 def test_a_name_a_decoder_writes_wherever_it_is_told_is_not_placed():
@@ -380,7 +408,7 @@ def test_a_name_a_decoder_writes_wherever_it_is_told_is_not_placed():
     listen = Suggestible("Quand on a un débat au niveau européen autour de React, qui doit", "React", start=1.5)
     result = place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], relisten=listen)
     assert listen.requests[:2] == ["l'IA Act", "l'IA Act"] and listen.requests[2] in CONTROL_NAMES
-    assert marked(result) == [("Imaginaires.", 1), ("ChatGPT", 2)]
+    assert marked(result) == [("Imaginaires.", 1), ("ChatGPT", 3)]
     assert any("l'IA Act" in w and "not found" in w for w in result.warnings)
 
 
@@ -440,3 +468,15 @@ def test_out_of_order_a_link_is_marked_only_where_recognition_wrote_the_name_its
     assert marked(place_footnotes(ordinary, [le_monde, IMAGINAIRES])) == [("Imaginaires,", 1)]
     named = dialogue(("G", "vous écoutez Imaginaires, comme le dit Le Monde hier"))
     assert marked(place_footnotes(named, [le_monde, IMAGINAIRES])) == [("Imaginaires,", 1), ("Monde", 2)]
+
+
+def test_the_peoples_names_are_respelled_where_said_and_written_nowhere_else():
+    heard = dialogue(
+        ("Gérald", "bonsoir. Je suis Gérald Olubovitch et vous écoutez Imaginaires."),
+        ("Antonio", "bonsoir Gérald, merci. Comme disait Olubowicz hier, le travail du clic"),
+    )
+    result = place_footnotes(heard, [IMAGINAIRES], people=["Gérald Holubowicz", "Antonio Casilli"])
+    assert "Je suis Gérald Holubowicz et vous écoutez Imaginaires [1]." in text(result)
+    assert "Comme disait Holubowicz hier" in text(result)
+    assert text(result).count("Holubowicz") == 2 and "Casilli" not in text(result)
+    assert text(result).startswith("bonsoir.") and "bonsoir Gérald, merci" in text(result)

@@ -52,6 +52,17 @@ def test_publish_writes_a_named_transcript(published):
     assert "SPEAKER" not in text
 
 
+def test_the_run_writes_down_what_it_doubted(published):
+    review = json.loads((published.work / "clip" / "review.json").read_text(encoding="utf-8"))
+    assert review["slug"] == "clip" and review["audio"] == "master.mp3"
+    items = review["items"]
+    assert [item["start"] for item in items] == sorted(item["start"] for item in items)
+    assert all(set(item) == {"kind", "start", "end", "heard", "chose", "note"} for item in items)
+    assert all(0 <= item["start"] <= item["end"] <= 31 for item in items)
+    # The clip's episode file lists links the clip never says: each is a doubt the producer sees.
+    assert review["counts"].get("link-not-found", 0) == sum(item["kind"] == "link-not-found" for item in items) >= 1
+
+
 def test_feed_points_at_the_published_mp3(published):
     feed = ET.parse(published.site / "feed.xml").getroot()
     item = feed.find("channel/item")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipeline.model import Segment, Word
-from pipeline.stages.transcript import unheard_speech
+from pipeline.stages.transcript import speech_heard, unheard_speech
 
 from .conftest import make_silence
 
@@ -14,7 +14,7 @@ def _segment(start: float, end: float) -> Segment:
 
 def test_speech_between_words_is_found(sample_clip):
     # As if the decoder had skipped everything after the fifth second of the clip.
-    unheard = unheard_speech(sample_clip, [_segment(0.5, 5.0)], duration=30.0)
+    unheard = unheard_speech(speech_heard(sample_clip), [_segment(0.5, 5.0)], duration=30.0)
     assert len(unheard) == 1
     start, end = unheard[0]
     assert start == 5.0 and end == 30.0
@@ -22,9 +22,9 @@ def test_speech_between_words_is_found(sample_clip):
 
 def test_words_covering_the_speech_leave_nothing_unheard(sample_clip):
     covered = [_segment(t, t + 1.0) for t in range(0, 30)]
-    assert unheard_speech(sample_clip, covered, duration=30.0) == []
+    assert unheard_speech(speech_heard(sample_clip), covered, duration=30.0) == []
 
 
 def test_silence_is_not_speech(tmp_path):
     silence = make_silence(tmp_path / "silence.mp3", seconds=20)
-    assert unheard_speech(silence, [], duration=20.0) == []
+    assert unheard_speech(speech_heard(silence), [], duration=20.0) == []

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..model import MasteredAudio, dialogue_from_data, to_data, transcript_from_data
+from ..review import REVIEW_FILE, write_review
 from ..runner import EpisodeRun, Stage, data_digest, file_digest
 from . import audio, render, transcript
 
@@ -36,14 +37,13 @@ def _master(run: EpisodeRun) -> MasteredAudio:
 def transcribe_settings(run: EpisodeRun) -> transcript.TranscribeSettings:
     from ..corrections import vocabulary
 
-    names = [run.show.host, *run.episode.guests]
     return transcript.TranscribeSettings(
         model=run.show.model,
         device=run.show.device,
         compute_type=run.show.compute_type,
         batch_size=run.show.batch_size,
         language=run.show.language,
-        vocabulary=tuple(vocabulary(run.episode.links, names, run.show.glossary)),
+        vocabulary=tuple(vocabulary(run.episode.links, run.show.glossary)),
     )
 
 
@@ -67,15 +67,17 @@ def _diarize(run: EpisodeRun):
 
 
 def _footnotes(run: EpisodeRun):
-    from ..corrections import load_corrections
+    from ..corrections import apply_speaker_fixes, load_fixes
     from .footnotes import place_footnotes
 
-    corrections_file = _corrections_file(run)
-    corrections = load_corrections(corrections_file) if corrections_file.is_file() else []
-    return place_footnotes(
-        dialogue_from_data(run.artifact("diarize")), run.episode.links, corrections,
-        relisten=transcript.Relistener(run.episode.audio, transcribe_settings(run)),
+    fixes = load_fixes(_corrections_file(run), [run.show.host, *run.episode.guests], run.episode.links)
+    dialogue = place_footnotes(
+        apply_speaker_fixes(dialogue_from_data(run.artifact("diarize")), fixes.speakers), run.episode.links,
+        fixes.corrections, relisten=transcript.Relistener(run.episode.audio, transcribe_settings(run)),
+        placed_by_producer=fixes.links, people=[run.show.host, *run.episode.guests],
     )
+    write_review(run.work / REVIEW_FILE, run.episode.slug, MASTER_FILE, dialogue, fixes.accepted)
+    return dialogue
 
 
 def _render(run: EpisodeRun) -> render.RenderedEpisode:
@@ -140,6 +142,7 @@ STAGES = [
             **transcribe_settings(run).key(),
         },
         make=lambda run: transcript.transcribe(run.episode.audio, transcribe_settings(run)),
+        revision=2,  # 2: every stretch of speech left without words decoded again; doubts
     ),
     Stage(
         "diarize",
@@ -152,6 +155,7 @@ STAGES = [
             "mapping": run.episode.speakers,
         },
         make=_diarize,
+        revision=2,  # 2: turns carry a confidence; doubted ones listed
     ),
     Stage(
         "footnotes",
@@ -162,7 +166,10 @@ STAGES = [
             "second_listen": transcribe_settings(run).key(),
         },
         make=_footnotes,
-        revision=3,  # 2: second chances for links missing between placed ones; 3: control listens
+        outputs=lambda run: [run.work / REVIEW_FILE],
+        # 2: second chances for links missing between placed ones; 3: control listens; 4: numbers
+        # kept in the list's running order, doubts and review.json
+        revision=4,
     ),
     Stage(
         "render",

@@ -11,7 +11,9 @@ in that list is not its footnoted mention. So first mentions are chosen as the l
 links heard in the list's order, each as early as it can be. A link heard only out of that order
 is marked at its first match written exactly so, capitals too (a sound-alike out of order is weak
 evidence). A link's later phrases reuse its number at their first match after its marker.
-Marked mentions are respelled the canonical way, keeping their timings; other matches stay as
+The people's names are matched the same way, and respelled where heard (recognition is not
+primed with them: see corrections.vocabulary). Marked mentions are respelled the canonical way,
+keeping their timings; other matches stay as
 heard, since a name often sounds like an ordinary word ("l'imaginaire").
 
 A link still missing is, by the list's order, said between its placed neighbours (its bracket).
@@ -33,7 +35,11 @@ There two weaker kinds of evidence are taken, each reported for the producer to 
   Act" at 0.2-0.4, a false "Mastodon" at 0.77). Doubted sound-alikes get no control listen:
   measured on the excerpt, a control there ("Vinted", written over "réditer") only cost the
   true "Reddit", and their evidence owes nothing to a favoured name.
-A link not placed at all is listed unnumbered with a warning. Numbers follow the transcript.
+Numbers follow the transcript. When every placed link was heard in the list's order, the list
+is the running order and numbers follow it: a link not found keeps its number, unmarked, and the
+others keep theirs (a missed first link must not renumber all fifteen); otherwise a link not
+found is listed unnumbered. Either way it is reported, as is each second chance taken: in the
+warnings and as doubts (kind, time, words) for build/<slug>/review.json.
 """
 
 from __future__ import annotations
@@ -44,9 +50,9 @@ from dataclasses import dataclass, replace
 
 from rapidfuzz.fuzz import partial_ratio, ratio
 
-from ..corrections import Correction, apply_corrections
-from ..model import Dialogue, Link, Reference, Turn, Word, clock, join_words
-from ..spelling import phonetic_key, plain_tokens, respell, split_elision, spoken_tokens
+from ..corrections import Correction, LinkFix, apply_corrections
+from ..model import Dialogue, Doubt, Link, Reference, Word, clock, join_words
+from ..spelling import find_phrase, phonetic_key, plain_tokens, respell, split_elision, spoken_tokens
 
 LENGTH_SLACK = (0.6, 1.5)  # a window's spoken length, relative to the phrase's, to be compared
 # Below this many sounds a phonetic key collides with ordinary words ("Reddit" and "tu redis"
@@ -197,9 +203,12 @@ def _name(phrase: str) -> str:
 
 
 def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Correction] = (),
-                    relisten: Relisten | None = None) -> Dialogue:
+                    relisten: Relisten | None = None, placed_by_producer: list[LinkFix] = (),
+                    people: list[str] = ()) -> Dialogue:
     """The dialogue with [n] markers after each link's first mention, respelled, with references.
-    `relisten` gives links missing from the words a second listen (see the module docstring)."""
+    `relisten` gives links missing from the words a second listen (see the module docstring);
+    `placed_by_producer` are first mentions the producer chose, which win over the stage's;
+    `people`'s names (whole, or the family name alone) are respelled where they sound so."""
     dialogue = apply_corrections(dialogue, list(corrections))
     words = [word for turn in dialogue.turns for word in turn.words]
     heard = [_Spoken.of(word.text) for word in words]
@@ -209,6 +218,9 @@ def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Cor
         return [m for m in matches if m.phrase == _bare(phrase) and m.first > after]
 
     in_order = in_list_order([heard_as(link.phrases[0]) for link in links])
+    chosen = _chosen_mentions(placed_by_producer, links, words)
+    in_order = {i: m for i, m in in_order.items() if i not in chosen and not _overlaps(m, chosen.values())}
+    in_order.update(chosen)
     first_mentions = dict(in_order)
     for index, link in enumerate(links):
         exact = [m for m in heard_as(link.phrases[0])
@@ -217,7 +229,7 @@ def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Cor
             first_mentions[index] = exact[0]
     second_chances = _second_chances(links, in_order, first_mentions, words, heard, relisten)
     first_mentions.update(second_chances)
-    order = sorted(first_mentions, key=lambda index: first_mentions[index].first)
+    order = numbering(first_mentions, len(links))
     numbers = {index: number for number, index in enumerate(order, start=1)}
 
     marked: dict[Match, int] = {}
@@ -231,21 +243,79 @@ def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Cor
     with_markers = _with_markers(dialogue, {m.last: number for m, number in marked.items()})
     written = {_bare(p): p.strip() for link in links for p in link.phrases}
     guessed = set(second_chances.values())
-    spelled = respell(with_markers, dict(_respelling(m, written[m.phrase], words, m in guessed) for m in marked))
+    names = [m for m in confident_matches(heard, _name_forms(people)) if not _overlaps(m, marked)]
+    spelled = respell(with_markers, {**{(m.first, m.last): m.phrase for m in names},
+                                     **dict(_respelling(m, written[m.phrase], words, m in guessed)
+                                            for m in marked if m not in chosen.values())})
     references = [Reference(numbers[i], links[i].title, links[i].url) for i in order]
-    unplaced = [link for index, link in enumerate(links) if index not in first_mentions]
-    references += [Reference(None, link.title, link.url) for link in unplaced]
+    unplaced = [index for index in range(len(links)) if index not in first_mentions]
+    references += [Reference(None, links[i].title, links[i].url) for i in unplaced if i not in numbers]
     warnings = [
-        f"link {link.phrases[0]!r} not found where expected, listed without a number: if it is said,"
-        f" add a correction for how it was heard to corrections.toml ({link.title})"
-        for link in unplaced
+        f"link {links[i].phrases[0]!r} not found where expected, listed {f'as [{numbers[i]}]' if i in numbers else 'without a number'}"
+        f" and marked nowhere: if it is said, add a correction for how it was heard to corrections.toml ({links[i].title})"
+        for i in unplaced
     ]
     checks = [
         f"link {links[index].phrases[0]!r} placed at {clock(words[m.first].start)} where recognition"
         f" heard {join_words(words[m.first : m.last + 1])!r}: check it"
         for index, m in second_chances.items()
     ]
-    return replace(spelled, references=references, warnings=[*spelled.warnings, *checks, *warnings])
+    doubts = [
+        Doubt("second-chance", words[m.first].start, words[m.last].end, join_words(words[m.first : m.last + 1]),
+              links[index].title, f"placed where recognition heard something else: is {links[index].phrases[0]!r} said here?")
+        for index, m in second_chances.items()
+    ] + [
+        Doubt("link-not-found", *_expected_between(i, first_mentions, words, len(order) == len(links)), "",
+              links[i].title,
+              f"{links[i].phrases[0]!r} was not heard: select where it is said")
+        for i in unplaced
+    ]
+    return replace(spelled, references=references, warnings=[*spelled.warnings, *checks, *warnings],
+                   doubts=sorted([*spelled.doubts, *doubts], key=lambda d: d.start))
+
+
+def _name_forms(people: list[str]) -> list[str]:
+    """Each person's name as said: whole, and the family name alone when it is long enough to
+    tell apart from ordinary words (six letters or more)."""
+    forms = []
+    for name in people:
+        family = name.split()[-1]
+        forms += [name, *([family] if family != name and len(family) >= 6 else [])]
+    return list(dict.fromkeys(forms))
+
+
+def _chosen_mentions(fixes: list[LinkFix], links: list[Link], words: list[Word]) -> dict[int, Match]:
+    """The producer's first mentions (link index -> match): the fix's words, in its time span."""
+    chosen = {}
+    for fix in fixes:
+        index = next((i for i, link in enumerate(links) if fix.phrase in (p.strip() for p in link.phrases)), None)
+        spans = [(first, last) for first, last in find_phrase(words, fix.heard)
+                 if words[first].start >= fix.start - 0.05 and words[last].end <= fix.end + 0.05]
+        if index is not None and spans:
+            chosen[index] = Match(_bare(links[index].phrases[0]), *spans[0], 1.0, exact=False)
+    return chosen
+
+
+def numbering(mentions: dict[int, Match], count: int) -> list[int]:
+    """Link indexes in the order they are numbered. When the placed links were heard in the
+    list's order (two at least), the list is the episode's running order: every link keeps its
+    place in it, so one not found keeps its number, unmarked, and renumbers none of the others.
+    Otherwise the placed links are numbered as heard and the others left unnumbered."""
+    placed = sorted(mentions, key=lambda index: mentions[index].first)
+    if len(placed) >= 2 and placed == sorted(placed):
+        return list(range(count))
+    return placed
+
+
+def _expected_between(index: int, mentions: dict[int, Match], words: list[Word],
+                      running_order: bool) -> tuple[float, float]:
+    """Where a link not found should be said: between the placed links listed just before and
+    after it, when the list is the running order; anywhere otherwise."""
+    if not words:
+        return 0.0, 0.0
+    span = _bracket(index, mentions, len(words)) if running_order else range(len(words))
+    first = min(span.start, len(words) - 1)
+    return words[first].start, words[max(span.stop - 1, first)].end
 
 
 def _written_as(words: list[Word], match: Match) -> bool:
@@ -437,5 +507,5 @@ def _with_markers(dialogue: Dialogue, markers: dict[int, int]) -> Dialogue:
         for word in turn.words:
             words.append(replace(word, footnote=markers.get(index)))
             index += 1
-        turns.append(Turn(turn.speaker, words))
+        turns.append(replace(turn, words=words))
     return replace(dialogue, turns=turns)

@@ -37,11 +37,12 @@ from ..diarization import (
     voice_vector,
 )
 from ..errors import PipelineError
-from ..model import Dialogue, Transcript, Turn, Word, clock
+from ..model import Dialogue, Doubt, Transcript, Turn, Word, clock
 
 MAX_BOUNDARY_SHIFT = 3  # words
 SHIFT_PENALTY = 0.3  # per word moved: a break must be clearly better to move further
 LOW_CONFIDENCE = 0.5
+DOUBTED_TURN = 0.3  # a turn's speaker confidence under which the producer is asked to check it
 INTRO_CONFIDENCE = 0.6  # naming the host by "who speaks first" alone
 ORDER_CONFIDENCE = 0.4  # naming several guests by the order they first speak
 VOICEPRINT_MARGIN = 0.3  # similarity lead of the host's voice over the next that makes it certain
@@ -65,8 +66,9 @@ def diarize(
     if not diarization.segments:
         named = [dataclasses.replace(w, speaker=host) for w in words]
         warning = f"{audio}: no speech heard, so every word is given to the host"
-        return Dialogue(turns=turns_of(named), warnings=[warning], confidence=0.0)
-    speakers = settle_boundaries(words, speakers_of_words(words, diarization.segments))
+        return Dialogue(turns=turns_of(named), warnings=[warning], confidence=0.0, doubts=transcript.doubts)
+    heard_in = [diarization.segments[i] for i in segments_of_words(words, diarization.segments)]
+    speakers = settle_boundaries(words, [segment.speaker for segment in heard_in])
     voiceprint = load_voiceprint(host_voiceprint) if host_voiceprint else None
     names, naming_confidence, warnings = name_speakers(
         diarization, host, guests, voiceprint, mapping
@@ -78,7 +80,9 @@ def diarize(
             "`publish enroll-host CLIP` or a [speakers] table in the episode file fixes it"
         )
     named = [dataclasses.replace(w, speaker=names[s]) for w, s in zip(words, speakers)]
-    return Dialogue(turns=turns_of(named), warnings=warnings, confidence=confidence)
+    turns = turns_of(named, [segment.confidence for segment in heard_in])
+    return Dialogue(turns=turns, warnings=warnings, confidence=confidence,
+                    doubts=sorted([*transcript.doubts, *speaker_doubts(turns)], key=lambda d: d.start))
 
 
 def voiceprint(clip: Path) -> np.ndarray:
@@ -103,19 +107,18 @@ def load_voiceprint(path: Path) -> np.ndarray:
     return vector
 
 
-def speakers_of_words(words: list[Word], segments: list[SpeakerSegment]) -> list[int]:
-    """Each word's speaker: the segment it overlaps most, else the nearest one in time."""
+def segments_of_words(words: list[Word], segments: list[SpeakerSegment]) -> list[int]:
+    """Each word's segment (its index): the one it overlaps most, else the nearest one in time."""
     starts = np.array([s.start for s in segments])
     ends = np.array([s.end for s in segments])
-    speakers = []
+    found = []
     for word in words:
         overlap = np.minimum(ends, word.end) - np.maximum(starts, word.start)
         if overlap.max() > 0:
-            speakers.append(segments[int(np.argmax(overlap))].speaker)
+            found.append(int(np.argmax(overlap)))
         else:
-            distance = np.maximum(starts - word.end, word.start - ends)
-            speakers.append(segments[int(np.argmin(distance))].speaker)
-    return speakers
+            found.append(int(np.argmin(np.maximum(starts - word.end, word.start - ends))))
+    return found
 
 
 def settle_boundaries(words: list[Word], speakers: list[int]) -> list[int]:
@@ -201,14 +204,29 @@ def find_host(
     return host, float(np.clip(margin / VOICEPRINT_MARGIN, 0.0, 1.0))
 
 
-def turns_of(words: list[Word]) -> list[Turn]:
+def turns_of(words: list[Word], confidences: list[float] | None = None) -> list[Turn]:
+    """Consecutive words of a speaker as one turn; its confidence, the mean of its words' (each
+    word's is its diarization segment's), weighted by their length."""
     turns: list[Turn] = []
-    for word in words:
-        if turns and turns[-1].speaker == word.speaker:
-            turns[-1].words.append(word)
-        else:
-            turns.append(Turn(word.speaker, [word]))
+    weights: list[list[tuple[float, float]]] = []
+    for word, confidence in zip(words, confidences or [None] * len(words)):
+        if not (turns and turns[-1].speaker == word.speaker):
+            turns.append(Turn(word.speaker, []))
+            weights.append([])
+        turns[-1].words.append(word)
+        if confidence is not None:
+            weights[-1].append((confidence, max(word.end - word.start, 0.01)))
+    for turn, weighted in zip(turns, weights):
+        if weighted:
+            turn.confidence = round(sum(c * w for c, w in weighted) / sum(w for _, w in weighted), 2)
     return turns
+
+
+def speaker_doubts(turns: list[Turn]) -> list[Doubt]:
+    """A doubt for each turn whose speaker is uncertain (under DOUBTED_TURN)."""
+    return [Doubt("speaker", turn.start, turn.end, turn.text, turn.speaker,
+                  f"voice unclear (confidence {turn.confidence:.2f}): is it {turn.speaker}?")
+            for turn in turns if turn.confidence is not None and turn.confidence < DOUBTED_TURN]
 
 
 def _checked_mapping(mapping: dict[str, str]) -> dict[str, str]:

@@ -9,12 +9,12 @@ are discarded.
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from tqdm import tqdm
 
-from ..model import Segment, Transcript, Word, clock
+from ..model import Doubt, Segment, Transcript, Word, clock
 from ..errors import PipelineError
 from ..whisper_model import OFFLINE_MODEL, resolve_model
 
@@ -23,9 +23,8 @@ _NO_SPEECH_PROBABILITY = 0.6
 _LOW_LOGPROB = -1.0
 _MAX_VOCABULARY_CHARS = 600  # the decoder's prompt is 224 tokens; keep hotwords well inside
 _VAD_RATE = 16000
-MIN_UNHEARD_S = 5.0  # seconds of speech with no word in them: the producer is warned
+MIN_UNHEARD_S = 2.0  # seconds of speech with no word in them: decoded again, then reported
 _MAX_TOKENS_PER_S = 8  # French speech is about 5 Whisper tokens a second
-MIN_SKIPPED_WINDOW_S = 20.0  # ... and decoded again: the decoder dropped a whole window
 
 
 @dataclass(frozen=True)
@@ -128,7 +127,7 @@ def _kept_segments(segments, bar: tqdm) -> tuple[list[Segment], int]:
         words = [
             Word(w.word.strip(), round(w.start, 3), round(w.end, 3), round(w.probability, 3))
             for w in segment.words or []
-            if w.word.strip()
+            if any(c.isalnum() for c in w.word)  # "..." alone is no word
         ]
         if words:
             kept.append(Segment(round(segment.start, 3), round(segment.end, 3),
@@ -137,15 +136,19 @@ def _kept_segments(segments, bar: tqdm) -> tuple[list[Segment], int]:
     return kept, dropped
 
 
-def unheard_speech(source: Path, segments: list[Segment], duration: float) -> list[tuple[float, float]]:
-    """Stretches between words, of at least MIN_UNHEARD_S, where the VAD hears speech."""
+def speech_heard(source: Path) -> list[tuple[float, float]]:
+    """(start, end) in seconds of what the voice detector hears as speech."""
     from faster_whisper.audio import decode_audio
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     audio = decode_audio(str(source), sampling_rate=_VAD_RATE)
-    speech = [(r["start"] / _VAD_RATE, r["end"] / _VAD_RATE)
-              for r in get_speech_timestamps(audio, VadOptions())]
-    edges = [0.0, *(t for s in segments for t in (s.words[0].start, s.words[-1].end)), duration]
+    return [(r["start"] / _VAD_RATE, r["end"] / _VAD_RATE) for r in get_speech_timestamps(audio, VadOptions())]
+
+
+def unheard_speech(speech: list[tuple[float, float]], segments: list[Segment],
+                   duration: float) -> list[tuple[float, float]]:
+    """Stretches between words where the VAD hears at least MIN_UNHEARD_S of `speech`."""
+    edges = [0.0, *(t for s in segments for w in s.words for t in (w.start, w.end)), duration]
     gaps = list(zip(edges[::2], edges[1::2]))
     unheard = []
     for start, end in gaps:
@@ -162,26 +165,32 @@ def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True
     with tqdm(total=round(info.duration), unit="s", desc="transcribe", leave=False,
               disable=None if progress else True) as bar:
         kept, dropped = _kept_segments(segments, bar)
-        # Whisper may rate a whole 30 s window of real speech as "no speech" and skip it
-        # (synthetic or unusual voices especially): such stretches are decoded again. Shorter
-        # ones are only reported: a second pass there mostly adds guesses (measured on bench/).
-        unheard = unheard_speech(source, kept, info.duration)
-        skipped = [(a, b) for a, b in unheard if b - a >= MIN_SKIPPED_WINDOW_S]
-        if skipped:
-            for clip in skipped:
-                again, _ = decode(source, settings, clip)
+        # Whisper may rate a whole 30 s window of real speech as "no speech" and skip it, or
+        # drop a few sentences inside one (synthetic or unusual voices especially): every
+        # stretch where the VAD hears speech and no word was written is decoded again, alone.
+        speech = speech_heard(source)
+        unheard = unheard_speech(speech, kept, info.duration)
+        if unheard:
+            for clip in unheard:
+                # Without hotwords: on a short clip they prime the decoder to loop or to write them.
+                again, _ = decode(source, replace(settings, vocabulary=()), clip)
                 kept += _kept_segments(again, bar)[0]
             kept.sort(key=lambda segment: segment.start)
+            still = unheard_speech(speech, kept, info.duration)
             warnings.append(
-                f"{source}: {len(skipped)} stretch(es) of speech the first pass skipped "
-                f"({sum(b - a for a, b in skipped):.0f} s) were transcribed again"
+                f"{source}: {len(unheard) - len(still)} stretch(es) of speech the first pass left "
+                f"without words were transcribed again"
             )
-            unheard = unheard_speech(source, kept, info.duration)
+            unheard = still
         if unheard:
             warnings.append(
                 f"{source}: speech heard but no words recognised at "
                 + ", ".join(f"{clock(a)}-{clock(b)}" for a, b in unheard)
+                + " (music or noise?): listen, and correct the transcript if words are missing"
             )
+        doubts = [Doubt("unheard", round(a, 2), round(b, 2), "", "no words",
+                        "the voice detector hears speech here, recognition wrote nothing: music, noise, or missing words?")
+                  for a, b in unheard]
     if not kept:
         warnings.append(f"{source}: no speech found; the transcript is empty")
     elif dropped:
@@ -192,6 +201,7 @@ def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True
         segments=kept,
         model=settings.model,
         warnings=warnings,
+        doubts=doubts,
     )
 
 

@@ -1,0 +1,297 @@
+"""Accuracy across episodes: every stage of `publish episode`, on episodes tuned on and held out.
+
+    .venv/bin/python bench/accuracy.py [--held-out DIR]... [--only NAME] [--no-real] [--rerun STAGE]
+
+Each episode goes through the real stages (audio, transcribe, diarize, footnotes) in its own
+project under bench/.cache/accuracy/<name>/, whose build cache keeps the transcription between
+runs: a change to the diarize or footnotes code re-runs only those stages. Per episode it prints:
+- WER of the published transcript and of bare faster-whisper (same model, beam 5, VAD, no
+  hotwords) against the reference text;
+- DER of the named turns against the reference timeline, collar 0.25 s and none (pyannote.metrics);
+  "host" says whether the host's name went to the reference host (the first speaker);
+- seconds of reference speech with no word within 0.5 s ("unworded");
+- for episodes with gold footnotes: links numbered as in the seed and marked within 3 words of
+  their first mention ("right"), gold markers hit within 3 words whatever their number ("in3w"),
+  false markers, link terms spelled right;
+- real-time factor per stage (the last time the stage ran) and the run's review items.
+Then the worst case and the mean for each set.
+
+Sets, printed beside each episode: "tuning" is what settings and thresholds were chosen on (the
+11-minute excerpt, ../shared/data/variants/v101-v104); "held-out" are episodes given with
+--held-out (`../shared/tools/synth_episode.py DIR --seed N`, fresh seeds), never used to choose
+anything; "real" are ../shared/data/real-speech recordings (WER against their human references,
+DER against their RTTM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from diarize import reference_of
+from footnotes import LINKS, BenchEpisode, score
+from pyannote.core import Annotation, Segment, Timeline
+from pyannote.metrics.diarization import DiarizationErrorRate
+from scoring import wer
+
+from pipeline.model import dialogue_from_data, join_words
+from pipeline.runner import run_stages
+from pipeline.show_run import Project
+from pipeline.stages.transcript import load_model
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+WORK = ROOT / "bench" / ".cache" / "accuracy"
+STAGES = ("audio", "transcribe", "diarize", "footnotes")
+HOST = "Gérald Holubowicz"
+GUESTS = ["Antonio Casilli", "Claire Dumas", "Léa Martin"]  # for recordings with more voices
+UNWORDED_TOLERANCE_S = 0.5  # a word covers this much either side of it: pauses are not gaps
+# Real recordings: file, language, reference text (None: DER only)
+REAL = [
+    ("pyannote-sample.wav", "en", "stm"),
+    ("ami-dev00.wav", "en", None),
+    ("ami-tst00.wav", "en", None),
+    ("tcof-3speakers.wav", "fr", "ref.txt"),
+    ("france-inter-1998.wav", "fr", "ref.txt"),
+    ("sppas-F_F_B003_P8.wav", "fr", "ref.txt"),
+    ("sppas-F_F_B003_P9.wav", "fr", "ref.txt"),
+    ("sppas-F_F_C006_P6.wav", "fr", "ref.txt"),
+    ("picovoice-test_fr.wav", "fr", "ref.txt"),
+]
+
+
+@dataclass
+class Case:
+    """One recording to bench: where it is, which set, and what it is scored against."""
+
+    name: str
+    set: str  # tuning | held-out | real
+    audio: Path
+    language: str
+    reference_text: str | None
+    timeline: Annotation | None  # reference speakers; the host speaks first
+    episode_file: str  # the episode.toml to publish it with
+    gold: BenchEpisode | None = None  # reference turns with the seed's markers
+    figures: dict = field(default_factory=dict)
+
+
+def synthetic(folder: Path, set_name: str) -> Case:
+    episode = BenchEpisode.at(folder)
+    toml = (folder / "episode.toml").read_text(encoding="utf-8").replace('"episode.mp3"', '"audio.mp3"')
+    return Case(folder.name.lower(), set_name, episode.audio, "fr", episode.text,
+                reference_of(folder / "episode.rttm"), toml, episode)
+
+
+def excerpt() -> Case:
+    audio = DATA / "sample-episode" / "excerpt.mp3"
+    episode = BenchEpisode.at(audio)
+    links = json.loads(LINKS.read_text(encoding="utf-8"))["links"]
+    toml = 'title = "Les travailleurs invisibles de l\'IA"\nnumber = 1\ndate = 2026-11-20\n'
+    toml += 'guests = ["Antonio Casilli"]\naudio = "audio.mp3"\n'
+    for link in links:
+        toml += f"\n[[links]]\nphrase = {json.dumps(link['anchor'])}\nalso = {json.dumps(link.get('also', []))}\n"
+        toml += f"title = {json.dumps(link['title'])}\nurl = {json.dumps(link['url'])}\n"
+    return Case("excerpt", "tuning", audio, "fr", episode.text, reference_of(audio.with_suffix(".rttm")), toml, episode)
+
+
+def plain_reference(text: str) -> str:
+    """A human reference as words: no tags (<noise>), pauses (+), laughs (@); [a,b] read as a."""
+    text = re.sub(r"<[^>]*>", " ", text)
+    text = re.sub(r"\[([^,\]]*),[^\]]*\]", r"\1", text)
+    return re.sub(r"(?<!\S)[+@*#](?!\S)", " ", text)
+
+
+def real(file: str, language: str, reference: str | None) -> Case:
+    audio = DATA / "real-speech" / file
+    rttm = audio.with_suffix(".rttm")
+    timeline = reference_of(rttm) if rttm.exists() else None
+    text = None
+    if reference == "stm":
+        text = " ".join(line.split(maxsplit=5)[5] for line in audio.with_suffix(".stm").read_text().splitlines())
+    elif reference:
+        text = plain_reference(audio.with_suffix(".ref.txt").read_text(encoding="utf-8"))
+    voices = len(timeline.labels()) if timeline else 1
+    guests = json.dumps(GUESTS[: max(1, voices - 1)], ensure_ascii=False)
+    toml = f'title = "{audio.stem}"\nnumber = 1\ndate = 2026-11-20\nguests = {guests}\naudio = "audio{audio.suffix}"\n'
+    return Case(audio.stem.lower(), "real", audio, language, text, timeline, toml)
+
+
+def project_for(case: Case) -> Project:
+    """The case as a one-episode project: its show file in the case's language, its episode."""
+    root = WORK / case.name
+    folder = root / "episodes" / case.name
+    folder.mkdir(parents=True, exist_ok=True)
+    (root / "feeds").mkdir(exist_ok=True)
+    show = (ROOT / "feeds" / "show.toml").read_text(encoding="utf-8")
+    show = re.sub(r'(?m)^language = .*$', f'language = "{case.language}"', show)
+    show = re.sub(r'(?m)^artwork = .*\n', "", show)
+    (root / "feeds" / "show.toml").write_text(show.replace('device = "auto"', 'device = "cpu"'), encoding="utf-8")
+    (folder / "episode.toml").write_text(case.episode_file, encoding="utf-8")
+    (folder / "notes.md").write_text("Bench episode.\n", encoding="utf-8")
+    audio = folder / f"audio{case.audio.suffix}"
+    if not audio.exists() or audio.stat().st_size != case.audio.stat().st_size:
+        shutil.copyfile(case.audio, audio)
+    return Project(root / "feeds" / "show.toml", root / "episodes", root / "build")
+
+
+def run_case(case: Case, rerun: tuple[str, ...]) -> None:
+    """Publish the case up to footnotes (the stages cached), timing each stage that runs."""
+    project = project_for(case)
+    run = project.open_run(case.name, str(WORK / case.name / "site"))
+    timings_file = run.work / "bench-timings.json"
+    timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
+    for stage in STAGES:
+        began = time.perf_counter()
+        if stage in run_stages(run, until=stage, force=tuple(s for s in rerun if s == stage)) or stage not in timings:
+            timings[stage] = time.perf_counter() - began
+    timings_file.write_text(json.dumps(timings))
+    duration = run.artifact("transcribe")["duration"]
+    dialogue = dialogue_from_data(run.artifact("footnotes"))
+    diarized = dialogue_from_data(run.artifact("diarize"))
+    case.figures.update(score_case(case, dialogue, diarized, duration))
+    case.figures["rtf"] = {stage: timings[stage] / duration for stage in STAGES if stage in timings}
+    review = run.work / "review.json"
+    case.figures["review"] = len(json.loads(review.read_text())["items"]) if review.exists() else None
+
+
+def score_case(case: Case, dialogue, diarized, duration: float) -> dict:
+    words = [w for turn in dialogue.turns for w in turn.words]
+    figures: dict = {}
+    if case.reference_text:
+        figures["wer"] = wer(case.reference_text, " ".join(join_words(t.words) for t in dialogue.turns))
+        figures["bare wer"] = wer(case.reference_text, bare_text(case))
+    if case.timeline is not None:
+        hypothesis = Annotation()
+        for turn in diarized.turns:
+            hypothesis[Segment(turn.start, turn.end)] = turn.speaker
+        whole = Timeline([Segment(0, duration)])
+        figures["der"] = DiarizationErrorRate(collar=0.5)(case.timeline, hypothesis, uem=whole)  # ±0.25 s
+        figures["der0"] = DiarizationErrorRate(collar=0.0)(case.timeline, hypothesis, uem=whole)
+        host = next(case.timeline.itertracks(yield_label=True))[2]
+        said_by_host = case.timeline.label_timeline(host)
+        named = hypothesis.label_timeline(HOST) if HOST in hypothesis.labels() else Timeline()
+        others = [hypothesis.label_timeline(label) for label in hypothesis.labels() if label != HOST]
+        best_other = max((said_by_host.crop(t.support()).duration() for t in others), default=0.0)
+        figures["host"] = said_by_host.crop(named.support()).duration() > best_other
+        speech = case.timeline.get_timeline().support()
+        covered = Timeline([Segment(max(0.0, w.start - UNWORDED_TOLERANCE_S), w.end + UNWORDED_TOLERANCE_S)
+                            for w in words]).support()
+        figures["unworded"] = speech.duration() - speech.crop(covered).duration()
+        figures["unworded share"] = figures["unworded"] / max(speech.duration(), 1e-9)
+    if case.gold:
+        figures["footnotes"] = score(dialogue, diarized, case.gold)
+    return figures
+
+
+def bare_text(case: Case) -> str:
+    """Bare faster-whisper's text (same model, beam 5, VAD, no hotwords), cached per file."""
+    cache = WORK / case.name / "bare.txt"
+    if cache.exists():
+        return cache.read_text(encoding="utf-8")
+    model = load_model("base", "cpu", "auto")
+    segments, _ = model.transcribe(str(case.audio), language=case.language, beam_size=5, vad_filter=True)
+    text = " ".join(segment.text.strip() for segment in segments)
+    cache.write_text(text, encoding="utf-8")
+    return text
+
+
+def fraction(text: str) -> tuple[int, int]:
+    got, out_of = text.split("/")
+    return int(got), int(out_of)
+
+
+def row(case: Case) -> str:
+    f = case.figures
+    cells = [f"{case.name:22}", f"{case.set:9}"]
+    cells.append(f"{f['wer']:6.1%} {f['bare wer']:6.1%}" if "wer" in f else f"{'-':>6} {'-':>6}")
+    if "der" in f:
+        cells.append(f"{f['der']:6.1%} {f['der0']:6.1%} {'yes' if f['host'] else 'NO':>4} {f['unworded']:6.1f} s {f['unworded share']:5.1%}")
+    else:
+        cells.append(f"{'-':>6} {'-':>6} {'-':>4} {'-':>8} {'-':>5}")
+    if "footnotes" in f:
+        notes = f["footnotes"]
+        cells.append(f"{notes['numbered as in the seed and marked within 3 words']:>6} {notes['gold markers hit within 3 words (any number)']:>6}"
+                     f" {len(notes['false markers']):>3} {notes['link terms spelled right']:>6}")
+    else:
+        cells.append(f"{'-':>6} {'-':>6} {'-':>3} {'-':>6}")
+    rtf = f.get("rtf", {})
+    cells.append(" ".join(f"{rtf.get(s, float('nan')):5.3f}" for s in STAGES[1:]))
+    cells.append(f"{f['review'] if f.get('review') is not None else '-':>6}")
+    return " ".join(cells)
+
+
+HEADER = (f"{'episode':22} {'set':9} {'WER':>6} {'bare':>6} {'DER':>6} {'DER0':>6} {'host':>4} {'unworded':>8} {'share':>5}"
+          f" {'right':>6} {'in3w':>6} {'fls':>3} {'terms':>6} {'RTF tr':>5} {'diar':>5} {'foot':>5} {'review':>6}")
+
+
+def summary(cases: list[Case]) -> None:
+    for set_name in ("tuning", "held-out", "real"):
+        chosen = [c for c in cases if c.set == set_name]
+        if not chosen:
+            continue
+        print(f"\n{set_name}: {len(chosen)} recordings")
+        for key, label, worst in (("wer", "WER", max), ("der", "DER ±0.25 s", max), ("der0", "DER no collar", max),
+                                  ("unworded share", "speech without words", max)):
+            values = [c.figures[key] for c in chosen if key in c.figures]
+            if values:
+                print(f"  {label:22} worst {worst(values):6.1%}  mean {statistics.mean(values):6.1%}")
+        margins = [c.figures["wer"] - c.figures["bare wer"] for c in chosen if "wer" in c.figures]
+        if margins:
+            print(f"  {'WER stage - bare':22} worst {max(margins):+6.1%}  mean {statistics.mean(margins):+6.1%}")
+        hosts = [c.figures["host"] for c in chosen if "host" in c.figures]
+        if hosts:
+            print(f"  host named right       {sum(hosts)}/{len(hosts)}")
+        notes = [c.figures["footnotes"] for c in chosen if "footnotes" in c.figures]
+        for key in ("numbered as in the seed and marked within 3 words", "gold markers hit within 3 words (any number)"):
+            if notes:
+                pairs = [fraction(n[key]) for n in notes]
+                print(f"  {key:22}: worst {min(g / o for g, o in pairs):.0%}, total {sum(g for g, _ in pairs)}/{sum(o for _, o in pairs)}")
+        if notes:
+            print(f"  false markers: worst {max(len(n['false markers']) for n in notes)}, total {sum(len(n['false markers']) for n in notes)}")
+        for stage in STAGES[1:]:
+            rtfs = [c.figures["rtf"][stage] for c in chosen if stage in c.figures.get("rtf", {})]
+            if rtfs:
+                print(f"  RTF {stage:18} worst {max(rtfs):.3f}  mean {statistics.mean(rtfs):.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--held-out", type=Path, action="append", default=[],
+                        help="an episode folder made by synth_episode.py with a fresh seed (repeatable)")
+    parser.add_argument("--only", default="", help="only the episodes whose name has this")
+    parser.add_argument("--no-real", action="store_true", help="leave out the real recordings")
+    parser.add_argument("--no-tuning", action="store_true", help="leave out the tuning episodes")
+    parser.add_argument("--rerun", action="append", default=[], choices=STAGES, help="run this stage again")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print each episode's footnote details")
+    args = parser.parse_args()
+    if not DATA.is_dir():
+        sys.exit(f"{DATA} is absent: the bench needs ../shared/data beside the project")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    cases = []
+    if not args.no_tuning:
+        cases += [excerpt(), *(synthetic(DATA / "variants" / f"v10{k}", "tuning") for k in range(1, 5))]
+    cases += [synthetic(folder, "held-out") for folder in args.held_out]
+    if not args.no_real:
+        cases += [real(*entry) for entry in REAL]
+    cases = [c for c in cases if args.only in c.name]
+    load_model("base", "cpu", "auto")  # once, outside every stage's time
+    print(HEADER)
+    for case in cases:
+        run_case(case, tuple(args.rerun))
+        print(row(case), flush=True)
+        if args.verbose and "footnotes" in case.figures:
+            for key in ("placement error in words, per link", "false markers", "gold markers missed"):
+                print(f"    {key}: {case.figures['footnotes'][key]}")
+    summary(cases)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""`publish review`: the producer's review page in a real headless Chromium, on a short real
+episode (the sample's first 30 s through every stage). Each kind of fix is made through the page;
+then the episode's corrections.toml is read back and `publish status` must show that transcribe
+and diarize were not redone."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import threading
+import tomllib
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.review_server import TOKEN_HEADER, ReviewSession, open_review_server
+from pipeline.show_run import Project as Runs
+
+from .conftest import make_project
+from .test_page import CHROMIUM, CHROMIUM_FLAGS, playwright_api  # noqa: F401 (skips without them)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory, sample_clip):
+    """The sample clip rendered once (every stage up to render): copied for each test."""
+    project = make_project(tmp_path_factory.mktemp("review"))
+    project.add_episode("clip", sample_clip)
+    ReviewSession(Runs(project.show, project.episodes, project.work), "clip").render()
+    return project
+
+
+@pytest.fixture
+def review(rendered, tmp_path):
+    """A fresh copy of the rendered project under review: (session, base URL, project)."""
+    shutil.copytree(rendered.root, tmp_path / "project")
+    project = type(rendered)(tmp_path / "project")
+    for file in project.root.rglob("*"):  # the show file names its own destination
+        if file.name == "show.toml":
+            file.write_text(file.read_text().replace(str(rendered.root), str(project.root)))
+    session = ReviewSession(Runs(project.show, project.episodes, project.work), "clip")
+    server = open_review_server(session)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield session, f"http://127.0.0.1:{server.server_port}", project
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser, review):
+    session, base, _ = review
+    contexts = []
+
+    def open_page():
+        context = browser.new_context()
+        contexts.append(context)
+        page = context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        page.goto(f"{base}/?token={session.token}", wait_until="networkidle")
+        page.wait_for_selector(".w")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def fixes(project) -> dict:
+    path = project.episodes / "clip" / "corrections.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def stage_states(project, capsys) -> dict[str, str]:
+    capsys.readouterr()
+    assert main(["status", "clip", "--show", str(project.show), "--episodes", str(project.episodes),
+                 "--work", str(project.work)]) == 0
+    return dict(line.split()[:2] for line in capsys.readouterr().out.splitlines())
+
+
+def saved(page) -> None:
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Saved')", timeout=60000)
+
+
+def request(base: str, method: str, path: str, headers: dict | None = None, body: dict | None = None):
+    connection = http.client.HTTPConnection(base.removeprefix("http://"), timeout=60)
+    connection.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers or {})
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def test_requests_without_the_pages_token_are_refused(review):
+    session, base, project = review
+    fix = {"fix": "correction", "heard": "bonjour", "meant": "Bonsoir", "from": 0, "to": 30}
+    assert request(base, "GET", "/")[0] == 403
+    assert request(base, "GET", "/?token=not-the-token")[0] == 403
+    assert request(base, "GET", "/api/review")[0] == 403
+    assert request(base, "GET", "/api/review", {TOKEN_HEADER: "x" * 32})[0] == 403
+    assert request(base, "POST", "/api/fix", {TOKEN_HEADER: "nope"}, fix)[0] == 403
+    # The token in the address alone does not let another page post a fix (no custom header) ...
+    assert request(base, "POST", f"/api/fix?token={session.token}", {}, fix)[0] == 403
+    # ... nor does a request from another site's page, or through another host name.
+    assert request(base, "POST", "/api/fix", {TOKEN_HEADER: session.token, "Origin": "http://evil.example"}, fix)[0] == 403
+    assert request(base, "GET", "/api/review", {TOKEN_HEADER: session.token, "Host": "evil.example"})[0] == 403
+    assert fixes(project) == {}
+    status, body = request(base, "GET", "/api/review", {TOKEN_HEADER: session.token})
+    assert status == 200 and json.loads(body)["slug"] == "clip"
+
+
+def test_a_fix_that_does_not_fit_the_episode_is_refused_and_writes_nothing(review):
+    session, base, project = review
+    headers = {TOKEN_HEADER: session.token, "Content-Type": "application/json"}
+    status, body = request(base, "POST", "/api/fix", headers,
+                           {"fix": "speaker", "name": "Somebody Else", "from": 1.0, "to": 2.0})
+    assert status == 400 and "'Somebody Else' is not in the episode" in json.loads(body)["error"]
+    status, _ = request(base, "POST", "/api/fix", headers, {"fix": "correction", "heard": "x", "from": 1, "to": 2})
+    assert status == 400
+    assert not (project.episodes / "clip" / "corrections.toml").exists()
+
+
+def test_keyboard_walks_through_the_doubts_and_a_click_plays_from_before_the_word(open_page):
+    page = open_page()
+    count = page.locator("#doubt-count").inner_text()
+    total = int(count.split("/")[1])
+    assert count == f"1 / {total}" and total >= 2  # links the 30 s never says, at least
+    page.keyboard.press("n")
+    assert page.locator("#doubt-count").inner_text() == f"2 / {total}"
+    second = page.evaluate("page.doubts[1].start")
+    assert page.evaluate("player.currentTime") == pytest.approx(max(0.0, second - 3), abs=0.05)
+    page.keyboard.press("p")
+    page.keyboard.press("p")  # from the first, back round to the last
+    assert page.locator("#doubt-count").inner_text() == f"{total} / {total}"
+    word = page.locator(".w").nth(20)
+    start = float(word.get_attribute("data-start"))
+    word.click()
+    assert page.evaluate("player.currentTime") == pytest.approx(max(0.0, start - 3), abs=0.3)
+    assert page.errors == []
+
+
+def test_a_word_corrected_on_the_page_goes_to_corrections_toml_and_nothing_is_transcribed_again(
+        open_page, review, capsys):
+    _, _, project = review
+    page = open_page()
+    word = page.locator(".w").nth(3)
+    heard, start = word.inner_text(), float(word.get_attribute("data-start"))
+    word.click()
+    page.fill("#meant", "Bonsoir")
+    page.click("#correct")
+    saved(page)
+    [entry] = fixes(project)["correction"]
+    assert entry["heard"] == heard and entry["meant"] == "Bonsoir"
+    assert entry["from"] < entry["to"] and abs(float(entry["from"].split(":")[1]) - start) < 0.1
+    assert page.locator(".w").nth(3).inner_text() == "Bonsoir"
+    assert "re-rendered in" in page.locator("#status").inner_text()
+    states = stage_states(project, capsys)
+    assert states["transcribe"] == states["diarize"] == states["footnotes"] == states["render"] == "done"
+
+
+def test_a_link_placed_on_selected_words_is_marked_there(open_page, review):
+    session, _, project = review
+    page = open_page()
+    missing = page.evaluate("page.doubts.filter(d => d.kind === 'link-not-found').map(d => d.chose)")
+    link = next(l for l in page.evaluate("page.links") if l["title"] in missing)
+    page.locator(".w").nth(10).click()
+    page.locator(".w").nth(11).click(modifiers=["Shift"])
+    page.select_option("#link", link["phrase"])
+    page.click("#place")
+    saved(page)
+    written = fixes(project)
+    assert written["link"][0]["phrase"] == link["phrase"] and written["correction"][0]["meant"] == link["phrase"]
+    number = next(r["number"] for r in page.evaluate("page.references") if r["title"] == link["title"])
+    assert page.locator(f'sup.fn[data-footnote="{number}"]').count() == 1
+    marked_after = page.evaluate(f"""document.querySelector('sup.fn[data-footnote="{number}"]')
+                                     .previousElementSibling.textContent""")
+    assert link["phrase"].split()[-1] in marked_after
+    assert link["title"] not in page.evaluate("page.doubts.map(d => d.chose)")
+
+
+def test_the_rest_of_a_turn_is_given_to_the_other_speaker(open_page, review):
+    _, _, project = review
+    page = open_page()
+    people = page.evaluate("page.people")
+    turns = page.evaluate("page.turns.map(t => [t.speaker, t.words.length])")
+    turn, (speaker, length) = next((i, t) for i, t in enumerate(turns) if t[1] >= 8)
+    other = next(p for p in people if p != speaker)
+    page.locator(f'.w[data-turn="{turn}"][data-word="5"]').click()
+    page.select_option("#person", other)
+    page.click("#give-rest")
+    saved(page)
+    [entry] = fixes(project)["speaker"]
+    assert entry["name"] == other
+    after = page.evaluate("page.turns.map(t => [t.speaker, t.words.length])")
+    assert after[turn] == [speaker, 5] and after[turn + 1][0] == other
+
+
+def test_a_doubt_accepted_as_right_is_no_longer_flagged(open_page, review):
+    _, _, project = review
+    page = open_page()
+    before = page.evaluate("page.doubts")
+    page.keyboard.press("a")
+    saved(page)
+    [entry] = fixes(project)["accepted"]
+    assert entry["kind"] == before[0]["kind"]
+    assert page.evaluate("page.doubts.length") == len(before) - 1
+
+
+def test_two_tabs_keep_each_others_fixes(open_page, review):
+    _, _, project = review
+    first, second = open_page(), open_page()  # both loaded before either fixes anything
+    for page, meant in ((first, "Alpha"), (second, "Bravo")):
+        page.locator(".w").nth(15 if meant == "Alpha" else 25).click()
+        page.fill("#meant", meant)
+        page.click("#correct")
+        saved(page)
+    assert [c["meant"] for c in fixes(project)["correction"]] == ["Alpha", "Bravo"]
+    assert "Alpha" in second.locator("#transcript").inner_text()  # the second tab shows both
