@@ -39,7 +39,7 @@ import pydantic
 
 from .config import parse_timestamp, read_validated
 from .errors import PipelineError
-from .model import Dialogue, Doubt, DoubtKind, Link, Turn, Word
+from .model import Dialogue, Doubt, DoubtKind, Link, Turn
 from .spelling import find_phrase, plain_tokens, respell
 
 

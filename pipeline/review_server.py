@@ -23,11 +23,13 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import tomlkit
+import tomlkit.exceptions
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
@@ -121,7 +123,10 @@ class ReviewSession:
 
     def _append(self, table: str, entry: dict) -> None:
         path = self.fixes_file
-        document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else _new_fixes_file()
+        try:
+            document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else _new_fixes_file()
+        except tomlkit.exceptions.ParseError as error:
+            raise FixRefused(f"{path}: malformed TOML ({error}); mend it by hand, then fix again") from None
         if table not in document:
             document[table] = tomlkit.aot()
         document[table].append(tomlkit.item(entry))
@@ -163,7 +168,7 @@ def _entry(fix: dict) -> tuple[str, dict]:
     return table, entry
 
 
-def review_app(session: ReviewSession, port_of: callable):
+def review_app(session: ReviewSession, port_of: Callable[[], int]):
     """The WSGI app; port_of() is the port it listens on (known once the server is up)."""
 
     def refuse(status: int, message: str) -> Response:
