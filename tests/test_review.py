@@ -18,7 +18,7 @@ from pipeline.review_server import TOKEN_HEADER, ReviewSession, open_review_serv
 from pipeline.show_run import Project as Runs
 
 from .conftest import make_project
-from .test_page import CHROMIUM, CHROMIUM_FLAGS, playwright_api  # noqa: F401 (skips without them)
+from .test_page import browser  # noqa: F401 (the fixture; the module skips without Chromium)
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +46,8 @@ def review(rendered, tmp_path):
     server.server_close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
-def open_page(browser, review):
+def open_page(browser, review):  # noqa: F811 (the fixture imported above)
     session, base, _ = review
     contexts = []
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
+from werkzeug.serving import BaseWSGIServer
+
+from ..errors import PipelineError
 from ..show_run import Project
 
 
@@ -23,3 +27,21 @@ def add_project_arguments(parser: argparse.ArgumentParser) -> None:
 
 def project_of(args: argparse.Namespace) -> Project:
     return Project(args.show, args.episodes, args.work)
+
+
+def listen(open_server: Callable[[int], BaseWSGIServer], port: int) -> BaseWSGIServer:
+    """A local server on `port`, or one clear error when it is taken."""
+    try:
+        return open_server(port)
+    except OSError as error:
+        raise PipelineError(f"port {port}", f"cannot listen there ({error.strerror}); try --port N") from None
+
+
+def serve_until_interrupted(server: BaseWSGIServer) -> int:
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0

@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 import webbrowser
 
-from ..errors import PipelineError
 from ..review_server import ReviewSession, open_review_server
-from . import add_project_arguments, project_of
+from . import add_project_arguments, listen, project_of, serve_until_interrupted
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,19 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     session = ReviewSession(project_of(args), args.slug)
     session.render()
-    try:
-        server = open_review_server(session, args.port)
-    except OSError as error:
-        raise PipelineError(f"port {args.port}", f"cannot listen there ({error.strerror}); try --port N") from None
+    server = listen(lambda port: open_review_server(session, port), args.port)
     address = f"http://127.0.0.1:{server.server_port}/?token={session.token}"
     print(f"review page for {args.slug}: {address}\n"
           f"fixes go to {session.fixes_file}; publish with `publish episode {args.slug}` (Ctrl-C to stop)", flush=True)
     if not args.no_browser:
         webbrowser.open(address)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return serve_until_interrupted(server)

@@ -14,7 +14,7 @@ from werkzeug.utils import redirect, safe_join, send_from_directory
 from werkzeug.wrappers import Request, Response
 
 from ..config import load_show
-from . import add_show_argument
+from . import add_show_argument, listen, serve_until_interrupted
 from ..errors import PipelineError
 from ..site import PAGE_FILE, content_type
 
@@ -67,15 +67,6 @@ def _site_folder(args: argparse.Namespace) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     folder = _site_folder(args)
-    try:
-        server = open_server(folder.resolve(), args.port)
-    except OSError as error:
-        raise PipelineError(f"port {args.port}", f"cannot listen there ({error.strerror}); try --port N") from None
+    server = listen(lambda port: open_server(folder.resolve(), port), args.port)
     print(f"serving {folder} on http://localhost:{server.server_port}/ (Ctrl-C to stop)", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return serve_until_interrupted(server)
