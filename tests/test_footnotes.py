@@ -480,3 +480,45 @@ def test_the_peoples_names_are_respelled_where_said_and_written_nowhere_else():
     assert "Comme disait Holubowicz hier" in text(result)
     assert text(result).count("Holubowicz") == 2 and "Casilli" not in text(result)
     assert text(result).startswith("bonsoir.") and "bonsoir Gérald, merci" in text(result)
+
+
+def test_the_producers_fixes_are_checked_against_the_episode(tmp_path: Path):
+    from pipeline.corrections import load_fixes
+
+    path = tmp_path / "corrections.toml"
+    path.write_text('[[speaker]]\nname = "Antonio Casilli"\nfrom = "0:01"\nto = "0:03.5"\n\n'
+                    '[[link]]\nphrase = "ChatGPT"\nheard = "châche et pété"\nfrom = 2\nto = 4\n\n'
+                    '[[accepted]]\nkind = "word"\nat = "1:02.35"\n', encoding="utf-8")
+    fixes = load_fixes(path, ["Gérald Holubowicz", "Antonio Casilli"], [CHATGPT])
+    assert (fixes.speakers[0].start, fixes.speakers[0].end) == (1.0, 3.5)
+    assert fixes.links[0].phrase == "ChatGPT" and fixes.accepted[0].at == 62.35
+    for people, links, key in ((["Gérald Holubowicz"], [CHATGPT], "speaker[1].name"),
+                               (["Gérald Holubowicz", "Antonio Casilli"], [REDDIT], "link[1].phrase")):
+        with pytest.raises(PipelineError) as failure:
+            load_fixes(path, people, links)
+        assert str(path) in str(failure.value) and f"key '{key}'" in str(failure.value)
+    path.write_text('[[accepted]]\nkind = "guess"\nat = 3\n', encoding="utf-8")
+    with pytest.raises(PipelineError, match="accepted"):
+        load_fixes(path)
+
+
+def test_a_speaker_fix_moves_the_words_and_settles_the_doubt():
+    from pipeline.corrections import SpeakerFix, apply_speaker_fixes
+    from pipeline.model import Doubt
+
+    heard = dialogue(("Gérald", "merci Antonio. Alors le travail du clic"), ("Antonio", "oui exactement"))
+    heard.doubts = [Doubt("speaker", 1.0, 3.4, "Alors le travail du clic", "Gérald", "voice unclear")]
+    fixed = apply_speaker_fixes(heard, [SpeakerFix("Antonio", 0.9, 3.5)])
+    assert [(t.speaker, join_words(t.words)) for t in fixed.turns] == [
+        ("Gérald", "merci Antonio."), ("Antonio", "Alors le travail du clic oui exactement")]
+    assert fixed.turns[1].confidence == 1.0 and fixed.doubts == []
+
+
+def test_a_link_placed_by_the_producer_wins_and_is_numbered_in_order():
+    from pipeline.corrections import LinkFix
+
+    heard = dialogue(("Gérald", "vous écoutez Imaginaires. On parle de commencé à et de ChatGPT"))
+    result = place_footnotes(heard, [IMAGINAIRES, Link(["Common Crawl"], "Common Crawl", "https://commoncrawl.org"),
+                                     CHATGPT], placed_by_producer=[LinkFix("Common Crawl", "commencé à", 2.9, 4.0)])
+    assert marked(result) == [("Imaginaires.", 1), ("à", 2), ("ChatGPT", 3)]
+    assert result.doubts == [] and result.warnings == []
