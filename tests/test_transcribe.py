@@ -28,3 +28,14 @@ def test_words_covering_the_speech_leave_nothing_unheard(sample_clip):
 def test_silence_is_not_speech(tmp_path):
     silence = make_silence(tmp_path / "silence.mp3", seconds=20)
     assert unheard_speech(speech_heard(silence), [], duration=20.0) == []
+
+
+def test_a_segment_that_copies_the_hotwords_out_is_recognised():
+    from pipeline.stages.transcript import copies_hotwords
+
+    vocabulary = ("Imaginaires", "Amazon Mechanical Turk", "ChatGPT", "GPT-4")
+    # As the first pass wrote a hard stretch of an unseen variant, v101, at 1:07.
+    assert copies_hotwords("Amazon Mechanical Turk, ChatGPT, platformer, peuplu, strict", vocabulary)
+    assert not copies_hotwords("on utilise ChatGPT, puis Amazon Mechanical Turk", vocabulary)  # not as given
+    assert not copies_hotwords("le phénomène ChatGPT et GPT-4", vocabulary)
+    assert not copies_hotwords("Amazon Mechanical Turk, ChatGPT", ())

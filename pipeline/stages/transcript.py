@@ -81,6 +81,13 @@ def _hotwords(vocabulary: tuple[str, ...]) -> str | None:
     return text or None
 
 
+def copies_hotwords(text: str, vocabulary: tuple[str, ...]) -> bool:
+    """Whether a segment reads like the hotwords copied out: two of them in a row, in the
+    order and with the separator the decoder was given them in."""
+    terms = (_hotwords(vocabulary) or "").split(", ")
+    return any(f"{first}, {second}" in text for first, second in zip(terms, terms[1:]))
+
+
 def decode(source: Path, settings: TranscribeSettings, clip: tuple[float, float] | None = None):
     """faster-whisper's lazy (segments, info) for `source`, with the stage's guards.
 
@@ -165,6 +172,18 @@ def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True
     with tqdm(total=round(info.duration), unit="s", desc="transcribe", leave=False,
               disable=None if progress else True) as bar:
         kept, dropped = _kept_segments(segments, bar)
+        # Where the audio is hard, the decoder may copy its prompt, the hotwords, out as text
+        # ("Amazon Mechanical Turk, ChatGPT, platformer..."): such a segment is decoded again
+        # without them.
+        copied = [segment for segment in kept if copies_hotwords(segment.text, settings.vocabulary)]
+        for segment in copied:
+            kept.remove(segment)
+            again, _ = decode(source, replace(settings, vocabulary=()), (segment.start, segment.end))
+            kept += _kept_segments(again, bar)[0]
+        if copied:
+            kept.sort(key=lambda segment: segment.start)
+            warnings.append(f"{source}: {len(copied)} segment(s) that copied the hotwords out were decoded "
+                            "again without them")
         # Whisper may rate a whole 30 s window of real speech as "no speech" and skip it, or
         # drop a few sentences inside one (synthetic or unusual voices especially): every
         # stretch where the VAD hears speech and no word was written is decoded again, alone.
