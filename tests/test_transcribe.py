@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pipeline.model import Segment, Word
 from pipeline.stages.transcript import speech_heard, unheard_speech
 
@@ -39,3 +41,19 @@ def test_a_segment_that_copies_the_hotwords_out_is_recognised():
     assert not copies_hotwords("on utilise ChatGPT, puis Amazon Mechanical Turk", vocabulary)  # not as given
     assert not copies_hotwords("le phénomène ChatGPT et GPT-4", vocabulary)
     assert not copies_hotwords("Amazon Mechanical Turk, ChatGPT", ())
+
+
+def test_a_second_listen_is_decoded_once_per_audio_and_settings(sample_clip, tmp_path, monkeypatch):
+    from pipeline.stages.transcript import Relistener, TranscribeSettings
+
+    cache = tmp_path / "second-listens.json"
+    settings = TranscribeSettings(model="base", device="cpu", language="fr")
+    heard = Relistener(sample_clip, settings, cache)(2.0, 9.0, "Imaginaires")
+    assert heard and all(2.0 <= w.start <= w.end <= 9.5 for w in heard)
+    again = Relistener(sample_clip, settings, cache)
+    monkeypatch.setattr(again, "_listen", lambda *args: pytest.fail("decoded again"))
+    assert again(2.0, 9.0, "Imaginaires") == heard
+    # Other settings (or other audio) are another listen.
+    other = Relistener(sample_clip, TranscribeSettings(model="base", device="cpu", language="fr", beam_size=1), cache)
+    monkeypatch.setattr(other, "_listen", lambda *args: [])
+    assert other(2.0, 9.0, "Imaginaires") == []

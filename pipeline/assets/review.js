@@ -177,6 +177,10 @@ async function send(...fixes) {
   }
 }
 
+$("transcript").addEventListener("mousedown", (event) => {
+  if (event.shiftKey && event.target.closest(".w")) event.preventDefault(); // a word selection, not a text one
+});
+
 $("transcript").addEventListener("click", (event) => {
   const word = event.target.closest(".w");
   if (!word) return;

@@ -16,6 +16,7 @@ from ..runner import EpisodeRun, Stage, data_digest, file_digest
 from . import audio, render, transcript
 
 SITE_FOLDER = "site"
+LISTENS_FILE = "second-listens.json"  # the footnotes stage's second listens, decoded once
 MASTER_FILE = "master.mp3"
 
 
@@ -73,7 +74,7 @@ def _footnotes(run: EpisodeRun):
     fixes = load_fixes(_corrections_file(run), [run.show.host, *run.episode.guests], run.episode.links)
     dialogue = place_footnotes(
         apply_speaker_fixes(dialogue_from_data(run.artifact("diarize")), fixes.speakers), run.episode.links,
-        fixes.corrections, relisten=transcript.Relistener(run.episode.audio, transcribe_settings(run)),
+        fixes.corrections, relisten=transcript.Relistener(run.episode.audio, transcribe_settings(run), run.work / LISTENS_FILE),
         placed_by_producer=fixes.links, people=[run.show.host, *run.episode.guests],
     )
     write_review(run.work / REVIEW_FILE, run.episode.slug, MASTER_FILE, dialogue, fixes.accepted)

@@ -9,13 +9,15 @@ are discarded.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from tqdm import tqdm
 
-from ..model import Doubt, Segment, Transcript, Word, clock
 from ..errors import PipelineError
+from ..model import Doubt, Segment, Transcript, Word, clock, to_data
+from ..runner import data_digest, file_digest, write_json_atomically
 from ..whisper_model import OFFLINE_MODEL, resolve_model
 
 # Segments scored as likely non-speech *and* decoded with low confidence are hallucinations.
@@ -226,11 +228,14 @@ def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True
 
 class Relistener:
     """A second, focused listen to a stretch of the episode, favouring one phrase: the
-    footnotes stage's last chance for a name the first pass misheard (see footnotes.py)."""
+    footnotes stage's last chance for a name the first pass misheard (see footnotes.py).
+    With a `cache` file, each listen is decoded once for this audio and these settings: the
+    footnotes stage re-runs in seconds after a producer's fix."""
 
-    def __init__(self, source: Path, settings: TranscribeSettings):
+    def __init__(self, source: Path, settings: TranscribeSettings, cache: Path | None = None):
         self.source = source
         self.settings = settings
+        self.cache = cache
 
     @functools.cached_property
     def _audio(self):
@@ -238,7 +243,30 @@ class Relistener:
 
         return decode_audio(str(self.source), sampling_rate=_VAD_RATE)
 
+    @functools.cached_property
+    def _heard(self) -> dict[str, list[dict]]:
+        """Listens already decoded for this audio and these settings, by clip and phrase."""
+        if self.cache is None or not self.cache.is_file():
+            return {}
+        try:
+            stored = json.loads(self.cache.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return stored.get("listens", {}) if stored.get("for") == self._identity else {}
+
+    @functools.cached_property
+    def _identity(self) -> str:
+        return data_digest([file_digest(self.source), self.settings.key()])
+
     def __call__(self, start: float, end: float, phrase: str) -> list[Word]:
+        key = f"{start:.3f} {end:.3f} {phrase}"
+        if key not in self._heard:
+            self._heard[key] = [to_data(word) for word in self._listen(start, end, phrase)]
+            if self.cache is not None:
+                write_json_atomically(self.cache, {"for": self._identity, "listens": self._heard})
+        return [Word(**word) for word in self._heard[key]]
+
+    def _listen(self, start: float, end: float, phrase: str) -> list[Word]:
         model = load_model(self.settings.model, self.settings.device, self.settings.compute_type)
         clip = self._audio[int(start * _VAD_RATE) : int(end * _VAD_RATE)]
         segments, _ = model.transcribe(
