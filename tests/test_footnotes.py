@@ -522,3 +522,17 @@ def test_a_link_placed_by_the_producer_wins_and_is_numbered_in_order():
                                      CHATGPT], placed_by_producer=[LinkFix("Common Crawl", "commencé à", 2.9, 4.0)])
     assert marked(result) == [("Imaginaires.", 1), ("à", 2), ("ChatGPT", 3)]
     assert result.doubts == [] and result.warnings == []
+
+
+def test_in_a_running_order_list_a_later_mention_out_of_order_is_not_marked():
+    openai = Link(["OpenAI"], "OpenAI", "https://openai.com")
+    heard = dialogue(
+        ("Gérald", "vous écoutez Imaginaires. Le créateur de châtaigne, c'est OpenAI."),  # ChatGPT misheard
+        ("Antonio", "une plateforme comme Amazon Mechanical Turk. Et puis ChatGPT encore, bien sûr."),
+    )
+    # The list's running order: Imaginaires, ChatGPT, OpenAI, Turk. The exact "ChatGPT" comes
+    # after OpenAI and Turk: a later mention, not the first one.
+    result = place_footnotes(heard, [IMAGINAIRES, CHATGPT, openai, TURK])
+    assert marked(result) == [("Imaginaires.", 1), ("OpenAI.", 3), ("Turk.", 4)]
+    assert [r.number for r in result.references] == [1, 2, 3, 4]
+    assert [(d.kind, d.chose) for d in result.doubts] == [("link-not-found", "ChatGPT")]
