@@ -57,3 +57,24 @@ def test_a_second_listen_is_decoded_once_per_audio_and_settings(sample_clip, tmp
     other = Relistener(sample_clip, TranscribeSettings(model="base", device="cpu", language="fr", beam_size=1), cache)
     monkeypatch.setattr(other, "_listen", lambda *args: [])
     assert other(2.0, 9.0, "Imaginaires") == []
+
+
+def test_a_segment_repeating_the_one_before_word_for_word_is_dropped():
+    from types import SimpleNamespace
+
+    from tqdm import tqdm
+
+    from pipeline.stages.transcript import _kept_segments
+
+    def segment(start: float, text: str, no_speech: float = 0.1, logprob: float = -0.5):
+        words = [SimpleNamespace(word=" " + w, start=start + i * 0.3, end=start + i * 0.3 + 0.2, probability=0.9)
+                 for i, w in enumerate(text.split())]
+        return SimpleNamespace(start=start, end=start + 2, text=text, words=words, no_speech_prob=no_speech,
+                               avg_logprob=logprob)
+
+    loop = [segment(0, "C'est la même chose."), segment(2, "C'est la même chose !"), segment(4, "Merci."),
+            segment(6, "Merci."), segment(8, "Sur de la musique", no_speech=0.9, logprob=-1.5)]
+    kept, dropped = _kept_segments(loop, tqdm(disable=True))
+    assert [s.text for s in kept] == ["C'est la même chose.", "Merci.", "Merci."] and dropped == 2
+    kept, _ = _kept_segments(loop[-1:], tqdm(disable=True), heard_as_speech=True)
+    assert [s.text for s in kept] == ["Sur de la musique"]  # where the voice detector hears speech

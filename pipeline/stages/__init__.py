@@ -143,7 +143,9 @@ STAGES = [
             **transcribe_settings(run).key(),
         },
         make=lambda run: transcript.transcribe(run.episode.audio, transcribe_settings(run)),
-        revision=2,  # 2: every stretch of speech left without words decoded again; doubts
+        # 2: every stretch of speech left without words decoded again, doubts; 3: no segment
+        # repeated word for word, VAD-heard stretches kept
+        revision=3,
     ),
     Stage(
         "diarize",

@@ -18,6 +18,7 @@ from tqdm import tqdm
 from ..errors import PipelineError
 from ..model import Doubt, Segment, Transcript, Word, clock, to_data
 from ..runner import data_digest, file_digest, write_json_atomically
+from ..spelling import plain_tokens
 from ..whisper_model import OFFLINE_MODEL, resolve_model
 
 # Segments scored as likely non-speech *and* decoded with low confidence are hallucinations.
@@ -125,12 +126,18 @@ def decode(source: Path, settings: TranscribeSettings, clip: tuple[float, float]
     )
 
 
-def _kept_segments(segments, bar: tqdm) -> tuple[list[Segment], int]:
-    """Segments with their words, less those the model rates as probably not speech."""
+def _kept_segments(segments, bar: tqdm, heard_as_speech: bool = False) -> tuple[list[Segment], int]:
+    """Segments with their words, less those the model rates as probably not speech (unless
+    the voice detector heard speech there) and less a segment repeating the one before word for
+    word: over music or noise the decoder loops on one sentence ("C'est la même chose que l'on a
+    fait." four times in a row on a variant with a music bed)."""
     kept, dropped = [], 0
     for segment in segments:
         bar.update(max(0, round(segment.end) - bar.n))
-        if segment.no_speech_prob > _NO_SPEECH_PROBABILITY and segment.avg_logprob < _LOW_LOGPROB:
+        unlikely = segment.no_speech_prob > _NO_SPEECH_PROBABILITY and segment.avg_logprob < _LOW_LOGPROB
+        tokens = plain_tokens(segment.text)
+        repeated = bool(kept) and len(tokens) >= 3 and tokens == plain_tokens(kept[-1].text)  # not "Merci."
+        if (unlikely and not heard_as_speech) or repeated:
             dropped += 1
             continue
         words = [
@@ -195,7 +202,7 @@ def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True
             for clip in unheard:
                 # Without hotwords: on a short clip they prime the decoder to loop or to write them.
                 again, _ = decode(source, replace(settings, vocabulary=()), clip)
-                kept += _kept_segments(again, bar)[0]
+                kept += _kept_segments(again, bar, heard_as_speech=True)[0]
             kept.sort(key=lambda segment: segment.start)
             still = unheard_speech(speech, kept, info.duration)
             warnings.append(
@@ -215,7 +222,7 @@ def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True
     if not kept:
         warnings.append(f"{source}: no speech found; the transcript is empty")
     elif dropped:
-        warnings.append(f"{source}: {dropped} segment(s) dropped as probable non-speech")
+        warnings.append(f"{source}: {dropped} segment(s) dropped as probable non-speech or repeated word for word")
     return Transcript(
         language=settings.language,
         duration=round(info.duration, 3),
