@@ -16,8 +16,9 @@
    speaker inside a region but nothing across a pause; a change left inside a region moves to
    the quietest frame nearby, so boundaries land on pauses.
 
-The result is exclusive (one speaker at a time): overlapping speech goes to the voice that
-dominates it. Speakers are numbered by first appearance: label "S1" speaks first.
+Each segment gets a confidence: the mean lead, over its frames, of its speaker's similarity
+over the likeliest other one, SURE_MARGIN making it certain. The result is exclusive (one
+speaker at a time): overlapping speech goes to the voice that dominates it. Speakers are numbered by first appearance: label "S1" speaks first.
 """
 
 from __future__ import annotations

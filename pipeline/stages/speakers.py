@@ -18,6 +18,9 @@ Naming the voices:
   a warning that gives each label's first words' time so the producer can fix it in `[speakers]`.
 - `Dialogue.confidence` (0-1) combines how clearly the voices separate with how sure the naming
   is; under LOW_CONFIDENCE the dialogue carries a warning instead of a silent guess.
+- Each turn carries a confidence too (0-1): how much more its voice resembles its speaker than
+  the other, over its words (see diarization.turn_confidence). A turn under DOUBTED_TURN becomes a
+  doubt for the producer (build/<slug>/review.json), with the transcript's own doubts.
 """
 
 from __future__ import annotations
