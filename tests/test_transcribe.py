@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 
 from pipeline.model import Segment, Word
@@ -69,12 +71,14 @@ def test_a_segment_repeating_the_one_before_word_for_word_is_dropped():
     def segment(start: float, text: str, no_speech: float = 0.1, logprob: float = -0.5):
         words = [SimpleNamespace(word=" " + w, start=start + i * 0.3, end=start + i * 0.3 + 0.2, probability=0.9)
                  for i, w in enumerate(text.split())]
+        ratio = len(text) / len(zlib.compress(text.encode()))
         return SimpleNamespace(start=start, end=start + 2, text=text, words=words, no_speech_prob=no_speech,
-                               avg_logprob=logprob)
+                               avg_logprob=logprob, compression_ratio=ratio)
 
     loop = [segment(0, "C'est la même chose."), segment(2, "C'est la même chose !"), segment(4, "Merci."),
-            segment(6, "Merci."), segment(8, "Sur de la musique", no_speech=0.9, logprob=-1.5)]
+            segment(6, "Merci."), segment(8, "Sur de la musique", no_speech=0.9, logprob=-1.5),
+            segment(10, "Ah " * 60)]
     kept, dropped = _kept_segments(loop, tqdm(disable=True))
-    assert [s.text for s in kept] == ["C'est la même chose.", "Merci.", "Merci."] and dropped == 2
-    kept, _ = _kept_segments(loop[-1:], tqdm(disable=True), heard_as_speech=True)
+    assert [s.text for s in kept] == ["C'est la même chose.", "Merci.", "Merci."] and dropped == 3
+    kept, _ = _kept_segments(loop[4:5], tqdm(disable=True), heard_as_speech=True)
     assert [s.text for s in kept] == ["Sur de la musique"]  # where the voice detector hears speech

@@ -24,6 +24,7 @@ from ..whisper_model import OFFLINE_MODEL, resolve_model
 # Segments scored as likely non-speech *and* decoded with low confidence are hallucinations.
 _NO_SPEECH_PROBABILITY = 0.6
 _LOW_LOGPROB = -1.0
+_MAX_COMPRESSION_RATIO = 2.4  # Whisper's own bar for text too repetitive to be speech
 _MAX_VOCABULARY_CHARS = 600  # the decoder's prompt is 224 tokens; keep hotwords well inside
 _VAD_RATE = 16000
 MIN_UNHEARD_S = 2.0  # seconds of speech with no word in them: decoded again, then reported
@@ -128,16 +129,18 @@ def decode(source: Path, settings: TranscribeSettings, clip: tuple[float, float]
 
 def _kept_segments(segments, bar: tqdm, heard_as_speech: bool = False) -> tuple[list[Segment], int]:
     """Segments with their words, less those the model rates as probably not speech (unless
-    the voice detector heard speech there) and less a segment repeating the one before word for
-    word: over music or noise the decoder loops on one sentence ("C'est la même chose que l'on a
-    fait." four times in a row on a variant with a music bed)."""
+    the voice detector heard speech there), and less the decoder's loops: over music or noise it
+    repeats one sentence ("C'est la même chose que l'on a fait." four times in a row on a
+    variant with a music bed), as segments repeating the one before word for word or as a
+    segment of its own ("Ah ah ah ah ..." for 28 s, which compresses too well to be speech)."""
     kept, dropped = [], 0
     for segment in segments:
         bar.update(max(0, round(segment.end) - bar.n))
         unlikely = segment.no_speech_prob > _NO_SPEECH_PROBABILITY and segment.avg_logprob < _LOW_LOGPROB
         tokens = plain_tokens(segment.text)
         repeated = bool(kept) and len(tokens) >= 3 and tokens == plain_tokens(kept[-1].text)  # not "Merci."
-        if (unlikely and not heard_as_speech) or repeated:
+        looping = segment.compression_ratio > _MAX_COMPRESSION_RATIO  # "ah ah ah ah ..."
+        if (unlikely and not heard_as_speech) or repeated or looping:
             dropped += 1
             continue
         words = [
