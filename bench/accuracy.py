@@ -45,6 +45,7 @@ from scoring import wer
 from pipeline.model import dialogue_from_data, join_words
 from pipeline.runner import run_stages
 from pipeline.show_run import Project
+from pipeline.stages import LISTENS_FILE
 from pipeline.stages.transcript import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,6 +149,9 @@ def run_case(case: Case, rerun: tuple[str, ...]) -> None:
     run = project.open_run(case.name, str(WORK / case.name / "site"))
     timings_file = run.work / "bench-timings.json"
     timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
+    footnotes = next(stage for stage in run.stages if stage.name == "footnotes")
+    if run.state(footnotes) != "done" or "footnotes" in rerun:  # its time, with no listen cached
+        (run.work / LISTENS_FILE).unlink(missing_ok=True)
     for stage in STAGES:
         began = time.perf_counter()
         if stage in run_stages(run, until=stage, force=tuple(s for s in rerun if s == stage)) or stage not in timings:

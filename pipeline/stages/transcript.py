@@ -25,6 +25,7 @@ from ..whisper_model import OFFLINE_MODEL, resolve_model
 _NO_SPEECH_PROBABILITY = 0.6
 _LOW_LOGPROB = -1.0
 _MAX_COMPRESSION_RATIO = 2.4  # Whisper's own bar for text too repetitive to be speech
+_CLIP_TEMPERATURES = (0.0, 0.2, 0.4, 0.6)
 _MAX_VOCABULARY_CHARS = 600  # the decoder's prompt is 224 tokens; keep hotwords well inside
 _VAD_RATE = 16000
 MIN_UNHEARD_S = 2.0  # seconds of speech with no word in them: decoded again, then reported
@@ -114,10 +115,10 @@ def decode(source: Path, settings: TranscribeSettings, clip: tuple[float, float]
         return BatchedInferencePipeline(model).transcribe(
             str(source), batch_size=settings.batch_size, **options
         )
-    if clip:  # one greedy-temperature pass: a second chance, not a search through retries
+    if clip:  # a few warmer retries when the text loops (the intro of v101 did at 0.0), no more
         return model.transcribe(
             str(source), condition_on_previous_text=False, clip_timestamps=list(clip),
-            temperature=0.0, **options,
+            temperature=_CLIP_TEMPERATURES, **options,
         )
     return model.transcribe(
         str(source),
