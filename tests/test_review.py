@@ -214,3 +214,11 @@ def test_two_tabs_keep_each_others_fixes(open_page, review):
         saved(page)
     assert [c["meant"] for c in fixes(project)["correction"]] == ["Alpha", "Bravo"]
     assert "Alpha" in second.locator("#transcript").inner_text()  # the second tab shows both
+
+
+def test_reviewing_an_episode_that_is_not_there_is_one_clear_error(tmp_path, capsys):
+    project = make_project(tmp_path)
+    code = main(["review", "absent", "--no-browser", "--show", str(project.show), "--episodes",
+                 str(project.episodes), "--work", str(project.work)])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and len(err.splitlines()) == 1 and "absent" in err
