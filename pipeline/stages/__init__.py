@@ -144,8 +144,8 @@ STAGES = [
         },
         make=lambda run: transcript.transcribe(run.episode.audio, transcribe_settings(run)),
         # 2: every stretch of speech left without words decoded again, doubts; 3: no segment
-        # repeated word for word or looping, VAD-heard stretches kept, retried warmer
-        revision=5,
+        # repeated word for word or looping (by its own text), VAD-heard stretches kept, retried warmer
+        revision=6,
     ),
     Stage(
         "diarize",

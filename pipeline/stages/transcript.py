@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import zlib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -128,6 +129,13 @@ def decode(source: Path, settings: TranscribeSettings, clip: tuple[float, float]
     )
 
 
+def compression_ratio(text: str) -> float:
+    """Whisper's measure of repetition, of one segment's text (faster-whisper gives each segment
+    its whole 30 s window's: one loop would condemn every segment of its window)."""
+    encoded = text.encode("utf-8")
+    return len(encoded) / len(zlib.compress(encoded)) if encoded else 0.0
+
+
 def _kept_segments(segments, bar: tqdm, heard_as_speech: bool = False) -> tuple[list[Segment], int]:
     """Segments with their words, less those the model rates as probably not speech (unless
     the voice detector heard speech there), and less the decoder's loops: over music or noise it
@@ -140,7 +148,7 @@ def _kept_segments(segments, bar: tqdm, heard_as_speech: bool = False) -> tuple[
         unlikely = segment.no_speech_prob > _NO_SPEECH_PROBABILITY and segment.avg_logprob < _LOW_LOGPROB
         tokens = plain_tokens(segment.text)
         repeated = bool(kept) and len(tokens) >= 3 and tokens == plain_tokens(kept[-1].text)  # not "Merci."
-        looping = segment.compression_ratio > _MAX_COMPRESSION_RATIO  # "ah ah ah ah ..."
+        looping = compression_ratio(segment.text) > _MAX_COMPRESSION_RATIO  # "ah ah ah ah ..."
         if (unlikely and not heard_as_speech) or repeated or looping:
             dropped += 1
             continue
