@@ -194,6 +194,13 @@ def test_a_boundary_word_moves_to_the_side_of_the_sentence_end():
     assert settle_boundaries(words, [0, 1, 1, 1, 1, 1, 1]) == [0, 0, 1, 1, 1, 1, 1]
 
 
+def test_no_turn_starts_in_the_middle_of_a_word():
+    texts = ["J", "'ai", "jamais", "réussi", "est", "-ce", "que"]
+    words = [Word(t, i * 0.5, i * 0.5 + 0.4) for i, t in enumerate(texts)]
+    speakers = settle_boundaries(words, [0, 1, 1, 1, 0, 1, 1])
+    assert speakers[1] == speakers[0] and speakers[5] == speakers[4]  # "J'ai", "est-ce" stay whole
+
+
 def test_enroll_host_stores_the_voiceprint_beside_the_show_file(tmp_path, capsys):
     clip = ffmpeg_cut(shared_file("sample-episode/short.mp3"), 0.5, 5.0, tmp_path / "too-short.wav")
     show = tmp_path / "show.toml"

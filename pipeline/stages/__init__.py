@@ -158,7 +158,7 @@ STAGES = [
             "mapping": run.episode.speakers,
         },
         make=_diarize,
-        revision=2,  # 2: turns carry a confidence; doubted ones listed
+        revision=3,  # 2: turns carry a confidence; doubted ones listed; 3: no turn starts mid-word
     ),
     Stage(
         "footnotes",

@@ -40,7 +40,7 @@ from ..diarization import (
     voice_vector,
 )
 from ..errors import PipelineError
-from ..model import Dialogue, Doubt, Transcript, Turn, Word, clock
+from ..model import Dialogue, Doubt, Transcript, Turn, Word, clock, glued_to_previous
 
 MAX_BOUNDARY_SHIFT = 3  # words
 SHIFT_PENALTY = 0.3  # per word moved: a break must be clearly better to move further
@@ -148,6 +148,9 @@ def settle_boundaries(words: list[Word], speakers: list[int]) -> list[int]:
         speakers[min(best, change) : max(best, change)] = [
             after if best < change else before
         ] * abs(best - change)
+    for index in range(1, len(words)):  # never between "j" and "'ai": the rest of a word is its own
+        if glued_to_previous(words[index].text):
+            speakers[index] = speakers[index - 1]
     return speakers
 
 
