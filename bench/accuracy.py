@@ -43,6 +43,7 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 from scoring import wer
 
 from pipeline.model import dialogue_from_data, join_words
+from pipeline.review import REVIEW_FILE
 from pipeline.runner import run_stages
 from pipeline.show_run import Project
 from pipeline.stages import LISTENS_FILE
@@ -164,7 +165,7 @@ def run_case(case: Case, rerun: tuple[str, ...]) -> None:
     diarized = dialogue_from_data(run.artifact("diarize"))
     case.figures.update(score_case(case, dialogue, diarized, duration))
     case.figures["rtf"] = {stage: timings[stage] / duration for stage in STAGES if stage in timings}
-    review = run.work / "review.json"
+    review = run.work / REVIEW_FILE
     case.figures["review"] = len(json.loads(review.read_text())["items"]) if review.exists() else None
 
 

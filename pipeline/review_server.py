@@ -34,12 +34,13 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
-from .config import CORRECTIONS_FILE
-from .corrections import apply_corrections, load_fixes
+from .corrections import apply_corrections
 from .errors import PipelineError
 from .model import dialogue_from_data, join_words
+from .review import REVIEW_FILE
 from .runner import EpisodeRun, run_stages
 from .show_run import Project
+from .stages import corrections_file, mastered, people, producer_fixes
 
 ASSETS = {"review.js": "text/javascript", "review.css": "text/css", "style.css": "text/css"}
 TOKEN_HEADER = "X-Review-Token"
@@ -80,17 +81,17 @@ class ReviewSession:
 
     @property
     def fixes_file(self) -> Path:
-        return self.open_run().episode.folder / CORRECTIONS_FILE
+        return corrections_file(self.open_run())
 
     def page_data(self) -> dict:
         """What the page shows: the episode as footnoted, its people and links, its doubts."""
         run = self.open_run()
-        review = json.loads((run.work / "review.json").read_text(encoding="utf-8"))
+        review = json.loads((run.work / REVIEW_FILE).read_text(encoding="utf-8"))
         dialogue = run.artifact("footnotes")
         return {
             "title": run.episode.title,
             "slug": run.episode.slug,
-            "people": [run.show.host, *run.episode.guests],
+            "people": people(run),
             "links": [{"phrase": link.phrases[0], "title": link.title, "url": link.url} for link in run.episode.links],
             "turns": dialogue["turns"],
             "references": dialogue["references"],
@@ -102,45 +103,47 @@ class ReviewSession:
         table, entry = _entry(fix)
         with self.lock:
             began = time.perf_counter()
+            run = self.open_run()  # the files as they are now
             if table in ("correction", "link"):
-                entry["heard"] = self._heard_between(fix["from"], fix["to"])
-            self._append(table, entry)
+                entry["heard"] = _heard_between(run, fix["from"], fix["to"])
+            _append(run, table, entry)
             ran = self.render()
             data = self.page_data()
         data["fixed"] = {"seconds": round(time.perf_counter() - began, 2), "ran": ran}
         return data
 
-    def _heard_between(self, start: float, end: float) -> str:
-        """The words recognition wrote in a stretch, with the producer's corrections so far: what a
-        fix there must name (the page shows them respelled by the footnotes stage too)."""
-        run = self.open_run()
-        fixes = load_fixes(self.fixes_file)
-        dialogue = apply_corrections(dialogue_from_data(run.artifact("diarize")), fixes.corrections)
-        words = [w for turn in dialogue.turns for w in turn.words if w.start >= start - 0.05 and w.end <= end + 0.05]
-        if not words:
-            raise FixRefused(f"no words between {timestamp(start)} and {timestamp(end)}")
-        return join_words(words, markers=False)
 
-    def _append(self, table: str, entry: dict) -> None:
-        path = self.fixes_file
+def _heard_between(run: EpisodeRun, start: float, end: float) -> str:
+    """The words recognition wrote in a stretch, with the producer's corrections so far: what a
+    fix there must name (the page shows them respelled by the footnotes stage too)."""
+    dialogue = apply_corrections(dialogue_from_data(run.artifact("diarize")), producer_fixes(run).corrections)
+    words = [w for turn in dialogue.turns for w in turn.words if w.start >= start - 0.05 and w.end <= end + 0.05]
+    if not words:
+        raise FixRefused(f"no words between {timestamp(start)} and {timestamp(end)}")
+    return join_words(words, markers=False)
+
+
+def _append(run: EpisodeRun, table: str, entry: dict) -> None:
+    """The entry added to the episode's corrections.toml: written beside it, checked as a run
+    would load it, then renamed over it."""
+    path = corrections_file(run)
+    try:
+        document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else _new_fixes_file()
+    except tomlkit.exceptions.ParseError as error:
+        raise FixRefused(f"{path}: malformed TOML ({error}); mend it by hand, then fix again") from None
+    if table not in document:
+        document[table] = tomlkit.aot()
+    document[table].append(tomlkit.item(entry))
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
+    try:
+        partial.write_text(tomlkit.dumps(document), encoding="utf-8")
         try:
-            document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else _new_fixes_file()
-        except tomlkit.exceptions.ParseError as error:
-            raise FixRefused(f"{path}: malformed TOML ({error}); mend it by hand, then fix again") from None
-        if table not in document:
-            document[table] = tomlkit.aot()
-        document[table].append(tomlkit.item(entry))
-        partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
-        try:
-            partial.write_text(tomlkit.dumps(document), encoding="utf-8")
-            run = self.open_run()
-            try:
-                load_fixes(partial, [run.show.host, *run.episode.guests], run.episode.links)
-            except PipelineError as error:
-                raise FixRefused(str(error).replace(str(partial), str(path))) from None
-            partial.replace(path)
-        finally:
-            partial.unlink(missing_ok=True)
+            producer_fixes(run, partial)
+        except PipelineError as error:
+            raise FixRefused(str(error).replace(str(partial), str(path))) from None
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _new_fixes_file() -> tomlkit.TOMLDocument:
@@ -190,8 +193,8 @@ def review_app(session: ReviewSession, port_of: Callable[[], int]):
             page = resources.files("pipeline").joinpath("templates", "review.html").read_text(encoding="utf-8")
             return _no_store(Response(page, mimetype="text/html"))
         if request.method == "GET" and name == "audio":
-            run = session.open_run()
-            return send_file(run.work / "master.mp3", request.environ, mimetype="audio/mpeg", conditional=True)
+            return send_file(mastered(session.open_run()).path, request.environ, mimetype="audio/mpeg",
+                             conditional=True)
         if name.startswith("api/") and request.headers.get(TOKEN_HEADER) is None:
             return refuse(403, f"the page's requests carry {TOKEN_HEADER}")
         if request.method == "GET" and name == "api/review":

@@ -48,10 +48,22 @@ def transcribe_settings(run: EpisodeRun) -> transcript.TranscribeSettings:
     )
 
 
-def _corrections_file(run: EpisodeRun) -> Path:
+def corrections_file(run: EpisodeRun) -> Path:
     from ..config import CORRECTIONS_FILE
 
     return run.episode.folder / CORRECTIONS_FILE
+
+
+def people(run: EpisodeRun) -> list[str]:
+    """The episode's people, host first: the names its turns and the producer's fixes may take."""
+    return [run.show.host, *run.episode.guests]
+
+
+def producer_fixes(run: EpisodeRun, path: Path | None = None):
+    """The producer's fixes (corrections.toml, or `path` read as it), checked against the episode."""
+    from ..corrections import load_fixes
+
+    return load_fixes(path or corrections_file(run), people(run), run.episode.links)
 
 
 def _diarize(run: EpisodeRun):
@@ -68,14 +80,14 @@ def _diarize(run: EpisodeRun):
 
 
 def _footnotes(run: EpisodeRun):
-    from ..corrections import apply_speaker_fixes, load_fixes
+    from ..corrections import apply_speaker_fixes
     from .footnotes import place_footnotes
 
-    fixes = load_fixes(_corrections_file(run), [run.show.host, *run.episode.guests], run.episode.links)
+    fixes = producer_fixes(run)
     dialogue = place_footnotes(
         apply_speaker_fixes(dialogue_from_data(run.artifact("diarize")), fixes.speakers), run.episode.links,
         fixes.corrections, relisten=transcript.Relistener(run.episode.audio, transcribe_settings(run), run.work / LISTENS_FILE),
-        placed_by_producer=fixes.links, people=[run.show.host, *run.episode.guests],
+        placed_by_producer=fixes.links, people=people(run),
     )
     write_review(run.work / REVIEW_FILE, run.episode.slug, MASTER_FILE, dialogue, fixes.accepted)
     return dialogue
@@ -165,7 +177,7 @@ STAGES = [
         inputs=lambda run: {
             "dialogue": run.upstream_key("diarize"),
             "links": to_data(run.episode.links),
-            "corrections": _optional_file_digest(_corrections_file(run)),
+            "corrections": _optional_file_digest(corrections_file(run)),
             "second_listen": transcribe_settings(run).key(),
         },
         make=_footnotes,
