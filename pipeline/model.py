@@ -137,7 +137,7 @@ class Turn:
         return join_words(self.words)
 
 
-DoubtKind = Literal["unheard", "speaker", "word", "second-chance", "link-not-found"]
+DoubtKind = Literal["unheard", "guessed", "speaker", "word", "second-chance", "link-not-found"]
 
 
 @dataclass

@@ -536,3 +536,43 @@ def test_in_a_running_order_list_a_later_mention_out_of_order_is_not_marked():
     assert marked(result) == [("Imaginaires.", 1), ("OpenAI.", 3), ("Turk.", 4)]
     assert [r.number for r in result.references] == [1, 2, 3, 4]
     assert [(d.kind, d.chose) for d in result.doubts] == [("link-not-found", "ChatGPT")]
+
+
+FILLER = ("on en parle depuis longtemps dans les laboratoires et dans les rédactions, mais le public "
+          "découvre à peine ce que cela veut dire pour celles et ceux qui font ce travail chaque jour. ")
+
+
+def test_a_mention_in_passing_leaves_no_room_for_the_link_listed_before_it():
+    # The seed's intro names ChatGPT in passing, 12 words after Time Magazine; its footnoted
+    # mention follows "Amazon Mechanical Turk", listed between them and unheard here.
+    heard = dialogue(
+        ("Gérald", "vous écoutez Imaginaires. " + FILLER + "Cette étude fait écho à l'enquête de Time Magazine, "
+                   "publiée un peu plus tôt, qui révèle que le créateur de ChatGPT emploie des Kényans. " + FILLER * 3),
+        ("Antonio", "une plateforme comme un marteau mécanique tout. " + FILLER * 3
+                    + "un exemple sous les yeux de tout le monde, qui est ChatGPT, le phénomène des derniers mois."),
+    )
+    result = place_footnotes(heard, [IMAGINAIRES, TIME, TURK, CHATGPT])
+    chatgpt = [w for t in result.turns for w in t.words if w.footnote == 4]
+    assert [w.speaker for w in chatgpt] == ["Antonio"]  # the guest's mention, not the intro's
+    assert [r.number for r in result.references] == [1, 2, 3, 4]  # Turk keeps its number, unmarked
+    # With Turk heard, the intro's ChatGPT is the one before it: the same mention is marked.
+    heard_turk = dialogue(*[(t.speaker, " ".join(w.text for w in t.words).replace("un marteau mécanique tout",
+                                                                                "Amazon Mechanical Turk"))
+                            for t in heard.turns])
+    result = place_footnotes(heard_turk, [IMAGINAIRES, TIME, TURK, CHATGPT])
+    assert [(w.speaker, w.footnote) for t in result.turns for w in t.words if w.footnote in (3, 4)] == [
+        ("Antonio", 3), ("Antonio", 4)]
+
+
+def test_links_heard_in_the_list_order_more_than_chance_allows_are_its_running_order():
+    from pipeline.stages.footnotes import Match, is_running_order
+
+    def heard_at(*positions: int) -> list[list[Match]]:
+        return [[Match(f"link {k}", at, at, 1.0, exact=True)] if at is not None else []
+                for k, at in enumerate(positions)]
+
+    # 7 links of 10 heard in order (0.7 of them): beyond chance, though under the share.
+    assert is_running_order(heard_at(10, 20, 500, 30, 40, 900, 50, 60, 70, 5))
+    assert is_running_order(heard_at(10, None, 30, 400, None, 500, 700))  # every link heard in order
+    assert not is_running_order(heard_at(700, 30, 400, 10, 500, 90, 200))  # shuffled
+    assert not is_running_order(heard_at(10, None, None))  # one link tells nothing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from pipeline.model import Segment, Word
@@ -79,3 +80,57 @@ def test_a_segment_repeating_the_one_before_word_for_word_is_dropped():
     assert [s.text for s in kept] == ["C'est la même chose.", "Merci.", "Merci."] and dropped == 3
     kept, _ = _kept_segments(loop[4:5], tqdm(disable=True), heard_as_speech=True)
     assert [s.text for s in kept] == ["Sur de la musique"]  # where the voice detector hears speech
+
+
+def _decoded(start: float, end: float, text: str):
+    from types import SimpleNamespace
+
+    tokens = text.split()
+    step = (end - start) / len(tokens)
+    words = [SimpleNamespace(word=" " + w, start=start + i * step, end=start + (i + 0.8) * step, probability=0.4)
+             for i, w in enumerate(tokens)]
+    return SimpleNamespace(start=start, end=end, text=text, words=words, no_speech_prob=0.1, avg_logprob=-0.9)
+
+
+def test_speech_every_retry_loops_on_is_decoded_in_pieces_and_marked_as_guessed(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from pipeline.stages import transcript
+
+    asked = []
+
+    def decoder_that_loops_on_hard_speech(source, settings, clip=None, pushed=False):
+        asked.append((clip, pushed))
+        info = SimpleNamespace(duration=30.0)
+        if clip is None:  # the first pass hears the intro only
+            return iter([_decoded(0.0, 5.0, "Bonjour et bienvenue à tous")]), info
+        if not pushed:  # the warmer retries loop, and loops are dropped
+            return iter([_decoded(clip[0], clip[1], "ah " * 60)]), info
+        pieces = list(zip(clip[::2], clip[1::2]))
+        return iter([_decoded(a, b, f"des mots difficiles {k}") for k, (a, b) in enumerate(pieces)]), info
+
+    monkeypatch.setattr(transcript, "decode", decoder_that_loops_on_hard_speech)
+    monkeypatch.setattr(transcript, "samples_of", lambda source: np.zeros(30 * 16000, dtype=np.float32))
+    monkeypatch.setattr(transcript, "speech_heard", lambda samples: [(0.2, 29.5)])
+    settings = transcript.TranscribeSettings(vocabulary=("Imaginaires",))
+    result = transcript.transcribe(tmp_path / "episode.mp3", settings, progress=False)
+
+    pushed = [clip for clip, was_pushed in asked if was_pushed]
+    assert len(pushed) == 1 and pushed[0][0] == 0.0 and 25.0 <= pushed[0][-1] <= 25.5  # the 25 s after the intro
+    assert all(0 < end - start <= 6.0 for start, end in zip(pushed[0][::2], pushed[0][1::2]))
+    assert transcript.unheard_speech([(0.2, 29.5)], result.segments, 30.0) == []
+    assert [d.kind for d in result.doubts] == ["guessed"]
+    assert "difficiles" in result.doubts[0].heard and not any("ah ah" in s.text for s in result.segments)
+
+
+def test_a_pushed_decoding_writes_words_across_every_piece_of_speech(sample_clip):
+    from pipeline.stages.transcript import TranscribeSettings, decode, pieces
+
+    settings = TranscribeSettings(model="base", device="cpu", language="fr")
+    segments, _ = decode(sample_clip, settings, pieces((2.0, 26.0)), pushed=True)
+    words = [w for s in segments for w in s.words]
+    assert len(words) >= 30  # about 2 words a second of speech
+    for start, end in zip(*[iter(pieces((2.0, 26.0)))] * 2):
+        assert any(start - 0.5 <= w.start < end for w in words), f"no word in {start:.1f}-{end:.1f} s"
+    texts = [s.text.strip() for s in segments]
+    assert len(set(texts)) == len(texts)  # no sentence over and over

@@ -156,8 +156,9 @@ STAGES = [
         },
         make=lambda run: transcript.transcribe(run.episode.audio, transcribe_settings(run)),
         # 2: every stretch of speech left without words decoded again, doubts; 3: no segment
-        # repeated word for word or looping (by its own text), VAD-heard stretches kept, retried warmer
-        revision=6,
+        # repeated word for word or looping (by its own text), VAD-heard stretches kept, retried warmer;
+        # 7: one retry at 0.0, then what is still without words in short pieces, pushed not to repeat
+        revision=7,
     ),
     Stage(
         "diarize",

@@ -47,6 +47,7 @@ warnings and as doubts (kind, time, words) for build/<slug>/review.json.
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -62,10 +63,22 @@ LENGTH_SLACK = (0.6, 1.5)  # a window's spoken length, relative to the phrase's,
 # both sound "redi"), so short names must match by their letters.
 SHORTEST_PHONETIC_MATCH = 6
 LEADING_WORD_SIMILARITY = 0.55
-# The list is taken as the running order when its longest run of links heard in order holds this
-# share of the links heard at all: 0.78-1.0 on the tuning episodes' lists, 0.64-0.83 (95th
-# percentile) on the same transcripts with their lists shuffled.
+# The list is taken as the running order when its longest run of links heard in order holds
+# RUNNING_ORDER_SHARE of the links heard at all (0.78-1.0 on the tuning episodes' lists, 0.64-0.83
+# at the 95th percentile with the same lists shuffled), or when the same links listed in random
+# orders seldom make as long a run (ORDER_CHANCE, a permutation test on exact spellings and on
+# all matches): 5 links of 7 in order on a noisy held-out episode, 0.71, is a list in order for
+# the test (0.025), not for the share.
 RUNNING_ORDER_SHARE = 0.75
+ORDER_CHANCE = 0.05
+ORDER_SHUFFLES = 200
+# A link not found between two heard in the list's order was said between them: a mention of
+# the next one too close to the one before leaves it no room, and is a mention in passing
+# ("Time Magazine, publiée un peu plus tôt, qui révèle qu'OpenAI, le créateur de ChatGPT" in an
+# intro, 12 words; the footnoted "ChatGPT" follows "Amazon Mechanical Turk", unheard, later on).
+# Too close: under a quarter of the episode's mean spacing between links, and 20 words at most.
+ROOM_SHARE = 0.25
+ROOM_WORDS = 20
 # A leading article is not part of the name: "une enquête" is often heard as "l'enquête".
 ARTICLE = re.compile(r"^(?:(?:les?|la|une?|des|du|de)\s+|[ld]['’])(?=\w)", re.IGNORECASE)
 # ... but a capitalised one is: "The Conversation" is written so, though often heard "le ...".
@@ -184,20 +197,46 @@ def confident_matches(heard: list[_Spoken], phrases: list[str]) -> list[Match]:
     return sorted(chosen, key=lambda m: m.first)
 
 
-def in_list_order(options: list[list[Match]]) -> dict[int, Match]:
-    """One match per link (index -> match) for the most links heard in the list's order; among
-    such runs, the one with most exact spellings, then the earliest. By dynamic programming:
-    a longest increasing chain over the links' matches."""
+def in_list_order(options: list[list[Match]], room: int = 0) -> dict[int, Match]:
+    """One match per link (index -> match) for the most links heard in the list's order, each
+    leaving links skipped between two of them `room` words; among such runs, the one with most
+    exact spellings, then the earliest. By dynamic programming: a longest increasing chain over
+    the links' matches."""
+    def follows(chain: list[tuple[int, Match]], index: int, match: Match) -> bool:
+        last_index, last = chain[-1]
+        return match.first - last.last > (room if index > last_index + 1 else 0)
+
     # For each match: ((links in the chain, exact ones, minus the sum of positions), chain ending there)
     chains: list[tuple[tuple[int, int, int], list[tuple[int, Match]]]] = []
     for index, matches in enumerate(options):
         ending_here = []
         for match in matches:
-            before = [c for c in chains if c[1][-1][1].last < match.first]
+            before = [c for c in chains if follows(c[1], index, match)]
             (count, exact, early), chain = max(before, key=lambda c: c[0], default=((0, 0, 0), []))
             ending_here.append(((count + 1, exact + match.exact, early - match.first), [*chain, (index, match)]))
         chains += ending_here
     return dict(max(chains, key=lambda c: c[0])[1]) if chains else {}
+
+
+def is_running_order(options: list[list[Match]]) -> bool:
+    """Whether most links heard were heard in the list's order, or more than chance would give
+    (see RUNNING_ORDER_SHARE)."""
+    def chance(options: list[list[Match]]) -> float:
+        longest = len(in_list_order(options))
+        shuffler = random.Random(0)  # the same answer on every run
+        as_long = 0
+        for _ in range(ORDER_SHUFFLES):
+            shuffled = options[:]
+            shuffler.shuffle(shuffled)
+            as_long += len(in_list_order(shuffled)) >= longest
+        return (as_long + 1) / (ORDER_SHUFFLES + 1)
+
+    heard = sum(map(bool, options))
+    if heard < 2:
+        return False
+    exact = [[m for m in matches if m.exact] for matches in options]
+    share = len(in_list_order(options)) / heard
+    return share >= RUNNING_ORDER_SHARE or min(chance(options), chance(exact)) <= ORDER_CHANCE
 
 
 def _bare(phrase: str) -> str:
@@ -225,8 +264,9 @@ def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Cor
         return [m for m in matches if m.phrase == _bare(phrase) and m.first > after]
 
     options = [heard_as(link.phrases[0]) for link in links]
-    in_order = in_list_order(options)
-    running_order = len(in_order) >= max(2, RUNNING_ORDER_SHARE * sum(map(bool, options)))
+    room = min(ROOM_WORDS, int(ROOM_SHARE * len(words) / max(len(links), 1)))  # for a link not found
+    in_order = in_list_order(options, room)
+    running_order = is_running_order(options)
     chosen = _chosen_mentions(placed_by_producer, links, words)
     in_order = {i: m for i, m in in_order.items() if i not in chosen and not _overlaps(m, chosen.values())}
     in_order.update(chosen)
@@ -236,7 +276,7 @@ def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Cor
                  if m.exact and _written_as(words, m) and m not in first_mentions.values()]
         if index not in first_mentions and exact and not running_order:
             first_mentions[index] = exact[0]
-    second_chances = _second_chances(links, in_order, first_mentions, words, heard, relisten)
+    second_chances = _second_chances(links, in_order, first_mentions, words, heard, relisten, room)
     first_mentions.update(second_chances)
     order = numbering(first_mentions, len(links), running_order)
     numbers = {index: number for number, index in enumerate(order, start=1)}
@@ -337,14 +377,16 @@ def _written_as(words: list[Word], match: Match) -> bool:
 
 
 def _second_chances(links: list[Link], in_order: dict[int, Match], first_mentions: dict[int, Match],
-                    words: list[Word], heard: list[_Spoken], relisten: Relisten | None) -> dict[int, Match]:
-    """Mentions (link index -> match) for links the first pass missed, each in its bracket:
-    doubted sound-alikes, then second listens (see the module docstring)."""
+                    words: list[Word], heard: list[_Spoken], relisten: Relisten | None,
+                    room: int) -> dict[int, Match]:
+    """Mentions (link index -> match) for links the first pass missed, each in its bracket
+    (leaving `room` for others not found): doubted sound-alikes, then second listens (see the
+    module docstring)."""
     # Brackets come from mentions in the list's order: one out of order bounds nothing.
     in_order, placed, found = dict(in_order), dict(first_mentions), {}
     for index, link in enumerate(links):
         if index not in placed:
-            match = _doubted_match(link, _bracket(index, in_order, len(words)), list(placed.values()), words, heard)
+            match = _doubted_match(link, _bracket(index, in_order, len(words), room), list(placed.values()), words, heard)
             if match:
                 placed[index] = in_order[index] = found[index] = match
     if relisten is None:
@@ -353,7 +395,7 @@ def _second_chances(links: list[Link], in_order: dict[int, Match], first_mention
     stretches = [
         (promise, index, window)
         for index, link in enumerate(links) if index not in placed
-        for promise, window in _stretches_to_relisten(link, _bracket(index, in_order, len(words)),
+        for promise, window in _stretches_to_relisten(link, _bracket(index, in_order, len(words), room),
                                                       list(placed.values()), words, heard)
     ]
     for _, index, window in sorted(stretches, key=lambda s: -s[0])[:RELISTEN_BUDGET]:
@@ -364,10 +406,11 @@ def _second_chances(links: list[Link], in_order: dict[int, Match], first_mention
     return found
 
 
-def _bracket(index: int, first_mentions: dict[int, Match], count: int) -> range:
-    """The word indexes between the placed links listed before and after link `index`."""
-    before = [m.last for i, m in first_mentions.items() if i < index]
-    after = [m.first for i, m in first_mentions.items() if i > index]
+def _bracket(index: int, first_mentions: dict[int, Match], count: int, room: int = 0) -> range:
+    """The word indexes between the placed links listed before and after link `index`, less
+    `room` on a side where other links not found are listed between."""
+    before = [m.last + (room if index - i > 1 else 0) for i, m in first_mentions.items() if i < index]
+    after = [m.first - (room if i - index > 1 else 0) for i, m in first_mentions.items() if i > index]
     return range(max(before, default=-1) + 1, min(after, default=count))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import zlib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -26,10 +27,14 @@ from ..whisper_model import OFFLINE_MODEL, resolve_model
 _NO_SPEECH_PROBABILITY = 0.6
 _LOW_LOGPROB = -1.0
 _MAX_COMPRESSION_RATIO = 2.4  # Whisper's own bar for text too repetitive to be speech
-_CLIP_TEMPERATURES = (0.0, 0.2, 0.4, 0.6)
 _MAX_VOCABULARY_CHARS = 600  # the decoder's prompt is 224 tokens; keep hotwords well inside
 _VAD_RATE = 16000
 MIN_UNHEARD_S = 2.0  # seconds of speech with no word in them: decoded again, then reported
+# Where a retry loops or writes nothing (a hard voice, a music bed), the stretch
+# is decoded in short pieces with repeated tokens penalised: chosen on the tuning variants, where
+# pieces of 6 s at 1.3 left no stretch without words and whole stretches still looped.
+_PUSHED_PIECE_S = 6.0
+_PUSHED_REPETITION_PENALTY = 1.3
 _MAX_TOKENS_PER_S = 8  # French speech is about 5 Whisper tokens a second
 
 
@@ -94,14 +99,17 @@ def copies_hotwords(text: str, vocabulary: tuple[str, ...]) -> bool:
     return any(f"{first}, {second}" in text for first, second in zip(terms, terms[1:]))
 
 
-def decode(source: Path, settings: TranscribeSettings, clip: tuple[float, float] | None = None):
-    """faster-whisper's lazy (segments, info) for `source`, with the stage's guards.
+def decode(source, settings: TranscribeSettings, clip: list[float] | None = None, pushed: bool = False):
+    """faster-whisper's lazy (segments, info) for `source` (a file, or samples at 16 kHz), with
+    the stage's guards.
 
-    A `clip` (start, end in seconds) is a stretch the VAD heard speech in: there the model's own
-    no-speech guess, which can skip a whole 30 s window of real speech, is not allowed to.
+    A `clip` ([start, end, start, end...] in seconds) is where the VAD heard speech: there the
+    model's own no-speech guess, which can skip a whole 30 s window of real speech, is not
+    allowed to. A `pushed` decoding is the last try on such a clip (see _PUSHED_PIECE_S).
     """
     from faster_whisper import BatchedInferencePipeline
 
+    audio = str(source) if isinstance(source, Path) else source
     model = load_model(settings.model, settings.device, settings.compute_type)
     options = dict(
         language=settings.language,
@@ -114,15 +122,17 @@ def decode(source: Path, settings: TranscribeSettings, clip: tuple[float, float]
     )
     if settings.batch_size and clip is None:
         return BatchedInferencePipeline(model).transcribe(
-            str(source), batch_size=settings.batch_size, **options
+            audio, batch_size=settings.batch_size, **options
         )
-    if clip:  # a few warmer retries when the text loops (the intro of v101 did at 0.0), no more
+    if clip:  # one try each: where the decoder loops, cut short, and a pushed try comes next
+        longest = max(end - start for start, end in zip(clip[::2], clip[1::2]))
         return model.transcribe(
-            str(source), condition_on_previous_text=False, clip_timestamps=list(clip),
-            temperature=_CLIP_TEMPERATURES, **options,
+            audio, condition_on_previous_text=False, clip_timestamps=clip, temperature=0.0,
+            repetition_penalty=_PUSHED_REPETITION_PENALTY if pushed else 1.0,
+            max_new_tokens=round(_MAX_TOKENS_PER_S * min(longest, 30.0)), **options,
         )
     return model.transcribe(
-        str(source),
+        audio,
         condition_on_previous_text=False,  # stops one misheard phrase repeating in a loop
         hallucination_silence_threshold=2.0,
         **options,
@@ -136,15 +146,17 @@ def compression_ratio(text: str) -> float:
     return len(encoded) / len(zlib.compress(encoded)) if encoded else 0.0
 
 
-def _kept_segments(segments, bar: tqdm, heard_as_speech: bool = False) -> tuple[list[Segment], int]:
+def _kept_segments(segments, bar: tqdm, heard_as_speech: bool = False,
+                   offset: float = 0.0) -> tuple[list[Segment], int]:
     """Segments with their words, less those the model rates as probably not speech (unless
     the voice detector heard speech there), and less the decoder's loops: over music or noise it
     repeats one sentence ("C'est la même chose que l'on a fait." four times in a row on a
     variant with a music bed), as segments repeating the one before word for word or as a
-    segment of its own ("Ah ah ah ah ..." for 28 s, which compresses too well to be speech)."""
+    segment of its own ("Ah ah ah ah ..." for 28 s, which compresses too well to be speech).
+    `offset`: where in the episode the decoded audio starts."""
     kept, dropped = [], 0
     for segment in segments:
-        bar.update(max(0, round(segment.end) - bar.n))
+        bar.update(max(0, round(offset + segment.end) - bar.n))
         unlikely = segment.no_speech_prob > _NO_SPEECH_PROBABILITY and segment.avg_logprob < _LOW_LOGPROB
         tokens = plain_tokens(segment.text)
         repeated = bool(kept) and len(tokens) >= 3 and tokens == plain_tokens(kept[-1].text)  # not "Merci."
@@ -153,23 +165,29 @@ def _kept_segments(segments, bar: tqdm, heard_as_speech: bool = False) -> tuple[
             dropped += 1
             continue
         words = [
-            Word(w.word.strip(), round(w.start, 3), round(w.end, 3), round(w.probability, 3))
+            Word(w.word.strip(), round(offset + w.start, 3), round(offset + w.end, 3), round(w.probability, 3))
             for w in segment.words or []
             if any(c.isalnum() for c in w.word)  # "..." alone is no word
         ]
         if words:
-            kept.append(Segment(round(segment.start, 3), round(segment.end, 3),
+            kept.append(Segment(round(offset + segment.start, 3), round(offset + segment.end, 3),
                                 segment.text.strip(), words,
                                 round(segment.avg_logprob, 3), round(segment.no_speech_prob, 3)))
     return kept, dropped
 
 
-def speech_heard(source: Path) -> list[tuple[float, float]]:
-    """(start, end) in seconds of what the voice detector hears as speech."""
+def samples_of(source: Path):
+    """The audio as 16 kHz samples, as the voice detector and the decoder take it."""
     from faster_whisper.audio import decode_audio
+
+    return decode_audio(str(source), sampling_rate=_VAD_RATE)
+
+
+def speech_heard(source) -> list[tuple[float, float]]:
+    """(start, end) in seconds of what the voice detector hears as speech (a file, or samples)."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    audio = decode_audio(str(source), sampling_rate=_VAD_RATE)
+    audio = samples_of(source) if isinstance(source, Path) else source
     return [(r["start"] / _VAD_RATE, r["end"] / _VAD_RATE) for r in get_speech_timestamps(audio, VadOptions())]
 
 
@@ -186,6 +204,28 @@ def unheard_speech(speech: list[tuple[float, float]], segments: list[Segment],
     return unheard
 
 
+def pieces(stretch: tuple[float, float], longest: float = _PUSHED_PIECE_S) -> list[float]:
+    """The stretch cut into equal pieces of at most `longest` seconds, as faster-whisper's clips."""
+    start, end = stretch
+    count = max(1, math.ceil((end - start) / longest))
+    step = (end - start) / count
+    return [t for k in range(count) for t in (start + k * step, start + (k + 1) * step)]
+
+
+def _decoded_again(samples, settings: TranscribeSettings, stretch: tuple[float, float], bar: tqdm,
+                   pushed: bool = False) -> list[Segment]:
+    """A stretch the VAD hears speech in, decoded again alone (pushed: see _PUSHED_PIECE_S)."""
+    start, end = stretch
+    clip = samples[int(start * _VAD_RATE) : int(end * _VAD_RATE)]
+    whole = [0.0, len(clip) / _VAD_RATE]
+    again, _ = decode(clip, settings, pieces(whole) if pushed else whole, pushed)
+    return _kept_segments(again, bar, heard_as_speech=True, offset=start)[0]
+
+
+def _words_within(segments: list[Segment], start: float, end: float) -> str:
+    return " ".join(w.text for s in segments for w in s.words if start <= w.start < end)
+
+
 def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True) -> Transcript:
     segments, info = decode(source, settings)
     warnings = []
@@ -196,11 +236,12 @@ def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True
         # Where the audio is hard, the decoder may copy its prompt, the hotwords, out as text
         # ("Amazon Mechanical Turk, ChatGPT, platformer..."): such a segment is decoded again
         # without them.
+        samples = samples_of(source)
+        plain = replace(settings, vocabulary=())  # on a short clip hotwords prime loops, or get written
         copied = [segment for segment in kept if copies_hotwords(segment.text, settings.vocabulary)]
         for segment in copied:
             kept.remove(segment)
-            again, _ = decode(source, replace(settings, vocabulary=()), (segment.start, segment.end))
-            kept += _kept_segments(again, bar)[0]
+            kept += _decoded_again(samples, plain, (segment.start, segment.end), bar)
         if copied:
             kept.sort(key=lambda segment: segment.start)
             warnings.append(f"{source}: {len(copied)} segment(s) that copied the hotwords out were decoded "
@@ -208,29 +249,33 @@ def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True
         # Whisper may rate a whole 30 s window of real speech as "no speech" and skip it, or
         # drop a few sentences inside one (synthetic or unusual voices especially): every
         # stretch where the VAD hears speech and no word was written is decoded again, alone.
-        speech = speech_heard(source)
+        speech = speech_heard(samples)
         unheard = unheard_speech(speech, kept, info.duration)
+        for stretch in unheard:
+            kept += _decoded_again(samples, plain, stretch, bar)
+        kept.sort(key=lambda segment: segment.start)
+        still = unheard_speech(speech, kept, info.duration)
+        for stretch in still:
+            kept += _decoded_again(samples, plain, stretch, bar, pushed=True)
+        kept.sort(key=lambda segment: segment.start)
+        left = unheard_speech(speech, kept, info.duration)
         if unheard:
-            for clip in unheard:
-                # Without hotwords: on a short clip they prime the decoder to loop or to write them.
-                again, _ = decode(source, replace(settings, vocabulary=()), clip)
-                kept += _kept_segments(again, bar, heard_as_speech=True)[0]
-            kept.sort(key=lambda segment: segment.start)
-            still = unheard_speech(speech, kept, info.duration)
             warnings.append(
-                f"{source}: {len(unheard) - len(still)} stretch(es) of speech the first pass left "
-                f"without words were transcribed again"
+                f"{source}: {len(unheard) - len(left)} stretch(es) of speech the first pass left "
+                f"without words were transcribed again, {len(still) - len(left)} of them only when pushed"
             )
-            unheard = still
-        if unheard:
+        if left:
             warnings.append(
                 f"{source}: speech heard but no words recognised at "
-                + ", ".join(f"{clock(a)}-{clock(b)}" for a, b in unheard)
+                + ", ".join(f"{clock(a)}-{clock(b)}" for a, b in left)
                 + " (music or noise?): listen, and correct the transcript if words are missing"
             )
         doubts = [Doubt("unheard", round(a, 2), round(b, 2), "", "no words",
                         "the voice detector hears speech here, recognition wrote nothing: music, noise, or missing words?")
-                  for a, b in unheard]
+                  for a, b in left]
+        doubts += [Doubt("guessed", round(a, 2), round(b, 2), heard, heard,
+                         "hard to hear: recognition wrote these words only when pushed not to repeat itself")
+                   for a, b in still if (heard := _words_within(kept, a, b))]
     if not kept:
         warnings.append(f"{source}: no speech found; the transcript is empty")
     elif dropped:
@@ -258,9 +303,7 @@ class Relistener:
 
     @functools.cached_property
     def _audio(self):
-        from faster_whisper.audio import decode_audio
-
-        return decode_audio(str(self.source), sampling_rate=_VAD_RATE)
+        return samples_of(self.source)
 
     @functools.cached_property
     def _heard(self) -> dict[str, list[dict]]:
