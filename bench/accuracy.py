@@ -1,6 +1,6 @@
 """Accuracy across episodes: every stage of `publish episode`, on episodes tuned on and held out.
 
-    .venv/bin/python bench/accuracy.py [--held-out DIR]... [--only NAME] [--no-real] [--rerun STAGE]
+    .venv/bin/python bench/accuracy.py [--held-out DIR]... [--tuned-on DIR]... [--only NAME] [--no-real] [--rerun STAGE]
 
 Each episode goes through the real stages (audio, transcribe, diarize, footnotes) in its own
 project under bench/.cache/accuracy/<name>/, whose build cache keeps the transcription between
@@ -19,7 +19,8 @@ Then the worst case and the mean for each set.
 Sets, printed beside each episode: "tuning" is what settings and thresholds were chosen on (the
 11-minute excerpt, ../shared/data/variants/v101-v104); "held-out" are episodes given with
 --held-out (`../shared/tools/synth_episode.py DIR --seed N`, fresh seeds), never used to choose
-anything; "real" are ../shared/data/real-speech recordings (WER against their human references,
+anything (once a setting has been chosen looking at one, pass it with --tuned-on: it is
+tuning from then on); "real" are ../shared/data/real-speech recordings (WER against their human references,
 DER against their RTTM).
 """
 
@@ -273,6 +274,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--held-out", type=Path, action="append", default=[],
                         help="an episode folder made by synth_episode.py with a fresh seed (repeatable)")
+    parser.add_argument("--tuned-on", type=Path, action="append", default=[],
+                        help="a synthesised episode folder that settings were chosen on (repeatable)")
     parser.add_argument("--only", default="", help="only the episodes whose name has this")
     parser.add_argument("--no-real", action="store_true", help="leave out the real recordings")
     parser.add_argument("--no-tuning", action="store_true", help="leave out the tuning episodes")
@@ -285,6 +288,7 @@ def main() -> None:
     cases = []
     if not args.no_tuning:
         cases += [excerpt(), *(synthetic(DATA / "variants" / f"v10{k}", "tuning") for k in range(1, 5))]
+    cases += [synthetic(folder, "tuning") for folder in args.tuned_on]
     cases += [synthetic(folder, "held-out") for folder in args.held_out]
     if not args.no_real:
         cases += [real(*entry) for entry in REAL]

@@ -16,7 +16,7 @@ from pipeline.corrections import Correction, load_corrections, vocabulary
 from pipeline.errors import PipelineError
 from pipeline.model import Dialogue, Link, Turn, Word, join_words
 from pipeline.spelling import phonetic_key, plain_tokens
-from pipeline.stages.footnotes import (CONTROL_LISTENS, CONTROL_NAMES, RELISTEN_BUDGET, RUN_ON_S,
+from pipeline.stages.footnotes import (CONTROL_LISTENS, CONTROL_NAMES, RELISTEN_BUDGET, RELISTEN_SHARE, RUN_ON_S,
                                        _control_names, place_footnotes)
 
 from .conftest import shared_file
@@ -423,11 +423,18 @@ def test_control_names_never_sound_like_the_episodes_links():
 def test_second_listens_are_few_per_episode():
     # Twelve links never said, each with stretches alike enough to be worth a second listen.
     names = [Link(["Mastodon"], f"Mastodon {n}", f"https://example.org/{n}") for n in range(12)]
-    heard = doubted(dialogue(("G", "vous écoutez Imaginaires. " + "le maxtre bof. " * 12)), "maxtre", 0.2)
-    listen = SecondListen("rien de tel", start=0.0)
-    result = place_footnotes(heard, [IMAGINAIRES, *names], relisten=listen)
-    assert len(listen.requests) == RELISTEN_BUDGET
-    assert marked(result) == [("Imaginaires.", 1)] and len(result.warnings) == 12
+    said = "vous écoutez Imaginaires. " + "le maxtre bof. " * 12
+    for talk, most in ((said + FILLER * 60, "windows"), (said, "seconds")):  # 16 minutes, then 20 s
+        heard = doubted(dialogue(("G", talk)), "maxtre", 0.2)
+        listen = SecondListen("rien de tel", start=0.0)
+        result = place_footnotes(heard, [IMAGINAIRES, *names], relisten=listen)
+        listened = sum(end - start for start, end, _ in listen.requests)
+        if most == "windows":
+            assert len(listen.requests) == RELISTEN_BUDGET
+        else:  # the last listen may begin just under the share
+            assert 0 < len(listen.requests) < RELISTEN_BUDGET
+            assert listened - (listen.requests[-1][1] - listen.requests[-1][0]) < RELISTEN_SHARE * heard.turns[-1].words[-1].end
+        assert marked(result) == [("Imaginaires.", 1)] and len(result.warnings) == 12
 
 
 def test_real_second_listens_place_the_name_said_and_never_a_decoy():

@@ -157,7 +157,7 @@ STAGES = [
         make=lambda run: transcript.transcribe(run.episode.audio, transcribe_settings(run)),
         # 2: every stretch of speech left without words decoded again, doubts; 3: no segment
         # repeated word for word or looping (by its own text), VAD-heard stretches kept, retried warmer;
-        # 7: one retry at 0.0, then what is still without words in short pieces, pushed not to repeat
+        # 7: what is still without words then decoded in short pieces, pushed not to repeat itself
         revision=7,
     ),
     Stage(

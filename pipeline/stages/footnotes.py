@@ -92,6 +92,9 @@ RELISTEN_SIMILARITY = 0.5  # stretches alike enough to be worth a second listen 
 RELISTEN_TRIES = 3  # ... the most promising few per link: each costs a decoding pass
 RELISTEN_PROMISE = 0.3  # ... promise: similarity x doubt; the excerpt's misheard names, 0.42-0.57
 RELISTEN_BUDGET = 8  # ... the most promising of all, so many per episode (~5 s each on 2 cores)
+# ... and no more audio in all than this share of the episode's (listens in context and control
+# listens included): at the decoder's RTF of about 0.2 on 2 cores, under 0.05 of the episode.
+RELISTEN_SHARE = 0.2
 RELISTEN_CONTEXT_S = 10.0  # decoded around the stretch: alone, a name is rarely spelled right
 # The second listen's check: a clip from just before the stretch, running on after it.
 RUN_ON_S = (4.0, 15.0)
@@ -399,6 +402,8 @@ def _second_chances(links: list[Link], in_order: dict[int, Match], first_mention
                                                       list(placed.values()), words, heard)
     ]
     for _, index, window in sorted(stretches, key=lambda s: -s[0])[:RELISTEN_BUDGET]:
+        if control.listened >= RELISTEN_SHARE * words[-1].end:
+            break
         if index not in placed and not _overlaps(window, placed.values()):
             match = _heard_again(links[index], window, words, control)
             if match:
@@ -463,13 +468,19 @@ def _control_names(links: list[Link]) -> list[str]:
 
 @dataclass
 class _Control:
-    """Control listens: whether the decoder, told to favour unrelated names, writes them over a
-    window, where its writing a link's phrase would then be its own say-so."""
+    """An episode's second listens, counted against RELISTEN_SHARE, and its control listens:
+    whether the decoder, told to favour unrelated names, writes them over a window, where its
+    writing a link's phrase would then be its own say-so."""
 
-    relisten: Relisten
+    listen: Relisten
     names: list[str]  # CONTROL_NAMES less those like the episode's links
     words: list[Word]
     heard: list[_Spoken]
+    listened: float = 0.0  # seconds of audio the listens took, cached or not: the same on every run
+
+    def relisten(self, start: float, end: float, phrase: str) -> list[Word]:
+        self.listened += end - start
+        return self.listen(start, end, phrase)
     def suggestible(self, window: Match) -> bool:
         """Whether a listen favouring one of the CONTROL_LISTENS names most like the window
         writes it there."""
