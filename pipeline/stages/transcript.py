@@ -217,8 +217,8 @@ def _decoded_again(samples, settings: TranscribeSettings, stretch: tuple[float, 
     """A stretch the VAD hears speech in, decoded again alone (pushed: see _PUSHED_PIECE_S)."""
     start, end = stretch
     clip = samples[int(start * _VAD_RATE) : int(end * _VAD_RATE)]
-    whole = [0.0, len(clip) / _VAD_RATE]
-    again, _ = decode(clip, settings, pieces(whole) if pushed else whole, pushed)
+    whole = (0.0, len(clip) / _VAD_RATE)
+    again, _ = decode(clip, settings, pieces(whole) if pushed else list(whole), pushed)
     return _kept_segments(again, bar, heard_as_speech=True, offset=start)[0]
 
 
@@ -233,11 +233,11 @@ def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True
     with tqdm(total=round(info.duration), unit="s", desc="transcribe", leave=False,
               disable=None if progress else True) as bar:
         kept, dropped = _kept_segments(segments, bar)
+        samples = samples_of(source)
+        plain = replace(settings, vocabulary=())  # on a short clip hotwords prime loops, or get written
         # Where the audio is hard, the decoder may copy its prompt, the hotwords, out as text
         # ("Amazon Mechanical Turk, ChatGPT, platformer..."): such a segment is decoded again
         # without them.
-        samples = samples_of(source)
-        plain = replace(settings, vocabulary=())  # on a short clip hotwords prime loops, or get written
         copied = [segment for segment in kept if copies_hotwords(segment.text, settings.vocabulary)]
         for segment in copied:
             kept.remove(segment)
@@ -248,7 +248,8 @@ def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True
                             "again without them")
         # Whisper may rate a whole 30 s window of real speech as "no speech" and skip it, or
         # drop a few sentences inside one (synthetic or unusual voices especially): every
-        # stretch where the VAD hears speech and no word was written is decoded again, alone.
+        # stretch where the VAD hears speech and no word was written is decoded again, alone, and
+        # where that loops or writes nothing, in short pieces pushed not to repeat themselves.
         speech = speech_heard(samples)
         unheard = unheard_speech(speech, kept, info.duration)
         for stretch in unheard:
