@@ -93,8 +93,9 @@ RELISTEN_TRIES = 3  # ... the most promising few per link: each costs a decoding
 RELISTEN_PROMISE = 0.3  # ... promise: similarity x doubt; the excerpt's misheard names, 0.42-0.57
 RELISTEN_BUDGET = 8  # ... the most promising of all, so many per episode (~5 s each on 2 cores)
 # ... and no more audio in all than this share of the episode's (listens in context and control
-# listens included): at the decoder's RTF of about 0.2 on 2 cores, under 0.05 of the episode.
-RELISTEN_SHARE = 0.2
+# listens included): at the decoder's RTF of 0.2-0.45 on 2 cores (a music bed the slowest),
+# under 0.05 of the episode. At 0.2, v102 took 0.09.
+RELISTEN_SHARE = 0.1
 RELISTEN_CONTEXT_S = 10.0  # decoded around the stretch: alone, a name is rarely spelled right
 # The second listen's check: a clip from just before the stretch, running on after it.
 RUN_ON_S = (4.0, 15.0)
