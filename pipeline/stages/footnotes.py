@@ -8,8 +8,10 @@ chance resembles more easily; weaker evidence places no marker.
 
 The producer lists links in the order they come up, and a name said in passing before its turn
 in that list is not its footnoted mention. So first mentions are chosen as the longest run of
-links heard in the list's order, each as early as it can be. When that run holds most links
-heard at all (RUNNING_ORDER_SHARE), the list is the running order, and a link heard only out of
+links heard in the list's order, each as early as it can be, and each leaving room for the links
+not found listed before it (ROOM_WORDS: an intro names things in passing). When that run holds
+most links heard at all (RUNNING_ORDER_SHARE), or more than the same links would in random
+orders (ORDER_CHANCE), the list is the running order, and a link heard only out of
 it is a later mention of a link whose first one was missed: it is not marked (a false marker
 is worse than a missing one). With a list in another order (shuffled, alphabetical), a link
 heard only out of the run is marked at its first match written exactly so, capitals too (a
