@@ -156,8 +156,8 @@ STAGES = [
         },
         make=lambda run: transcript.transcribe(run.episode.audio, transcribe_settings(run)),
         # 2: every stretch of speech left without words decoded again, doubts; 3: no segment
-        # repeated word for word or looping (by its own text), VAD-heard stretches kept, retried warmer;
-        # 7: what is still without words then decoded in short pieces, pushed not to repeat itself
+        # repeated word for word or looping (by its own text), VAD-heard stretches kept; 7: what a
+        # retry leaves without words decoded again in short pieces, pushed not to repeat itself
         revision=7,
     ),
     Stage(

@@ -484,6 +484,7 @@ class _Control:
     def relisten(self, start: float, end: float, phrase: str) -> list[Word]:
         self.listened += end - start
         return self.listen(start, end, phrase)
+
     def suggestible(self, window: Match) -> bool:
         """Whether a listen favouring one of the CONTROL_LISTENS names most like the window
         writes it there."""

@@ -227,13 +227,13 @@ def _words_within(segments: list[Segment], start: float, end: float) -> str:
 
 
 def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True) -> Transcript:
-    segments, info = decode(source, settings)
+    samples = samples_of(source)  # decoded once: the first pass, the voice detector and the retries read it
+    segments, info = decode(samples, settings)
     warnings = []
     # disable=None: a bar on a terminal only, never in a log.
     with tqdm(total=round(info.duration), unit="s", desc="transcribe", leave=False,
               disable=None if progress else True) as bar:
         kept, dropped = _kept_segments(segments, bar)
-        samples = samples_of(source)
         plain = replace(settings, vocabulary=())  # on a short clip hotwords prime loops, or get written
         # Where the audio is hard, the decoder may copy its prompt, the hotwords, out as text
         # ("Amazon Mechanical Turk, ChatGPT, platformer..."): such a segment is decoded again
