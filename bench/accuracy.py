@@ -43,12 +43,11 @@ from pyannote.core import Annotation, Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 from scoring import wer
 
+from pipeline.build.context import LISTENS_FILE, REVIEW_FILE
+from pipeline.build.project import Project
+from pipeline.build.runner import run_stages
+from pipeline.engines.transcribe import load_model
 from pipeline.model import dialogue_from_data, join_words
-from pipeline.review import REVIEW_FILE
-from pipeline.runner import run_stages
-from pipeline.show_run import Project
-from pipeline.stages import LISTENS_FILE
-from pipeline.stages.transcript import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"

@@ -18,7 +18,7 @@ from pathlib import Path
 from pyannote.core import Annotation, Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 
-from pipeline.diarization import diarize_audio, load_audio
+from pipeline.engines.diarize import diarize_audio, load_audio
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FILES = [

@@ -39,10 +39,20 @@ from pathlib import Path
 from scoring import MARKER, wer, words_for_scoring
 
 from pipeline.config import load_episode
-from pipeline.corrections import load_corrections, vocabulary
-from pipeline.model import Dialogue, Link, Transcript, Turn, Word, join_words, to_data, transcript_from_data
-from pipeline.stages.footnotes import place_footnotes
-from pipeline.stages.transcript import Relistener, TranscribeSettings, transcribe
+from pipeline.corrections_file import load_corrections
+from pipeline.engines.corrections import vocabulary
+from pipeline.engines.footnotes import place_footnotes
+from pipeline.engines.transcribe import Relistener, TranscribeSettings, transcribe
+from pipeline.model import (
+    Dialogue,
+    Link,
+    Transcript,
+    Turn,
+    Word,
+    join_words,
+    to_data,
+    transcript_from_data,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"

@@ -37,11 +37,11 @@ from pathlib import Path
 
 import boto3
 
+from pipeline.engines.mastering import ffmpeg_exe
 from pipeline.model import Dialogue, Episode, FeedEntry, MasteredAudio, Show, Turn, Word
-from pipeline.stages.audio import ffmpeg_exe
-from pipeline.stages.publish import Publication, publish, publish_episodes
-from pipeline.stages.render import RenderedEpisode, render
-from pipeline.targets.s3 import S3Folder
+from pipeline.publishing.publish import Publication, publish, publish_episodes
+from pipeline.publishing.targets.s3 import S3Folder
+from pipeline.rendering.episode import RenderedEpisode, render
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "podcast"
@@ -230,7 +230,7 @@ def synthetic_catalogue(count: int, minutes: float) -> tuple[dict[str, dict], di
 
 def search_figures(count: int, minutes: float) -> None:
     from pipeline.commands.serve import open_server
-    from pipeline.stages.search import build_search_index
+    from pipeline.publishing.search import build_search_index
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a line per request otherwise
     catalogue, transcripts = synthetic_catalogue(count, minutes)

@@ -22,9 +22,14 @@ from pathlib import Path
 
 from scoring import wer
 
+from pipeline.engines.mastering import ffmpeg_exe
+from pipeline.engines.transcribe import (
+    TranscribeSettings,
+    decode,
+    load_model,
+    transcribe,
+)
 from pipeline.model import join_words
-from pipeline.stages.audio import ffmpeg_exe
-from pipeline.stages.transcript import TranscribeSettings, decode, load_model, transcribe
 
 REPO = Path(__file__).resolve().parents[1]
 EXCERPT = REPO.parent / "shared" / "data" / "sample-episode" / "excerpt.mp3"

@@ -6,8 +6,8 @@ import argparse
 import logging
 import sys
 
-from .commands import cors, enroll_host, episode, feed, review, serve, status
-from .errors import PipelineError
+from pipeline.commands import cors, enroll_host, episode, feed, review, serve, status
+from pipeline.errors import PipelineError
 
 VERBS = {
     "cors": (cors, "let web players and apps read an S3 destination from other sites (CORS)"),

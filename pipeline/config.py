@@ -15,8 +15,8 @@ from urllib.parse import urlparse
 
 import pydantic
 
-from .errors import PipelineError
-from .model import Chapter, Episode, Link, Show
+from pipeline.errors import PipelineError
+from pipeline.model import Chapter, Episode, Link, Show
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # whole (fullmatch); short enough for any file system
 RESERVED_SLUGS = {"assets"}  # the site's own folder

@@ -284,3 +284,49 @@ def dialogue_from_data(data: dict) -> Dialogue:
     references = [Reference(**r) for r in data["references"]]
     doubts = [Doubt(**d) for d in data.get("doubts", [])]
     return Dialogue(**{**data, "turns": turns, "references": references, "doubts": doubts})
+
+
+# The producer's fixes (corrections.toml), read by pipeline.corrections_file
+
+@dataclass(frozen=True)
+class Correction:
+    heard: str
+    meant: str
+    start: float | None = None  # seconds; None: from the beginning
+    end: float | None = None  # seconds; None: to the end
+
+
+@dataclass(frozen=True)
+class SpeakerFix:
+    name: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class LinkFix:
+    phrase: str
+    heard: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Accepted:
+    kind: str
+    at: float
+    heard: str = ""
+
+    def covers(self, doubt: Doubt) -> bool:
+        """Whether this acceptance is of that doubt: same kind, same place (to a tenth of a second)."""
+        return doubt.kind == self.kind and abs(doubt.start - self.at) < 0.1
+
+
+@dataclass(frozen=True)
+class Fixes:
+    """Everything the producer's corrections.toml says about one episode."""
+
+    corrections: list[Correction] = field(default_factory=list)
+    speakers: list[SpeakerFix] = field(default_factory=list)
+    links: list[LinkFix] = field(default_factory=list)
+    accepted: list[Accepted] = field(default_factory=list)

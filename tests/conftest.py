@@ -15,8 +15,8 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.config import load_show
+from pipeline.engines.mastering import ffmpeg_exe
 from pipeline.model import Show
-from pipeline.stages.audio import ffmpeg_exe
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -121,3 +121,10 @@ def sample_clip(tmp_path_factory) -> Path:
 @pytest.fixture
 def project(tmp_path) -> Project:
     return make_project(tmp_path)
+
+
+def publish_one(show, rendered, site, target, destination, **options):
+    """One rendered episode published as `publish episode` does it (a list of one)."""
+    from pipeline.publishing.publish import publish_episodes
+
+    return publish_episodes(show, [(rendered, site)], target, destination, **options)

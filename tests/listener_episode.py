@@ -13,11 +13,10 @@ from pathlib import Path
 from mutagen.mp3 import MP3
 
 from pipeline.model import Dialogue, Episode, MasteredAudio, Reference, Show, Turn, Word
-from pipeline.stages.publish import publish
-from pipeline.stages.render import RenderedEpisode, render
-from pipeline.targets.local import LocalFolder
+from pipeline.publishing.targets.local import LocalFolder
+from pipeline.rendering.episode import RenderedEpisode, render
+from tests.conftest import REPO, SAMPLE, make_show, publish_one
 
-from .conftest import REPO, SAMPLE, make_show
 HOST = "Gérald Holubowicz"
 GUEST = "Claire Dumas"
 SECONDS_PER_WORD = 0.33
@@ -83,5 +82,5 @@ def render_sample(site: Path, **episode_fields) -> RenderedEpisode:
 def publish_sample(work: Path, destination: Path) -> RenderedEpisode:
     """The sample rendered under work and published to the destination folder, as a run would."""
     rendered = render_sample(work)
-    publish(show(), rendered, work, LocalFolder(destination), str(destination))
+    publish_one(show(), rendered, work, LocalFolder(destination), str(destination))
     return rendered

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from .conftest import SAMPLE, make_silence
+from tests.conftest import SAMPLE, make_silence
 
 
 def assert_refused(result, project, names: str) -> None:

@@ -11,10 +11,17 @@ from concurrent.futures import ThreadPoolExecutor
 import podcastparser
 import pytest
 
-from pipeline.stages.publish import publish
-from pipeline.targets.local import LocalFolder
-
-from .test_s3 import PREFIX, bucket, endpoint, folder, make_show, render_by_hand, s3  # noqa: F401 (fixtures)
+from pipeline.publishing.targets.local import LocalFolder
+from tests.conftest import publish_one
+from tests.test_s3 import (  # noqa: F401 (fixtures)
+    PREFIX,
+    bucket,
+    endpoint,
+    folder,
+    make_show,
+    render_by_hand,
+    s3,
+)
 
 ROUNDS = 3
 
@@ -27,7 +34,7 @@ def publish_together(tmp_path, open_target, publishers: int, round_: int) -> Non
         site = tmp_path / f"build-{round_}-{index}"
         rendered = render_by_hand(site, f"ep{round_}x{index}", round_ * 10 + index + 1)
         start.wait()
-        return publish(make_show(), rendered, site, open_target(), "destination")
+        return publish_one(make_show(), rendered, site, open_target(), "destination")
 
     with ThreadPoolExecutor(publishers) as pool:
         list(pool.map(one, range(publishers)))  # re-raises any publisher's failure

@@ -7,8 +7,7 @@ import pytest
 
 from pipeline.config import load_episode, load_show, parse_timestamp
 from pipeline.errors import PipelineError
-
-from .conftest import SAMPLE
+from tests.conftest import SAMPLE
 
 
 def test_an_enrolled_voiceprint_beside_the_show_file_is_used(project):

@@ -16,11 +16,10 @@ import numpy as np
 import pytest
 
 from pipeline.commands import enroll_host
+from pipeline.engines.diarize.turns import diarize, settle_boundaries, voiceprint
 from pipeline.errors import PipelineError
 from pipeline.model import Segment, Transcript, Word
-from pipeline.stages.speakers import diarize, settle_boundaries, voiceprint
-
-from .conftest import SHARED_DATA, shared_file
+from tests.conftest import SHARED_DATA, shared_file
 
 EPISODE = SHARED_DATA / "sample-episode"
 HOST, GUEST = "Gérald Holubowicz", "Antonio Casilli"
@@ -123,7 +122,7 @@ def host_voiceprint(tmp_path_factory) -> Path:
 
 
 def test_two_speakers_of_a_real_phone_call_are_told_apart():
-    from pipeline.diarization import diarize_audio, load_audio
+    from pipeline.engines.diarize import diarize_audio, load_audio
 
     wav = shared_file("real-speech/pyannote-sample.wav")
     audio = load_audio(wav)
@@ -160,7 +159,7 @@ def test_turns_alternate_and_end_on_sentence_ends(short_dialogue):
 
 
 def test_diarization_matches_the_synthetic_reference():
-    from pipeline.diarization import diarize_audio, load_audio
+    from pipeline.engines.diarize import diarize_audio, load_audio
 
     mp3 = shared_file("sample-episode/short.mp3")
     audio = load_audio(mp3)

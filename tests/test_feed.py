@@ -21,16 +21,15 @@ from lxml import etree
 
 from pipeline import cli
 from pipeline.errors import PipelineError
-from pipeline.feed_check import NS, check_feed
-from pipeline.feed_podcast20 import NAMESPACE, podcast_guid
 from pipeline.model import FeedEntry, Show, feed_entry_from_data, to_data
-from pipeline.stages.feed import FEED_FILE, build_feed, feed_url
-from pipeline.stages.publish import publish
-from pipeline.site import CATALOGUE_FILE
-from pipeline.stages.render import RenderedEpisode
-from pipeline.targets.local import LocalFolder
-
-from .conftest import make_show as shared_make_show
+from pipeline.publishing.feed import FEED_FILE, build_feed, feed_url
+from pipeline.publishing.feed_check import NS, check_feed
+from pipeline.publishing.podcast20 import NAMESPACE, podcast_guid
+from pipeline.publishing.targets.local import LocalFolder
+from pipeline.rendering.episode import RenderedEpisode
+from pipeline.rendering.layout import CATALOGUE_FILE
+from tests.conftest import make_show as shared_make_show
+from tests.conftest import publish_one
 
 BASE = "https://imaginaires.example.org"
 ARTWORK = Path(__file__).resolve().parents[1] / "feeds" / "artwork.jpg"
@@ -185,13 +184,13 @@ def test_guids_stay_the_same_across_three_publications(tmp_path):
     site, destination = tmp_path / "site", tmp_path / "public"
     target = LocalFolder(destination)
     first, second = make_item("premier", 1, "2026-11-06"), make_item("second", 2, "2026-11-20")
-    publish(make_show(), _render(site, first), site, target, str(destination))
+    publish_one(make_show(), _render(site, first), site, target, str(destination))
     after_one = _read_back(destination)
-    publish(make_show(), _render(site, second), site, target, str(destination))
+    publish_one(make_show(), _render(site, second), site, target, str(destination))
     after_two = _read_back(destination)
     # The show moves to a new address: a published GUID still never changes.
     moved = make_show(base_url="https://imaginaires.example.net")
-    publish(moved, _render(site, first), site, target, str(destination))
+    publish_one(moved, _render(site, first), site, target, str(destination))
     after_three = _read_back(destination)
 
     assert after_one[first.title] == after_two[first.title] == after_three[first.title]
@@ -205,7 +204,7 @@ def test_publish_refuses_a_feed_with_errors_and_puts_nothing(tmp_path):
     site, destination = tmp_path / "site", tmp_path / "public"
     long_notes = make_item("long", 1, "2026-11-06", description_html="<p>" + "é" * 2100 + "</p>")
     with pytest.raises(PipelineError) as raised:
-        publish(make_show(), _render(site, long_notes), site, LocalFolder(destination), str(destination))
+        publish_one(make_show(), _render(site, long_notes), site, LocalFolder(destination), str(destination))
     assert raised.value.where == f"{BASE}/{FEED_FILE}"
     assert "[description-length]" in raised.value.message
     assert not destination.exists()

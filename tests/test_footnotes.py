@@ -12,15 +12,21 @@ import imageio_ffmpeg
 import pytest
 
 from pipeline.config import load_glossary
-from pipeline.corrections import Correction, load_corrections, vocabulary
+from pipeline.corrections_file import load_corrections
+from pipeline.engines.corrections import vocabulary
+from pipeline.engines.footnotes import (
+    CONTROL_LISTENS,
+    CONTROL_NAMES,
+    RELISTEN_BUDGET,
+    RELISTEN_SHARE,
+    RUN_ON_S,
+    _control_names,
+    place_footnotes,
+)
+from pipeline.engines.spelling import phonetic_key, plain_tokens
 from pipeline.errors import PipelineError
-from pipeline.model import Dialogue, Link, Turn, Word, join_words
-from pipeline.spelling import phonetic_key, plain_tokens
-from pipeline.stages.footnotes import (CONTROL_LISTENS, CONTROL_NAMES, RELISTEN_BUDGET, RELISTEN_SHARE, RUN_ON_S,
-                                       _control_names, place_footnotes)
-
-from .conftest import shared_file
-
+from pipeline.model import Correction, Dialogue, Link, Turn, Word, join_words
+from tests.conftest import shared_file
 
 IMAGINAIRES = Link(["Imaginaires"], "Imaginaires, le podcast", "https://example.org/imaginaires")
 TURK = Link(["Amazon Mechanical Turk"], "Amazon Mechanical Turk", "https://www.mturk.com")
@@ -245,7 +251,7 @@ def test_vocabulary_keeps_names_and_terms_once_and_leaves_plain_french_out(tmp_p
 def short_clip_dialogue(tmp_path_factory) -> Dialogue:
     """The first 41 s of the short sample through the real transcribe stage (base model, CPU)."""
     audio = shared_file("sample-episode/short.mp3")
-    from pipeline.stages.transcript import TranscribeSettings, transcribe
+    from pipeline.engines.transcribe import TranscribeSettings, transcribe
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     clip = tmp_path_factory.mktemp("clip") / "start.wav"
@@ -443,7 +449,7 @@ def test_real_second_listens_place_the_name_said_and_never_a_decoy():
     CPU: names never said that sound a little like "maltaude" get no marker, even where the
     decoder is led to write them (on one CPU a listen favouring "Mastodon" wrote it for "Sam
     Altman"), and "l'IA Act" is marked only where it is said."""
-    from pipeline.stages.transcript import Relistener, TranscribeSettings
+    from pipeline.engines.transcribe import Relistener, TranscribeSettings
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     data = json.loads((Path(__file__).parent / "excerpt-first-pass-477-498.json").read_text(encoding="utf-8"))
@@ -490,7 +496,7 @@ def test_the_peoples_names_are_respelled_where_said_and_written_nowhere_else():
 
 
 def test_the_producers_fixes_are_checked_against_the_episode(tmp_path: Path):
-    from pipeline.corrections import load_fixes
+    from pipeline.corrections_file import load_fixes
 
     path = tmp_path / "corrections.toml"
     path.write_text('[[speaker]]\nname = "Antonio Casilli"\nfrom = "0:01"\nto = "0:03.5"\n\n'
@@ -510,8 +516,8 @@ def test_the_producers_fixes_are_checked_against_the_episode(tmp_path: Path):
 
 
 def test_a_speaker_fix_moves_the_words_and_settles_the_doubt():
-    from pipeline.corrections import SpeakerFix, apply_speaker_fixes
-    from pipeline.model import Doubt
+    from pipeline.engines.corrections import apply_speaker_fixes
+    from pipeline.model import Doubt, SpeakerFix
 
     heard = dialogue(("Gérald", "merci Antonio. Alors le travail du clic"), ("Antonio", "oui exactement"))
     heard.doubts = [Doubt("speaker", 1.0, 3.4, "Alors le travail du clic", "Gérald", "voice unclear")]
@@ -522,7 +528,7 @@ def test_a_speaker_fix_moves_the_words_and_settles_the_doubt():
 
 
 def test_a_link_placed_by_the_producer_wins_and_is_numbered_in_order():
-    from pipeline.corrections import LinkFix
+    from pipeline.model import LinkFix
 
     heard = dialogue(("Gérald", "vous écoutez Imaginaires. On parle de commencé à et de ChatGPT"))
     result = place_footnotes(heard, [IMAGINAIRES, Link(["Common Crawl"], "Common Crawl", "https://commoncrawl.org"),
@@ -572,7 +578,7 @@ def test_a_mention_in_passing_leaves_no_room_for_the_link_listed_before_it():
 
 
 def test_links_heard_in_the_list_order_more_than_chance_allows_are_its_running_order():
-    from pipeline.stages.footnotes import Match, is_running_order
+    from pipeline.engines.footnotes import Match, is_running_order
 
     def heard_at(*positions: int) -> list[list[Match]]:
         return [[Match(f"link {k}", at, at, 1.0, exact=True)] if at is not None else []

@@ -19,15 +19,14 @@ from PIL import Image
 
 from pipeline.commands.serve import open_server
 from pipeline.errors import PipelineError
-from pipeline.feed_check import NS
 from pipeline.model import Word, join_words
-from pipeline.stages.feed import build_feed
-from pipeline.targets.local import LocalFolder
-
-from .conftest import SAMPLE, make_show
-from .test_bad_input import assert_refused
-from .test_feed import BASE, make_item
-from .test_serve import get
+from pipeline.publishing.feed import build_feed
+from pipeline.publishing.feed_check import NS
+from pipeline.publishing.targets.local import LocalFolder
+from tests.conftest import SAMPLE, make_show
+from tests.test_bad_input import assert_refused
+from tests.test_feed import BASE, make_item
+from tests.test_serve import get
 
 ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
 

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.commands.serve import open_server
-
-from .listener_episode import publish_sample
+from tests.listener_episode import publish_sample
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
@@ -150,11 +149,18 @@ def three_episode_site(tmp_path_factory):
     """Three episodes published to one folder; only the second's guest says "Antananarivo"."""
     from dataclasses import replace
 
-    from pipeline.stages.publish import publish_episodes
-    from pipeline.stages.render import render
-    from pipeline.targets.local import LocalFolder
-
-    from .listener_episode import GUEST, HOST, episode, mastered_audio, script_turns, show, timed_dialogue
+    from pipeline.publishing.publish import publish_episodes
+    from pipeline.publishing.targets.local import LocalFolder
+    from pipeline.rendering.episode import render
+    from tests.listener_episode import (
+        GUEST,
+        HOST,
+        episode,
+        mastered_audio,
+        script_turns,
+        show,
+        timed_dialogue,
+    )
 
     talks = {
         "un": script_turns(),

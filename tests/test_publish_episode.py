@@ -14,9 +14,8 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
 from pipeline.cli import main
-from pipeline.stages.audio import measure_loudness
-
-from .conftest import REPO, Project, make_project
+from pipeline.engines.mastering import measure_loudness
+from tests.conftest import REPO, Project, make_project
 
 
 @pytest.fixture(scope="module")

@@ -15,17 +15,25 @@ import srt
 import webvtt
 from mutagen.id3 import ID3
 
-from .listener_episode import (
-    GUEST, HOST, REFERENCES, SAMPLE, episode, mastered_audio, publish_sample, render_sample,
-    script_turns, show, timed_dialogue,
-)
-from pipeline import transcript_files
+from pipeline.engines.mastering import ffmpeg_exe
 from pipeline.errors import PipelineError
 from pipeline.model import Chapter, FeedEntry, Person, join_words
-from pipeline.stages.audio import ffmpeg_exe
-from pipeline.stages.render import notes_html, render, render_index
-
-from .conftest import SHARED_DATA
+from pipeline.rendering import transcript_files
+from pipeline.rendering.episode import notes_html, render, render_index
+from tests.conftest import SHARED_DATA
+from tests.listener_episode import (
+    GUEST,
+    HOST,
+    REFERENCES,
+    SAMPLE,
+    episode,
+    mastered_audio,
+    publish_sample,
+    render_sample,
+    script_turns,
+    show,
+    timed_dialogue,
+)
 
 SEED = SHARED_DATA / "seed"
 NBSP = "\u00a0"

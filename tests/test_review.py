@@ -13,12 +13,11 @@ import tomllib
 
 import pytest
 
+from pipeline.build.project import Project as Runs
 from pipeline.cli import main
-from pipeline.review_server import TOKEN_HEADER, ReviewSession, open_review_server
-from pipeline.show_run import Project as Runs
-
-from .conftest import make_project
-from .test_page import browser  # noqa: F401 (the fixture; the module skips without Chromium)
+from pipeline.review.server import TOKEN_HEADER, ReviewSession, open_review_server
+from tests.conftest import make_project
+from tests.test_page import browser  # noqa: F401 (the fixture; the module skips without Chromium)
 
 
 @pytest.fixture(scope="module")

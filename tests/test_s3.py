@@ -16,19 +16,18 @@ from botocore.exceptions import EndpointConnectionError
 from lxml import etree
 from moto.server import ThreadedMotoServer
 
+from pipeline.build.project import STEPS as STAGES
+from pipeline.build.runner import EpisodeRun
 from pipeline.cli import main
 from pipeline.config import load_episode, load_show
 from pipeline.errors import PipelineError
 from pipeline.model import FeedEntry, Person, Show, TranscriptLink, to_data
-from pipeline.runner import EpisodeRun
-from pipeline.stages import STAGES
-from pipeline.stages.publish import publish, publish_episodes
-from pipeline.stages.render import RenderedEpisode
-from pipeline.targets.local import LocalFolder
-from pipeline.targets.s3 import S3Folder
-
-from .conftest import REPO, make_project
-from .conftest import make_show as shared_make_show
+from pipeline.publishing.publish import publish_episodes
+from pipeline.publishing.targets.local import LocalFolder
+from pipeline.publishing.targets.s3 import S3Folder
+from pipeline.rendering.episode import RenderedEpisode
+from tests.conftest import REPO, make_project, publish_one
+from tests.conftest import make_show as shared_make_show
 
 PREFIX = "podcast"
 ARTWORK = REPO / "feeds" / "artwork.jpg"
@@ -102,7 +101,7 @@ def render_by_hand(site: Path, slug: str, number: int, notes: str = "Les notes."
 
 
 def publish_to(target: S3Folder, site: Path, rendered: RenderedEpisode, **options):
-    return publish(make_show(), rendered, site, target, target.url(), **options)
+    return publish_one(make_show(), rendered, site, target, target.url(), **options)
 
 
 def keys(s3, bucket: str) -> set[str]:
@@ -403,18 +402,18 @@ def test_a_dry_run_publish_is_not_recorded_as_done(tmp_path):
 
 def test_a_local_folder_plans_and_prunes_the_same_way(tmp_path):
     site, root = tmp_path / "site", tmp_path / "public" / PREFIX
-    publish(make_show(), render_by_hand(site, "ep1", 1), site, LocalFolder(root), str(root))
+    publish_one(make_show(), render_by_hand(site, "ep1", 1), site, LocalFolder(root), str(root))
     for path in (root / "ep1" / "old.srt", root.parent / "podcast-old" / "ep1" / "old.srt"):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"old")
 
-    planned = publish(make_show(), render_by_hand(site, "ep1", 1, notes="Corrigées."), site,
+    planned = publish_one(make_show(), render_by_hand(site, "ep1", 1, notes="Corrigées."), site,
                       LocalFolder(root), str(root), prune=True, dry_run=True)
     assert planned.sent == ["ep1/index.html", "catalogue.json", "feed.xml"]
     assert planned.deleted == ["ep1/old.srt"]
     assert (root / "ep1" / "old.srt").is_file() and "Corrigées" not in (root / "feed.xml").read_text()
 
-    done = publish(make_show(), render_by_hand(site, "ep1", 1, notes="Corrigées."), site,
+    done = publish_one(make_show(), render_by_hand(site, "ep1", 1, notes="Corrigées."), site,
                    LocalFolder(root), str(root), prune=True)
     assert done.deleted == ["ep1/old.srt"] and not (root / "ep1" / "old.srt").exists()
     assert (root.parent / "podcast-old" / "ep1" / "old.srt").is_file()

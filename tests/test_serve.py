@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.commands.serve import open_server
-
-from .listener_episode import publish_sample
+from tests.listener_episode import publish_sample
 
 
 @pytest.fixture(scope="module")

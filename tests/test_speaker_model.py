@@ -16,10 +16,14 @@ import sys
 import numpy as np
 import pytest
 
+from pipeline.engines.diarize.speaker_model.encoder import (
+    MODEL_FILE,
+    MODEL_SHA256,
+    GE2EEncoder,
+    mel_filters,
+)
 from pipeline.errors import PipelineError
-from pipeline.speaker_model.encoder import MODEL_FILE, MODEL_SHA256, GE2EEncoder, mel_filters
-
-from .conftest import make_project, shared_file
+from tests.conftest import make_project, shared_file
 
 HEAVY = {"torch", "librosa", "resemblyzer", "webrtcvad", "numba", "llvmlite"}
 REAL_CLIPS = ["pyannote-sample.wav", "ami-tst00.wav", "tcof-3speakers.wav", "sppas-F_F_B003_P8.wav"]
@@ -73,7 +77,11 @@ def test_the_model_file_is_checked_at_load(tmp_path):
 
 
 def test_vectors_are_unit_length_and_tell_two_real_voices_apart():
-    from pipeline.diarization import at_training_loudness, load_audio, speech_regions
+    from pipeline.engines.diarize import (
+        at_training_loudness,
+        load_audio,
+        speech_regions,
+    )
 
     audio = load_audio(shared_file("real-speech/pyannote-sample.wav"))
     regions = speech_regions(audio)
@@ -101,9 +109,18 @@ def test_onnx_vectors_equal_the_torch_originals(clip):
         pytest.skip("needs the [convert] extra")
     import torch
 
-    from pipeline.diarization import at_training_loudness, embedding_windows, load_audio, speech_regions
-    from pipeline.speaker_model.encoder import N_MELS, WINDOW_FRAMES, power_mel
-    from pipeline.speaker_model.export import pretrained
+    from pipeline.engines.diarize import (
+        at_training_loudness,
+        embedding_windows,
+        load_audio,
+        speech_regions,
+    )
+    from pipeline.engines.diarize.speaker_model.encoder import (
+        N_MELS,
+        WINDOW_FRAMES,
+        power_mel,
+    )
+    from pipeline.engines.diarize.speaker_model.export import pretrained
 
     audio = load_audio(shared_file(f"real-speech/{clip}"))
     regions = speech_regions(audio)

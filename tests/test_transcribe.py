@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pipeline.engines.transcribe import speech_heard, unheard_speech
 from pipeline.model import Segment, Word
-from pipeline.stages.transcript import speech_heard, unheard_speech
-
-from .conftest import make_silence
+from tests.conftest import make_silence
 
 
 def _segment(start: float, end: float) -> Segment:
@@ -34,7 +33,7 @@ def test_silence_is_not_speech(tmp_path):
 
 
 def test_a_segment_that_copies_the_hotwords_out_is_recognised():
-    from pipeline.stages.transcript import copies_hotwords
+    from pipeline.engines.transcribe import copies_hotwords
 
     vocabulary = ("Imaginaires", "Amazon Mechanical Turk", "ChatGPT", "GPT-4")
     # As the first pass wrote a hard stretch of an unseen variant, v101, at 1:07.
@@ -45,7 +44,7 @@ def test_a_segment_that_copies_the_hotwords_out_is_recognised():
 
 
 def test_a_second_listen_is_decoded_once_per_audio_and_settings(sample_clip, tmp_path, monkeypatch):
-    from pipeline.stages.transcript import Relistener, TranscribeSettings
+    from pipeline.engines.transcribe import Relistener, TranscribeSettings
 
     cache = tmp_path / "second-listens.json"
     settings = TranscribeSettings(model="base", device="cpu", language="fr")
@@ -65,7 +64,7 @@ def test_a_segment_repeating_the_one_before_word_for_word_is_dropped():
 
     from tqdm import tqdm
 
-    from pipeline.stages.transcript import _kept_segments
+    from pipeline.engines.transcribe import _kept_segments
 
     def segment(start: float, text: str, no_speech: float = 0.1, logprob: float = -0.5):
         words = [SimpleNamespace(word=" " + w, start=start + i * 0.3, end=start + i * 0.3 + 0.2, probability=0.9)
@@ -95,7 +94,7 @@ def _decoded(start: float, end: float, text: str):
 def test_speech_every_retry_loops_on_is_decoded_in_pieces_and_marked_as_guessed(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    from pipeline.stages import transcript
+    from pipeline.engines import transcribe as transcript
 
     asked = []
 
@@ -124,7 +123,7 @@ def test_speech_every_retry_loops_on_is_decoded_in_pieces_and_marked_as_guessed(
 
 
 def test_a_pushed_decoding_writes_words_across_every_piece_of_speech(sample_clip):
-    from pipeline.stages.transcript import TranscribeSettings, decode, pieces
+    from pipeline.engines.transcribe import TranscribeSettings, decode, pieces
 
     settings = TranscribeSettings(model="base", device="cpu", language="fr")
     segments, _ = decode(sample_clip, settings, pieces((2.0, 26.0)), pushed=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from werkzeug.serving import BaseWSGIServer
 
-from ..errors import PipelineError
-from ..show_run import Project
+from pipeline.build.project import Project
+from pipeline.errors import PipelineError
 
 
 def add_show_argument(parser: argparse.ArgumentParser, why: str = "") -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import load_show
-from ..errors import PipelineError
-from ..targets import open_target
-from . import add_show_argument
+from pipeline.commands import add_show_argument
+from pipeline.config import load_show
+from pipeline.errors import PipelineError
+from pipeline.publishing.targets import open_target
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..targets.s3 import CORS_RULES, S3Folder  # boto3 takes a fifth of a second to import
+    from pipeline.publishing.targets.s3 import (  # boto3 takes a fifth of a second to import
+        CORS_RULES,
+        S3Folder,
+    )
 
     show = load_show(args.show)
     destination = args.destination or show.destination

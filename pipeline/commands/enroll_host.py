@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import VOICEPRINT_FILE, read_toml
-from . import add_show_argument
-from ..errors import PipelineError
-from ..stages.speakers import voiceprint
+from pipeline.commands import add_show_argument
+from pipeline.config import VOICEPRINT_FILE, read_toml
+from pipeline.engines.diarize.turns import voiceprint
+from pipeline.errors import PipelineError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,17 +1,16 @@
 """`publish episode SLUG... | --all`: run the stages that are not up to date, and publish (see
-pipeline/show_run.py)."""
+pipeline/build/project.py)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 
-from ..errors import PipelineError
-from ..show_run import Project, Request, run_show
-from ..stages import STAGES
-from . import add_project_arguments, project_of
+from pipeline.build.project import PUBLISH, STEPS, Project, Request, run_show
+from pipeline.commands import add_project_arguments, project_of
+from pipeline.errors import PipelineError
 
-STAGE_NAMES = [stage.name for stage in STAGES]
+STAGE_NAMES = [stage.name for stage in STEPS]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     ran, publication = run_show(project, project.every_slug() if args.all else args.slugs, request)
     lines = [f"{slug}: ran {', '.join(stages) if stages else 'nothing (all up to date)'}" for slug, stages in ran.items()]
     if publication is not None and len(ran) == 1:
-        lines[0] += _published(publication)
+        slug, stages = next(iter(ran.items()))
+        lines[0] = f"{slug}: ran {', '.join([*stages, PUBLISH.name])}" + _published(publication)
     elif publication is not None:
         lines.append(f"{len(ran)} episodes: ran publish" + _published(publication))
     print("\n".join(lines))

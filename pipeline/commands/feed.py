@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import load_show
-from . import add_show_argument
-from ..errors import PipelineError
-from ..feed_check import check_feed
-from ..site import FEED_FILE
-from ..stages.feed import feed_url
-from ..targets import open_target
+from pipeline.commands import add_show_argument
+from pipeline.config import load_show
+from pipeline.errors import PipelineError
+from pipeline.publishing.feed import feed_url
+from pipeline.publishing.feed_check import check_feed
+from pipeline.publishing.targets import open_target
+from pipeline.rendering.layout import FEED_FILE
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

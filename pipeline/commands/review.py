@@ -6,8 +6,13 @@ from __future__ import annotations
 import argparse
 import webbrowser
 
-from ..review_server import ReviewSession, open_review_server
-from . import add_project_arguments, listen, project_of, serve_until_interrupted
+from pipeline.commands import (
+    add_project_arguments,
+    listen,
+    project_of,
+    serve_until_interrupted,
+)
+from pipeline.review.server import ReviewSession, open_review_server
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,10 +13,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.utils import redirect, safe_join, send_from_directory
 from werkzeug.wrappers import Request, Response
 
-from ..config import load_show
-from . import add_show_argument, listen, serve_until_interrupted
-from ..errors import PipelineError
-from ..site import PAGE_FILE, content_type
+from pipeline.commands import add_show_argument, listen, serve_until_interrupted
+from pipeline.config import load_show
+from pipeline.errors import PipelineError
+from pipeline.rendering.layout import PAGE_FILE, content_type
 
 DEFAULT_PORT = 8000
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import add_project_arguments, project_of
+from pipeline.commands import add_project_arguments, project_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

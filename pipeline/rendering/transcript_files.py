@@ -19,7 +19,14 @@ from dataclasses import dataclass
 
 import srt
 
-from .model import Dialogue, Reference, Turn, Word, glued_to_previous, join_words
+from pipeline.model import (
+    Dialogue,
+    Reference,
+    Turn,
+    Word,
+    glued_to_previous,
+    join_words,
+)
 
 NBSP = "\u00a0"
 LINE_CHARS = 42  # the usual subtitle line

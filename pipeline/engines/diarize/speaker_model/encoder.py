@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..errors import PipelineError
+from pipeline.errors import PipelineError
 
 SAMPLE_RATE = 16_000
 HOP = 160  # samples per mel frame: windows are counted in 10 ms frames

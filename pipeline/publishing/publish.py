@@ -1,6 +1,6 @@
-"""Publish stage: rendered episodes' files to their destination, then the show's own files.
+"""Publishing: rendered episodes' files to their destination, then the show's own files.
 
-The episodes' files go first; then the show-level step (show.py) merges them into the
+The episodes' files go first; then the show-level step (catalogue.py) merges them into the
 destination's catalogue and writes the home page and the feed, last: a listener's app never
 sees a feed entry whose files are not there yet. Several publishers may run at once.
 """
@@ -11,14 +11,14 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import PipelineError
-from ..feed_check import ensure_publishable
-from ..model import Show
-from ..targets import Target
-from .feed import build_feed, feed_url
-from .render import RenderedEpisode
-from ..site import CATALOGUE_FILE
-from .show import merged, parse_catalogue, publish_show
+from pipeline.errors import PipelineError
+from pipeline.model import Show
+from pipeline.publishing.catalogue import merged, parse_catalogue, publish_show
+from pipeline.publishing.feed import build_feed, feed_url
+from pipeline.publishing.feed_check import ensure_publishable
+from pipeline.publishing.targets import Target
+from pipeline.rendering.episode import RenderedEpisode
+from pipeline.rendering.layout import CATALOGUE_FILE
 
 
 @dataclass
@@ -29,20 +29,6 @@ class Publication:
     episodes_in_feed: int
     deleted: list[str] = field(default_factory=list)  # --prune: published files the sites dropped
     dry_run: bool = False
-
-
-def publish(
-    show: Show,
-    rendered: RenderedEpisode,
-    site: Path,
-    target: Target,
-    destination: str,
-    *,
-    dry_run: bool = False,
-    prune: bool = False,
-) -> Publication:
-    """One rendered episode, from the site folder it was rendered into."""
-    return publish_episodes(show, [(rendered, site)], target, destination, dry_run=dry_run, prune=prune)
 
 
 def publish_episodes(

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .encoder import MODEL_FILE, WINDOW_FRAMES
+from pipeline.engines.diarize.speaker_model.encoder import MODEL_FILE, WINDOW_FRAMES
 
 OPSET = 17
 

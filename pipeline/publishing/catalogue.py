@@ -17,13 +17,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from ..errors import PipelineError
-from ..model import FeedEntry, Show, feed_entry_from_data, to_data
-from ..targets import Target
-from ..site import CATALOGUE_FILE, FEED_FILE, LEGACY_ITEM_FILE, PAGE_FILE, SEARCH_ENTRY
-from .feed import build_feed, episode_guid
-from .render import render_index
-from .search import build_search_index, transcript_name
+from pipeline.errors import PipelineError
+from pipeline.model import FeedEntry, Show, feed_entry_from_data, to_data
+from pipeline.publishing.feed import build_feed, episode_guid
+from pipeline.publishing.search import build_search_index, transcript_name
+from pipeline.publishing.targets import Target
+from pipeline.rendering.episode import render_index
+from pipeline.rendering.layout import (
+    CATALOGUE_FILE,
+    FEED_FILE,
+    LEGACY_ITEM_FILE,
+    PAGE_FILE,
+    SEARCH_ENTRY,
+)
 
 MAX_ROUNDS = 20  # merges after lost races before giving up: publishers would have to be many
 

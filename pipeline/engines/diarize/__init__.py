@@ -28,8 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import PipelineError
-from .speaker_model.encoder import HOP, SAMPLE_RATE, WINDOW_FRAMES, SpeakerEncoder, default_encoder, power_mel
+from pipeline.engines.diarize.speaker_model.encoder import (
+    HOP,
+    SAMPLE_RATE,
+    WINDOW_FRAMES,
+    SpeakerEncoder,
+    default_encoder,
+    power_mel,
+)
+from pipeline.errors import PipelineError
 
 FRAME_S = HOP / SAMPLE_RATE  # the timeline's resolution: 10 ms
 STEP_FRAMES = 75  # a new window every 0.75 s

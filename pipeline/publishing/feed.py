@@ -12,15 +12,20 @@ import datetime as dt
 import html
 import uuid
 
-from feedgen.feed import FeedGenerator  # first: feedgen.util needs the lxml.etree it imports
+import lxml.etree  # noqa: F401  (before feedgen: feedgen.util uses lxml.etree without importing it)
 from feedgen.ext.podcast import PodcastExtension
 from feedgen.ext.podcast_entry import PodcastEntryExtension
+from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 from lxml.etree import CDATA, _Element
 
-from ..feed_podcast20 import Podcast20EntryExtension, Podcast20Extension, podcast_guid
-from ..model import FeedEntry, Show
-from ..site import FEED_FILE
+from pipeline.model import FeedEntry, Show
+from pipeline.publishing.podcast20 import (
+    Podcast20EntryExtension,
+    Podcast20Extension,
+    podcast_guid,
+)
+from pipeline.rendering.layout import FEED_FILE
 
 ITUNES_NAMESPACE = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 

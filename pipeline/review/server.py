@@ -34,13 +34,18 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
-from .corrections import apply_corrections
-from .errors import PipelineError
-from .model import dialogue_from_data, join_words
-from .review import REVIEW_FILE
-from .runner import EpisodeRun, run_stages
-from .show_run import Project
-from .stages import corrections_file, mastered, people, producer_fixes
+from pipeline.build.context import (
+    REVIEW_FILE,
+    corrections_file,
+    mastered,
+    people,
+    producer_fixes,
+)
+from pipeline.build.project import Project
+from pipeline.build.runner import EpisodeRun, run_stages
+from pipeline.engines.corrections import apply_corrections
+from pipeline.errors import PipelineError
+from pipeline.model import dialogue_from_data, join_words
 
 ASSETS = {"review.js": "text/javascript", "review.css": "text/css", "style.css": "text/css"}
 TOKEN_HEADER = "X-Review-Token"

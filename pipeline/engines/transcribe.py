@@ -17,11 +17,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..errors import PipelineError
-from ..model import Doubt, Segment, Transcript, Word, clock, to_data
-from ..runner import data_digest, file_digest, write_json_atomically
-from ..spelling import plain_tokens
-from ..whisper_model import OFFLINE_MODEL, resolve_model
+from pipeline.build.files import data_digest, file_digest, write_json_atomically
+from pipeline.engines.spelling import plain_tokens
+from pipeline.engines.whisper_model import OFFLINE_MODEL, resolve_model
+from pipeline.errors import PipelineError
+from pipeline.model import Doubt, Segment, Transcript, Word, clock, to_data
 
 # Segments scored as likely non-speech *and* decoded with low confidence are hallucinations.
 _NO_SPEECH_PROBABILITY = 0.6

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..model import FeedEntry, clock
-from ..site import PAGE_FILE, SEARCH_FOLDER, TRANSCRIPT_JSON
+from pipeline.model import FeedEntry, clock
+from pipeline.rendering.layout import PAGE_FILE, SEARCH_FOLDER, TRANSCRIPT_JSON
 
 
 def episode_page(item: FeedEntry, transcript: bytes, language: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from num2words import num2words
 
-from .model import Dialogue, Word
+from pipeline.model import Dialogue, Word
 
 # French elision: "l'IA Act", "qu'OpenAI". The article belongs to the sentence, not to the name.
 ELISION = re.compile(r"^(?:[cdjlmnst]|qu|jusqu|lorsqu|puisqu|quoiqu)['’]", re.IGNORECASE)

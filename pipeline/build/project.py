@@ -1,29 +1,55 @@
 """A publish run over a show's episodes: each episode's own stages, then the show-level step.
 
-One episode goes through every stage, publish included. Several (after a template or show file
-change, to fill a new destination, or a back catalogue) each go up to render, in `jobs`
-processes side by side (each loads its own models), then are published together: one
-catalogue read and one comparison with the destination, however many episodes.
+Each episode goes up to render (several, after a template or show file change, to fill a new
+destination, or a back catalogue: in `jobs` processes side by side, each loading its own
+models); then all are published together: one catalogue read and one comparison with the
+destination, however many episodes.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from contextlib import ExitStack
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
-from .config import EPISODE_FILE, load_episode, load_show
-from .errors import PipelineError
-from .model import to_data
-from .runner import EpisodeRun, episode_lock, run_stages
-from .stages import STAGES, rendered
-from .stages.publish import publish_episodes
-from .targets import checked_destination, open_target
+from pipeline.build.runner import EpisodeRun, Stage, episode_lock, run_stages
+from pipeline.config import EPISODE_FILE, load_episode, load_show
+from pipeline.errors import PipelineError
+from pipeline.model import to_data
+from pipeline.publishing.publish import Publication, publish_episodes
+from pipeline.publishing.targets import checked_destination, open_target
+from pipeline.stages import STAGES
+from pipeline.stages.render import rendered
 
-PUBLISH = next(stage for stage in STAGES if stage.name == "publish")
-RENDER = "render"
+
+def publish_runs(runs: list[EpisodeRun]) -> Publication:
+    """The rendered episodes of `runs` (one or many, one destination) published together; no
+    other run may re-render their sites while they go out."""
+    first = runs[0]
+    with ExitStack() as locks:
+        for run in runs:
+            locks.enter_context(episode_lock(run.work))
+        publication = publish_episodes(
+            first.show, [rendered(run) for run in runs], open_target(first.destination, first.show),
+            first.destination, dry_run=first.dry_run, prune=first.prune,
+        )
+    for run in runs:
+        run.record(PUBLISH, publication)
+    return publication
+
+
+PUBLISH = Stage(
+    "publish",
+    # A dry run's artifact is a plan: its key differs, so `publish status` does not say done.
+    inputs=lambda run: {"render": run.upstream_key("render"), "destination": run.destination,
+                        "dry_run": run.dry_run},
+    make=lambda run: publish_runs([run]),
+    always=True,
+)
+STEPS = [*STAGES, PUBLISH]  # what an episode goes through; --until and --force name these
+RENDER = STAGES[-1].name
 
 
 @dataclass(frozen=True)
@@ -47,7 +73,7 @@ class Project:
         episode = load_episode(self.episodes, slug)
         own_folders = {"the episodes": self.episodes, "the build cache": self.work,
                        "the show file's folder": self.show.parent}
-        return EpisodeRun(show, episode, self.work / episode.slug, STAGES,
+        return EpisodeRun(show, episode, self.work / episode.slug, STEPS,
                           checked_destination(destination or show.destination, own_folders), **publish_options)
 
 
@@ -70,16 +96,14 @@ def _own_stages(project: Project, slug: str, request: Request, until: str | None
 
 
 def run_show(project: Project, slugs: list[str], request: Request) -> tuple[dict[str, list[str]], dict | None]:
-    """The stages each episode ran (slug -> names), and what publishing did (the publish
-    stage's artifact), or None when the request stopped before publishing."""
+    """The stages each episode ran (slug -> names, publishing aside), and what publishing did,
+    or None when the request stopped before publishing. One episode or many take the same
+    route: each episode's own stages, then one publishing step for them all."""
     runs = [project.open_run(slug, request.destination, dry_run=request.dry_run, prune=request.prune)
             for slug in slugs]  # every episode file is checked before any work starts
-    if len(runs) == 1:
-        ran = run_stages(runs[0], until=request.until, force=request.force)
-        return {slugs[0]: ran}, runs[0].artifact(PUBLISH.name) if PUBLISH.name in ran else None
     publishing = request.until in (None, PUBLISH.name)
     until = RENDER if publishing else request.until
-    if request.jobs > 1:
+    if request.jobs > 1 and len(runs) > 1:
         # Fresh processes, not forks: a fork of a process whose model threads already run
         # (OpenMP, onnxruntime) can hang.
         with ProcessPoolExecutor(max_workers=request.jobs, mp_context=get_context("spawn")) as pool:
@@ -89,14 +113,4 @@ def run_show(project: Project, slugs: list[str], request: Request) -> tuple[dict
         ran = {run.episode.slug: run_stages(run, until=until, force=request.force) for run in runs}
     if not publishing:
         return ran, None
-    first = runs[0]
-    with ExitStack() as locks:  # no other run may re-render these sites while they go out
-        for run in runs:
-            locks.enter_context(episode_lock(run.work))
-        publication = publish_episodes(
-            first.show, [rendered(run) for run in runs], open_target(first.destination, first.show),
-            first.destination, dry_run=request.dry_run, prune=request.prune,
-        )
-    for run in runs:
-        run.record(PUBLISH, publication)
-    return ran, to_data(publication)
+    return ran, to_data(publish_runs(runs))

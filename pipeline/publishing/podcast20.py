@@ -16,7 +16,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.util import xml_elem
 from lxml.etree import _Element
 
-from .site import CHAPTERS_TYPE
+from pipeline.rendering.layout import CHAPTERS_TYPE
 
 NAMESPACE = "https://podcastindex.org/namespace/1.0"  # the URI PSP-1 requires, verbatim
 GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")  # the spec's "podcast" namespace

@@ -11,8 +11,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import PipelineError
-from ..model import Show
+from pipeline.errors import PipelineError
+from pipeline.model import Show
 
 
 class Target(Protocol):
@@ -47,10 +47,10 @@ class Target(Protocol):
 def open_target(destination: str, show: Show) -> Target:
     """A folder path, or s3://bucket/prefix (the show file's s3_* keys say how to reach the bucket)."""
     if destination.startswith("s3://"):
-        from .s3 import S3Folder
+        from pipeline.publishing.targets.s3 import S3Folder
 
         return S3Folder.from_url(destination, region=show.s3_region, endpoint_url=show.s3_endpoint_url)
-    from .local import LocalFolder
+    from pipeline.publishing.targets.local import LocalFolder
 
     return LocalFolder(Path(destination))
 

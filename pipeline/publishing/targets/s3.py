@@ -24,9 +24,9 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from ..errors import PipelineError
-from ..runner import file_digest
-from ..site import content_type
+from pipeline.build.files import file_digest
+from pipeline.errors import PipelineError
+from pipeline.rendering.layout import content_type
 
 MiB = 1024 * 1024
 SHA256_KEY = "sha256"  # object metadata: x-amz-meta-sha256

@@ -19,11 +19,11 @@ from urllib.parse import urlparse
 
 from lxml import etree
 
-from .config import EPISODE_TYPES
-from .errors import PipelineError
-from .site import CHAPTERS_TYPE
-from .feed_podcast20 import NAMESPACE as PODCAST_NAMESPACE
-from .stages.feed import ITUNES_NAMESPACE
+from pipeline.config import EPISODE_TYPES
+from pipeline.errors import PipelineError
+from pipeline.publishing.feed import ITUNES_NAMESPACE
+from pipeline.publishing.podcast20 import NAMESPACE as PODCAST_NAMESPACE
+from pipeline.rendering.layout import CHAPTERS_TYPE
 
 ITUNES = ITUNES_NAMESPACE
 PODCAST = PODCAST_NAMESPACE

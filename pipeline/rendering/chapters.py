@@ -13,7 +13,7 @@ import json
 
 from mutagen.id3 import CHAP, CTOC, TIT2, WXXX, CTOCFlags, Frame
 
-from .model import Chapter, Dialogue, Episode
+from pipeline.model import Chapter, Dialogue, Episode
 
 P20_CHAPTERS_VERSION = "1.2.0"
 NO_BYTE_OFFSET = 0xFFFFFFFF  # ID3: chapters are located by time only

@@ -10,7 +10,6 @@ the last finished stage.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -21,26 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import PipelineError
-from .model import Episode, Show, to_data
+from pipeline.errors import PipelineError
+from pipeline.build.files import data_digest, file_digest, write_json_atomically
+from pipeline.model import Episode, Show
 
 log = logging.getLogger("publish")
-
-
-def file_digest(path: Path, algorithm: str = "sha256") -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, algorithm).hexdigest()
-
-
-def data_digest(data: Any) -> str:
-    return hashlib.sha256(json.dumps(to_data(data), sort_keys=True).encode()).hexdigest()
-
-
-def write_json_atomically(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(to_data(data), ensure_ascii=False, indent=1), encoding="utf-8")
-    partial.replace(path)
 
 
 @dataclass(frozen=True)

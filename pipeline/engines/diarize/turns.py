@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..diarization import (
+from pipeline.engines.diarize import (
     Diarization,
     SpeakerSegment,
     diarize_audio,
@@ -39,8 +39,16 @@ from ..diarization import (
     speaker_label,
     voice_vector,
 )
-from ..errors import PipelineError
-from ..model import Dialogue, Doubt, Transcript, Turn, Word, clock, glued_to_previous
+from pipeline.errors import PipelineError
+from pipeline.model import (
+    Dialogue,
+    Doubt,
+    Transcript,
+    Turn,
+    Word,
+    clock,
+    glued_to_previous,
+)
 
 MAX_BOUNDARY_SHIFT = 3  # words
 SHIFT_PENALTY = 0.3  # per word moved: a break must be clearly better to move further

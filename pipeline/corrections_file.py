@@ -1,4 +1,4 @@
-"""What the producer tells the pipeline: fixes to an episode, the show glossary, the vocabulary.
+"""The producer's fixes to an episode: reading `corrections.toml`, checked against the episode.
 
 `episodes/<slug>/corrections.toml` holds the producer's fixes, applied on every run after
 diarization and before footnoting, so they survive re-runs and never need re-transcription.
@@ -32,23 +32,22 @@ with the episode's names and link phrases it becomes the vocabulary recognition 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pydantic
 
-from .config import parse_timestamp, read_validated
-from .errors import PipelineError
-from .model import Dialogue, Doubt, DoubtKind, Link, Turn
-from .spelling import find_phrase, plain_tokens, respell
-
-
-@dataclass(frozen=True)
-class Correction:
-    heard: str
-    meant: str
-    start: float | None = None  # seconds; None: from the beginning
-    end: float | None = None  # seconds; None: to the end
+from pipeline.config import parse_timestamp, read_validated
+from pipeline.engines.spelling import plain_tokens
+from pipeline.errors import PipelineError
+from pipeline.model import (
+    Accepted,
+    Correction,
+    DoubtKind,
+    Fixes,
+    Link,
+    LinkFix,
+    SpeakerFix,
+)
 
 
 class _CorrectionEntry(pydantic.BaseModel):
@@ -120,42 +119,6 @@ class _CorrectionsFile(pydantic.BaseModel):
     accepted: list[_AcceptedEntry] = []
 
 
-@dataclass(frozen=True)
-class SpeakerFix:
-    name: str
-    start: float
-    end: float
-
-
-@dataclass(frozen=True)
-class LinkFix:
-    phrase: str
-    heard: str
-    start: float
-    end: float
-
-
-@dataclass(frozen=True)
-class Accepted:
-    kind: str
-    at: float
-    heard: str = ""
-
-    def covers(self, doubt: Doubt) -> bool:
-        """Whether this acceptance is of that doubt: same kind, same place (to a tenth of a second)."""
-        return doubt.kind == self.kind and abs(doubt.start - self.at) < 0.1
-
-
-@dataclass(frozen=True)
-class Fixes:
-    """Everything the producer's corrections.toml says about one episode."""
-
-    corrections: list[Correction] = field(default_factory=list)
-    speakers: list[SpeakerFix] = field(default_factory=list)
-    links: list[LinkFix] = field(default_factory=list)
-    accepted: list[Accepted] = field(default_factory=list)
-
-
 def load_fixes(path: Path, people: list[str] | None = None, links: list[Link] | None = None) -> Fixes:
     """The producer's fixes (a missing file means none), checked against the episode's `people`
     and `links` when given: a name or a phrase the episode does not have is an error."""
@@ -182,57 +145,3 @@ def load_fixes(path: Path, people: list[str] | None = None, links: list[Link] | 
 def load_corrections(path: Path) -> list[Correction]:
     """The producer's word corrections alone; a missing file means none."""
     return load_fixes(path).corrections
-
-
-def apply_speaker_fixes(dialogue: Dialogue, fixes: list[SpeakerFix]) -> Dialogue:
-    """The dialogue with each fixed stretch's words given to its person, turns joined again.
-    A word belongs to a stretch when it starts in it; a doubt about a fixed turn is settled."""
-    if not fixes:
-        return dialogue
-    turns: list[Turn] = []
-    for turn in dialogue.turns:
-        for word in turn.words:
-            fix = next((f for f in reversed(fixes) if f.start <= word.start < f.end), None)
-            name = fix.name if fix else turn.speaker
-            if not (turns and turns[-1].speaker == name):
-                turns.append(Turn(name, [], turn.confidence))
-            turns[-1].words.append(replace(word, speaker=name))
-            if fix:
-                turns[-1].confidence = 1.0  # the producer's word
-    settled = [d for d in dialogue.doubts if not (d.kind == "speaker" and any(
-        f.start <= d.start < f.end or d.start <= f.start < d.end for f in fixes))]
-    return replace(dialogue, turns=turns, doubts=settled)
-
-
-def apply_corrections(dialogue: Dialogue, corrections: list[Correction]) -> Dialogue:
-    """The dialogue with every occurrence of each heard phrase (in its time range) respelled."""
-    for correction in corrections:
-        words = [word for turn in dialogue.turns for word in turn.words]
-        spans = [
-            (first, last)
-            for first, last in find_phrase(words, correction.heard)
-            if (correction.start is None or words[first].start >= correction.start)
-            and (correction.end is None or words[last].end <= correction.end)
-        ]
-        dialogue = respell(dialogue, {span: correction.meant for span in spans})
-    return dialogue
-
-
-def _is_name_like(phrase: str) -> bool:
-    """Names and coined terms (a capital, a digit, a dot): recognition may not know them.
-    Plain lowercase French ("une enquête") is already in the model's vocabulary."""
-    return any(ch.isupper() or ch.isdigit() or ch == "." for ch in phrase)
-
-
-def vocabulary(links: list[Link], glossary: list[str]) -> list[str]:
-    """Words to prime recognition with: the link phrases, then the show's glossary. People's
-    names are left out: primed, the decoder writes them where they are not said ("Bonsoir
-    Holubowicz" for "bonsoir" on a real call); the footnotes stage respells them where they are."""
-    candidates = [*(phrase for link in links for phrase in link.phrases), *glossary]
-    seen: set[str] = set()
-    terms = []
-    for term in candidates:
-        if _is_name_like(term) and term.casefold() not in seen:
-            seen.add(term.casefold())
-            terms.append(term)
-    return terms

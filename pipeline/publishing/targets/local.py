@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import PipelineError
-from ..runner import file_digest
+from pipeline.build.files import file_digest
+from pipeline.errors import PipelineError
 
 LOCK_FILE = ".publish.lock"  # in the folder: held while the show's own files are rewritten
 

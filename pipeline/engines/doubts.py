@@ -8,13 +8,8 @@ one doubt, and the list is written in time order, with the audio's place beside 
 
 from __future__ import annotations
 
-from pathlib import Path
+from pipeline.model import Accepted, Dialogue, Doubt, Word, join_words
 
-from .corrections import Accepted
-from .model import Dialogue, Doubt, Word, join_words
-from .runner import write_json_atomically
-
-REVIEW_FILE = "review.json"
 DOUBTED_WORD = 0.25  # a word recognition gave this probability or less is worth a listen
 
 
@@ -39,9 +34,3 @@ def review_items(dialogue: Dialogue, accepted: list[Accepted] = ()) -> list[Doub
     """Every doubt in time order, less those the producer accepted as right."""
     items = [*dialogue.doubts, *word_doubts(dialogue)]
     return sorted((d for d in items if not any(a.covers(d) for a in accepted)), key=lambda d: (d.start, d.end))
-
-
-def write_review(path: Path, slug: str, audio: str, dialogue: Dialogue, accepted: list[Accepted] = ()) -> None:
-    items = review_items(dialogue, accepted)
-    counts = {kind: sum(item.kind == kind for item in items) for kind in dict.fromkeys(i.kind for i in items)}
-    write_json_atomically(path, {"slug": slug, "audio": audio, "counts": counts, "items": items})

@@ -1,0 +1,42 @@
+"""Diarize stage: every word of the transcript gets the name of who said it
+(pipeline.engines.diarize)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.build.context import mastered
+from pipeline.build.files import file_digest
+from pipeline.build.runner import EpisodeRun, Stage
+from pipeline.engines.diarize.turns import diarize
+from pipeline.model import Dialogue, transcript_from_data
+
+
+def optional_file_digest(path: Path | None) -> str | None:
+    return file_digest(path) if path and path.is_file() else None
+
+
+def _diarize(run: EpisodeRun) -> Dialogue:
+    return diarize(
+        mastered(run).path,
+        transcript_from_data(run.artifact("transcribe")),
+        run.show.host,
+        run.episode.guests,
+        host_voiceprint=run.show.host_voiceprint,
+        mapping=run.episode.speakers,
+    )
+
+
+STAGE = Stage(
+    "diarize",
+    inputs=lambda run: {
+        "audio": run.upstream_key("audio"),
+        "transcript": run.upstream_key("transcribe"),
+        "host": run.show.host,
+        "guests": run.episode.guests,
+        "voiceprint": optional_file_digest(run.show.host_voiceprint),
+        "mapping": run.episode.speakers,
+    },
+    make=_diarize,
+    revision=3,  # 3: no turn starts mid-word
+)
