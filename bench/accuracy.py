@@ -245,28 +245,43 @@ def summary(cases: list[Case]) -> None:
         if not chosen:
             continue
         print(f"\n{set_name}: {len(chosen)} recordings")
-        for key, label, worst in (("wer", "WER", max), ("der", "DER ±0.25 s", max), ("der0", "DER no collar", max),
-                                  ("unworded share", "speech without words", max)):
-            values = [c.figures[key] for c in chosen if key in c.figures]
-            if values:
-                print(f"  {label:22} worst {worst(values):6.1%}  mean {statistics.mean(values):6.1%}")
-        margins = [c.figures["wer"] - c.figures["bare wer"] for c in chosen if "wer" in c.figures]
-        if margins:
-            print(f"  {'WER stage - bare':22} worst {max(margins):+6.1%}  mean {statistics.mean(margins):+6.1%}")
-        hosts = [c.figures["host"] for c in chosen if "host" in c.figures]
-        if hosts:
-            print(f"  host named right       {sum(hosts)}/{len(hosts)}")
-        notes = [c.figures["footnotes"] for c in chosen if "footnotes" in c.figures]
-        for key in ("numbered as in the seed and marked within 3 words", "gold markers hit within 3 words (any number)"):
-            if notes:
-                pairs = [fraction(n[key]) for n in notes]
-                print(f"  {key:22}: worst {min(g / o for g, o in pairs):.0%}, total {sum(g for g, _ in pairs)}/{sum(o for _, o in pairs)}")
-        if notes:
-            print(f"  false markers: worst {max(len(n['false markers']) for n in notes)}, total {sum(len(n['false markers']) for n in notes)}")
-        for stage in STAGES[1:]:
-            rtfs = [c.figures["rtf"][stage] for c in chosen if stage in c.figures.get("rtf", {})]
-            if rtfs:
-                print(f"  RTF {stage:18} worst {max(rtfs):.3f}  mean {statistics.mean(rtfs):.3f}")
+        _summary_rates(chosen)
+        _summary_margin_and_host(chosen)
+        _summary_footnotes([c.figures["footnotes"] for c in chosen if "footnotes" in c.figures])
+        _summary_rtf(chosen)
+
+
+def _summary_rates(chosen: list[Case]) -> None:
+    for key, label, worst in (("wer", "WER", max), ("der", "DER ±0.25 s", max), ("der0", "DER no collar", max),
+                              ("unworded share", "speech without words", max)):
+        values = [c.figures[key] for c in chosen if key in c.figures]
+        if values:
+            print(f"  {label:22} worst {worst(values):6.1%}  mean {statistics.mean(values):6.1%}")
+
+
+def _summary_margin_and_host(chosen: list[Case]) -> None:
+    margins = [c.figures["wer"] - c.figures["bare wer"] for c in chosen if "wer" in c.figures]
+    if margins:
+        print(f"  {'WER stage - bare':22} worst {max(margins):+6.1%}  mean {statistics.mean(margins):+6.1%}")
+    hosts = [c.figures["host"] for c in chosen if "host" in c.figures]
+    if hosts:
+        print(f"  host named right       {sum(hosts)}/{len(hosts)}")
+
+
+def _summary_footnotes(notes: list[dict]) -> None:
+    if not notes:
+        return
+    for key in ("numbered as in the seed and marked within 3 words", "gold markers hit within 3 words (any number)"):
+        pairs = [fraction(n[key]) for n in notes]
+        print(f"  {key:22}: worst {min(g / o for g, o in pairs):.0%}, total {sum(g for g, _ in pairs)}/{sum(o for _, o in pairs)}")
+    print(f"  false markers: worst {max(len(n['false markers']) for n in notes)}, total {sum(len(n['false markers']) for n in notes)}")
+
+
+def _summary_rtf(chosen: list[Case]) -> None:
+    for stage in STAGES[1:]:
+        rtfs = [c.figures["rtf"][stage] for c in chosen if stage in c.figures.get("rtf", {})]
+        if rtfs:
+            print(f"  RTF {stage:18} worst {max(rtfs):.3f}  mean {statistics.mean(rtfs):.3f}")
 
 
 def main() -> None:

@@ -139,7 +139,9 @@ def check_feed(data: bytes, expected_url: str | None = None) -> list[Finding]:
     return sorted(report.findings, key=lambda f: f.severity != "error")
 
 
-def _check_channel(report: _Report, channel: etree._Element, expected_url: str | None) -> None:
+# The channel's rules and the item's, in the order their findings are reported.
+
+def _channel_basics(report: _Report, channel: etree._Element, expected_url: str | None) -> None:
     where = "channel"
     for tag in ("title", "description", "language", "link"):
         if not (_text(channel, tag) or "").strip():
@@ -154,29 +156,40 @@ def _check_channel(report: _Report, channel: etree._Element, expected_url: str |
     if _text(channel, "link"):
         report.url(_text(channel, "link"), where, "<link>")
 
+
+def _channel_self_link(report: _Report, channel: etree._Element, expected_url: str | None) -> None:
     self_link = channel.find("atom:link[@rel='self']", NS)
     if self_link is None:
-        report.error("self-link", where, "<atom:link rel=\"self\"> is missing")
+        report.error("self-link", "channel", "<atom:link rel=\"self\"> is missing")
     elif expected_url and self_link.get("href") != expected_url:
-        report.error("self-link", where,
+        report.error("self-link", "channel",
                      f"atom:link rel=self is '{self_link.get('href')}', the feed is served at {expected_url}")
 
+
+def _channel_image(report: _Report, channel: etree._Element, expected_url: str | None) -> None:
+    where = "channel"
     image = channel.find("itunes:image", NS)
     if image is None or not image.get("href"):
         report.error("image", where, "itunes:image is missing: set 'artwork' in the show file "
                      "(a .jpg or .png, 1400 to 3000 px square)")
-    else:
-        report.url(image.get("href"), where, "itunes:image")
-        if PurePosixPath(urlparse(image.get("href")).path).suffix.lower() not in ARTWORK_EXTENSIONS:
-            report.error("image", where, "itunes:image must be a .jpg or .png file")
+        return
+    report.url(image.get("href"), where, "itunes:image")
+    if PurePosixPath(urlparse(image.get("href")).path).suffix.lower() not in ARTWORK_EXTENSIONS:
+        report.error("image", where, "itunes:image must be a .jpg or .png file")
 
+
+def _channel_category(report: _Report, channel: etree._Element, expected_url: str | None) -> None:
     category = channel.find("itunes:category", NS)
     if category is None:
-        report.error("category", where, "itunes:category is missing")
+        report.error("category", "channel", "itunes:category is missing")
     elif category.get("text") not in APPLE_CATEGORIES:
-        report.error("category", where, f"itunes:category '{category.get('text')}' is not one of "
+        report.error("category", "channel", f"itunes:category '{category.get('text')}' is not one of "
                      "Apple's categories")
-    _explicit(report, _text(channel, "itunes:explicit"), where)
+    _explicit(report, _text(channel, "itunes:explicit"), "channel")
+
+
+def _channel_owner(report: _Report, channel: etree._Element, expected_url: str | None) -> None:
+    where = "channel"
     owner_name = _text(channel, "itunes:owner/itunes:name")
     owner_email = _text(channel, "itunes:owner/itunes:email")
     if not owner_name or not owner_email or not EMAIL.match(owner_email):
@@ -186,40 +199,67 @@ def _check_channel(report: _Report, channel: etree._Element, expected_url: str |
     if _text(channel, "itunes:type") not in (None, "episodic", "serial"):
         report.error("type", where, "itunes:type must be episodic or serial")
 
+
+def _parse_uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text) if len(text) == 36 else None
+    except ValueError:
+        return None
+
+
+def _channel_podcast_guid(report: _Report, channel: etree._Element, expected_url: str | None) -> None:
+    where = "channel"
     guid = _text(channel, "podcast:guid")
     if guid is None:
         report.warning("podcast-guid", where, "podcast:guid is missing")
-    else:
-        try:
-            parsed = uuid.UUID(guid) if len(guid) == 36 else None
-        except ValueError:
-            parsed = None
-        if parsed is None:
-            report.error("podcast-guid", where, f"podcast:guid '{guid}' is not a UUID")
-        elif parsed.version != 5:
-            report.warning("podcast-guid", where, f"podcast:guid is a version {parsed.version} UUID, not 5")
+        return
+    parsed = _parse_uuid(guid)
+    if parsed is None:
+        report.error("podcast-guid", where, f"podcast:guid '{guid}' is not a UUID")
+    elif parsed.version != 5:
+        report.warning("podcast-guid", where, f"podcast:guid is a version {parsed.version} UUID, not 5")
 
+
+def _channel_locked(report: _Report, channel: etree._Element, expected_url: str | None) -> None:
+    where = "channel"
     locked = channel.find("podcast:locked", NS)
     if locked is None:
         report.warning("locked", where, "podcast:locked is missing")
-    else:
-        if locked.text not in ("yes", "no"):
-            report.error("locked", where, f"podcast:locked is '{locked.text}'; use yes or no")
-        if locked.get("owner") is not None and not EMAIL.match(locked.get("owner")):
-            report.error("locked", where, f"podcast:locked owner '{locked.get('owner')}' is not an email")
+        return
+    if locked.text not in ("yes", "no"):
+        report.error("locked", where, f"podcast:locked is '{locked.text}'; use yes or no")
+    if locked.get("owner") is not None and not EMAIL.match(locked.get("owner")):
+        report.error("locked", where, f"podcast:locked owner '{locked.get('owner')}' is not an email")
+
+
+def _channel_persons(report: _Report, channel: etree._Element, expected_url: str | None) -> None:
     for person in channel.findall("podcast:person", NS):
-        _check_person(report, person, where)
+        _check_person(report, person, "channel")
 
 
-def _check_item(report: _Report, item: etree._Element, where: str) -> None:
+CHANNEL_RULES = (
+    _channel_basics, _channel_self_link, _channel_image, _channel_category, _channel_owner,
+    _channel_podcast_guid, _channel_locked, _channel_persons,
+)
+
+
+def _check_channel(report: _Report, channel: etree._Element, expected_url: str | None) -> None:
+    for rule in CHANNEL_RULES:
+        rule(report, channel, expected_url)
+
+
+def _item_title(report: _Report, item: etree._Element, where: str) -> None:
     title = _text(item, "title")
     if not (title or "").strip():
         report.error("required-item", where, "<title> is missing or empty")
-    else:
-        report.text(title, where, "the title")
-        if NUMBER_IN_TITLE.search(title):
-            report.warning("title-number", where, "the title carries an episode number; "
-                           "itunes:episode says it already")
+        return
+    report.text(title, where, "the title")
+    if NUMBER_IN_TITLE.search(title):
+        report.warning("title-number", where, "the title carries an episode number; "
+                       "itunes:episode says it already")
+
+
+def _item_guid_link_description(report: _Report, item: etree._Element, where: str) -> None:
     if not (_text(item, "guid") or "").strip():
         report.error("required-item", where, "<guid> is missing or empty")
     if _text(item, "link"):
@@ -231,19 +271,30 @@ def _check_item(report: _Report, item: etree._Element, where: str) -> None:
         report.error("description-length", where,
                      f"<description> is {len(description.encode('utf-8'))} bytes; the limit is "
                      f"{MAX_DESCRIPTION}: shorten the episode's notes.md")
+
+
+def _item_enclosure(report: _Report, item: etree._Element, where: str) -> None:
     _check_enclosure(report, item.find("enclosure"), where)
 
+
+def _item_pubdate(report: _Report, item: etree._Element, where: str) -> None:
     published = _text(item, "pubDate")
     if published is None:
         report.warning("pubdate", where, "<pubDate> is missing")
     elif not RFC2822_DATE.match(published) or email.utils.parsedate_tz(published) is None:
         report.error("pubdate", where, f"<pubDate> '{published}' is not an RFC 2822 date")
+
+
+def _item_duration(report: _Report, item: etree._Element, where: str) -> None:
     duration = _text(item, "itunes:duration")
     if duration is None:
         report.warning("duration", where, "itunes:duration is missing")
     elif not DURATION.match(duration) or not any(c not in "0:" for c in duration):
         report.error("duration", where, f"itunes:duration '{duration}' is not a non-zero time "
                      "in seconds or [H:]MM:SS")
+
+
+def _item_itunes(report: _Report, item: etree._Element, where: str) -> None:
     for tag in ("itunes:episode", "itunes:season"):
         number = _text(item, tag)
         if number is not None and not (number.isdigit() and int(number) > 0):
@@ -255,6 +306,8 @@ def _check_item(report: _Report, item: etree._Element, where: str) -> None:
     if item.find("itunes:explicit", NS) is not None:
         _explicit(report, _text(item, "itunes:explicit"), where)
 
+
+def _item_transcripts(report: _Report, item: etree._Element, where: str) -> None:
     for transcript in item.findall("podcast:transcript", NS):
         if not transcript.get("url") or not transcript.get("type"):
             report.error("transcript", where, "podcast:transcript needs both url and type")
@@ -265,13 +318,30 @@ def _check_item(report: _Report, item: etree._Element, where: str) -> None:
                            f"is not one apps know ({', '.join(sorted(TRANSCRIPT_TYPES))})")
         if transcript.get("rel") not in (None, "captions"):
             report.warning("transcript", where, "podcast:transcript rel can only be 'captions'")
+
+
+def _item_chapters(report: _Report, item: etree._Element, where: str) -> None:
     chapters = item.find("podcast:chapters", NS)
     if chapters is not None:
         report.url(chapters.get("url"), where, "podcast:chapters url")
         if chapters.get("type") != CHAPTERS_TYPE:
             report.error("chapters", where, f"podcast:chapters type must be {CHAPTERS_TYPE}")
+
+
+def _item_persons(report: _Report, item: etree._Element, where: str) -> None:
     for person in item.findall("podcast:person", NS):
         _check_person(report, person, where)
+
+
+ITEM_RULES = (
+    _item_title, _item_guid_link_description, _item_enclosure, _item_pubdate, _item_duration,
+    _item_itunes, _item_transcripts, _item_chapters, _item_persons,
+)
+
+
+def _check_item(report: _Report, item: etree._Element, where: str) -> None:
+    for rule in ITEM_RULES:
+        rule(report, item, where)
 
 
 def _check_enclosure(report: _Report, enclosure: etree._Element | None, where: str) -> None:

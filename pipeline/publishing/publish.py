@@ -49,19 +49,10 @@ def publish_episodes(
     catalogue = merged(parse_catalogue(read[0], target, destination), entries, show)
     ensure_publishable(build_feed(show, list(catalogue.values())), feed_url(show))
 
-    files: dict[str, Path] = {}
-    for rendered, site in episodes:
-        files |= {name: site / name for name in rendered.files}
     site = episodes[0][1]  # the show's own files are written beside the first episode's
-    if show.artwork:
-        shutil.copyfile(show.artwork, site / show.artwork.name)
-        files[show.artwork.name] = site / show.artwork.name
-
+    files = _files_to_send(show, episodes, site)
     sent = target.changed(files)
-    # Only the published episodes' folders: the other episodes' files are not in these sites.
-    deleted = [
-        n for n in target.names() if "/" in n and n.split("/", 1)[0] in entries and n not in files
-    ] if prune else []
+    deleted = _dropped_files(target, entries, files) if prune else []
     try:
         if not dry_run:
             target.put({name: files[name] for name in sent})
@@ -80,3 +71,22 @@ def publish_episodes(
         deleted=deleted,
         dry_run=dry_run,
     )
+
+
+def _files_to_send(show: Show, episodes: list[tuple[RenderedEpisode, Path]], site: Path) -> dict[str, Path]:
+    """Every rendered episode's files by published name, and the show's artwork copied into `site`."""
+    files: dict[str, Path] = {}
+    for rendered, episode_site in episodes:
+        files |= {name: episode_site / name for name in rendered.files}
+    if show.artwork:
+        shutil.copyfile(show.artwork, site / show.artwork.name)
+        files[show.artwork.name] = site / show.artwork.name
+    return files
+
+
+def _dropped_files(target: Target, entries: dict, files: dict[str, Path]) -> list[str]:
+    """--prune: the published files of these episodes that their sites no longer have. Only the
+    published episodes' folders: the other episodes' files are not in these sites."""
+    return [
+        n for n in target.names() if "/" in n and n.split("/", 1)[0] in entries and n not in files
+    ]

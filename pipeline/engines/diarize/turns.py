@@ -194,14 +194,21 @@ def name_speakers(
     guests_left = [g for g in guests if g not in names.values()]
     if len(free) > 1 and len(guests_left) > 1:
         confidence = min(confidence, ORDER_CONFIDENCE)
-        first_heard = {s.speaker: s.start for s in reversed(diarization.segments)}
-        guesses = ", ".join(
-            f"{labels[i]} (first heard at {clock(first_heard.get(i, 0.0))}) = {name}"
-            for i, name in zip(free, guests_left)
-        )
-        warnings.append(f"guests named in the order they first speak: {guesses}; fix in [speakers]")
+        warnings.append(_order_guess_warning(diarization, labels, free, guests_left))
     names.update(zip(free, guests_left))
     return [names.get(i, f"Voice {label}") for i, label in enumerate(labels)], confidence, warnings
+
+
+def _order_guess_warning(
+    diarization: Diarization, labels: list[str], free: list[int], guests: list[str]
+) -> str:
+    """The warning that the guests were named in the order their voices are first heard."""
+    first_heard = {s.speaker: s.start for s in reversed(diarization.segments)}
+    guesses = ", ".join(
+        f"{labels[i]} (first heard at {clock(first_heard.get(i, 0.0))}) = {name}"
+        for i, name in zip(free, guests)
+    )
+    return f"guests named in the order they first speak: {guesses}; fix in [speakers]"
 
 
 def find_host(
