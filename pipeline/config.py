@@ -300,7 +300,7 @@ def load_episode(episodes: Path, slug: str) -> Episode:
         date=checked.date,
         guests=checked.guests,
         audio=audio,
-        links=[Link([l.phrase, *l.also], l.title, str(l.url)) for l in checked.links],
+        links=[Link([link.phrase, *link.also], link.title, str(link.url)) for link in checked.links],
         chapters=[Chapter(c.start, c.title, str(c.url) if c.url else None) for c in checked.chapters],
         notes_markdown=read_notes(notes) if notes.is_file() else "",
         season=checked.season,

@@ -1,5 +1,5 @@
 """`publish review SLUG`: render the episode (no publishing) and open its review page on
-127.0.0.1, where the producer fixes by ear what the stages doubted (see pipeline/review_server.py)."""
+127.0.0.1, where the producer fixes by ear what the stages doubted (see pipeline/review/server.py)."""
 
 from __future__ import annotations
 

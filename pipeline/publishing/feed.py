@@ -1,7 +1,7 @@
 """The show's RSS feed, built from the catalogue of published episodes' entries (catalogue.json).
 
 RSS 2.0 with the iTunes tags (feedgen's podcast extension) and the Podcasting 2.0 ones
-(pipeline/feed_podcast20.py). The output depends on the items alone, not on the clock (even
+(pipeline/publishing/podcast20.py). The output depends on the items alone, not on the clock (even
 lastBuildDate is the newest episode's date), so the same catalogue gives the same bytes and
 publishing one episode leaves every other episode's <item> byte-identical.
 """

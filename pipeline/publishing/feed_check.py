@@ -1,6 +1,6 @@
 """Check a podcast feed against the rules Apple Podcasts and PSP-1 (Podcasting 2.0) publish.
 
-Run before anything is published (stages/publish.py) and by `publish feed --check`.
+Run before anything is published (publishing/publish.py) and by `publish feed --check`.
 Errors are what makes a directory or an app refuse or misread the show; warnings are the
 recommended tags that are missing or deprecated values still accepted. The rules are listed in
 /work/shared/research/podcast-publishing.md, section 2; the server-side ones (byte ranges, HEAD,
