@@ -184,50 +184,82 @@ def _same(url: str) -> str:
     return url.rstrip("/")
 
 
-def score(footnoted: Dialogue, plain: Dialogue, episode: BenchEpisode) -> dict:
-    """Markers are compared by the link they stand for (the seed numbers gold markers, the stage
-    numbers its own), so a link missed early shows as wrong numbers, not as misplaced markers."""
-    links, seed = episode.links, seed_links()
+@dataclass
+class _Placement:
+    """The stage's markers against the gold ones, link by link."""
+
+    errors: list[str]  # "title: words off" for each marker with a gold marker of its link
+    false_markers: list[str]
+    open_gold: list[tuple[str, int]]  # gold markers (URL, reference word) no marker took
+    hit_urls: set[str]  # links marked within 3 words of gold
+
+    @property
+    def hits(self) -> int:
+        return sum(int(e.rsplit(" ", 1)[1]) <= 3 for e in self.errors)
+
+
+def _gold(episode: BenchEpisode) -> tuple[list[str], list[tuple[str, int]], dict[str, int]]:
+    """The reference words, the gold markers (link URL, word it follows), and each link's
+    expected number: its rank among the links by first gold marker."""
+    seed = seed_links()
     ref_words, gold = marker_positions(words_for_scoring(" ".join(t["raw"] for t in episode.reference["turns"])))
     gold = [(_same(seed[n - 1].url), at) for n, at in gold]
     first_said = list(dict.fromkeys(url for url, _ in sorted(gold, key=lambda g: g[1])))
-    expected = {url: number for number, url in enumerate(first_said, start=1)}
-    ref_text = episode.text
-    text = " ".join(join_words(turn.words) for turn in footnoted.turns)
-    heard = " ".join(join_words(turn.words) for turn in plain.turns)
+    return ref_words, gold, {url: number for number, url in enumerate(first_said, start=1)}
+
+
+def _placement(footnoted: Dialogue, text: str, ref_words: list[str], gold: list[tuple[str, int]],
+               title_of: dict[str, str]) -> tuple[_Placement, int]:
+    """Each marker matched to the nearest open gold marker of its link; and the markers' count."""
     hyp_words, placed = marker_positions(words_for_scoring(text))
     places = marker_places(hyp_words, ref_words)
     url_of = {r.number: _same(r.url) for r in footnoted.references}
-    title_of = {_same(link.url): link.phrases[0] for link in links}
-    errors, false_markers, open_gold, hit_urls = [], [], list(gold), set()
+    result = _Placement([], [], list(gold), set())
     for number, index in placed:
         url, at = url_of[number], places[max(index, 0)]
-        nearest = min(((abs(at - g), (u, g)) for u, g in open_gold if u == url), default=None)
+        nearest = min(((abs(at - g), (u, g)) for u, g in result.open_gold if u == url), default=None)
         if nearest is None or nearest[0] > 3:
-            false_markers.append(f"[{number}] {title_of[url]} after {hyp_words[index]!r}"
-                                 f" ({nearest[0] if nearest else 'no gold'} words off)")
+            result.false_markers.append(f"[{number}] {title_of[url]} after {hyp_words[index]!r}"
+                                        f" ({nearest[0] if nearest else 'no gold'} words off)")
         if nearest is not None:
-            open_gold.remove(nearest[1])
-            errors.append(f"{title_of[url]}: {nearest[0]}")
+            result.open_gold.remove(nearest[1])
+            result.errors.append(f"{title_of[url]}: {nearest[0]}")
             if nearest[0] <= 3:
-                hit_urls.add(url)
-    numbers = {_same(r.url): r.number for r in footnoted.references}
-    anchors = [link.phrases[0] for link in links]
-    hits = sum(int(e.rsplit(" ", 1)[1]) <= 3 for e in errors)
+                result.hit_urls.add(url)
+    return result, len(placed)
+
+
+def _spelling(anchors: list[str], heard: str, text: str, ref_text: str) -> dict:
     return {
-        "numbered as in the seed": f"{sum(numbers.get(u) == n for u, n in expected.items())}/{len(expected)}",
-        "numbered as in the seed and marked within 3 words":
-            f"{sum(numbers.get(u) == n and u in hit_urls for u, n in expected.items())}/{len(expected)}",
-        "markers placed / gold": f"{len(placed)}/{len(gold)}",
-        "gold markers hit within 3 words (any number)": f"{hits}/{len(gold)}",
-        "placement error in words, per link": errors,
-        "false markers": false_markers,
-        "gold markers missed": [title_of.get(u, u) for u, _ in open_gold],
         "link terms spelled right, before the stage": f"{sum(count(a, heard) > 0 for a in anchors)}/{len(anchors)}",
         "link terms spelled right": f"{sum(count(a, text) > 0 for a in anchors)}/{len(anchors)}",
         "terms missing": [a for a in anchors if not count(a, text)],
         "term occurrences spelled right": f"{sum(min(count(a, text), count(a, ref_text)) for a in anchors)}"
         f"/{sum(count(a, ref_text) for a in anchors)}",
+    }
+
+
+def score(footnoted: Dialogue, plain: Dialogue, episode: BenchEpisode) -> dict:
+    """Markers are compared by the link they stand for (the seed numbers gold markers, the stage
+    numbers its own), so a link missed early shows as wrong numbers, not as misplaced markers."""
+    links = episode.links
+    ref_words, gold, expected = _gold(episode)
+    ref_text = episode.text
+    text = " ".join(join_words(turn.words) for turn in footnoted.turns)
+    heard = " ".join(join_words(turn.words) for turn in plain.turns)
+    title_of = {_same(link.url): link.phrases[0] for link in links}
+    placement, placed = _placement(footnoted, text, ref_words, gold, title_of)
+    numbers = {_same(r.url): r.number for r in footnoted.references}
+    return {
+        "numbered as in the seed": f"{sum(numbers.get(u) == n for u, n in expected.items())}/{len(expected)}",
+        "numbered as in the seed and marked within 3 words":
+            f"{sum(numbers.get(u) == n and u in placement.hit_urls for u, n in expected.items())}/{len(expected)}",
+        "markers placed / gold": f"{placed}/{len(gold)}",
+        "gold markers hit within 3 words (any number)": f"{placement.hits}/{len(gold)}",
+        "placement error in words, per link": placement.errors,
+        "false markers": placement.false_markers,
+        "gold markers missed": [title_of.get(u, u) for u, _ in placement.open_gold],
+        **_spelling([link.phrases[0] for link in links], heard, text, ref_text),
         "WER without the stage": round(wer(ref_text, heard), 4),
         "WER with the stage": round(wer(ref_text, text), 4),
     }
@@ -250,7 +282,7 @@ def decoy_markers(footnoted: Dialogue) -> list[str]:
             for w in words if w.footnote in decoy_numbers]
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episode", type=Path, action="append",
                         help="an audio file with its .ref.json, or an episode folder (repeatable; default: the excerpt)")
@@ -261,7 +293,49 @@ def main() -> None:
     parser.add_argument("--relisten-compute-type", default="auto",
                         help="CTranslate2 type for second listens (the first pass stays int8)")
     parser.add_argument("--decoys", action="store_true", help="add never-said links and count their markers")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def _decoy_tally(footnoted: Dialogue, listed: list[Link], episode: BenchEpisode) -> dict[str, tuple[int, int]]:
+    false = decoy_markers(footnoted)
+    decoys = len(listed) - len(episode.links)
+    seed_placed = sum(r.number is not None and not r.title.startswith("decoy") for r in footnoted.references)
+    print(f"  decoys: {decoys}, marked: {len(false)} {false}")
+    print(f"  links placed: {seed_placed}/{len(episode.links)}")
+    return {"decoys marked": (len(false), decoys), "links placed": (seed_placed, len(episode.links))}
+
+
+def _score_tally(footnoted: Dialogue, plain: Dialogue, episode: BenchEpisode) -> dict[str, tuple[int, int]]:
+    figures = score(footnoted, plain, episode)
+    for name, value in figures.items():
+        print(f"  {name}: {value}")
+    tally = {name: tuple(map(int, figures[name].split("/"))) for name in
+             ("numbered as in the seed", "gold markers hit within 3 words (any number)")}
+    tally["false markers"] = (len(figures["false markers"]), int(figures["markers placed / gold"].split("/")[0]))
+    return tally
+
+
+def _run(episode: BenchEpisode, mode: str, corrections: list, args: argparse.Namespace) -> dict[str, tuple[int, int]]:
+    """One episode footnoted under one vocabulary setting: its figures printed, its tally."""
+    transcript = cached_transcript(episode.audio, settings_for(mode, episode.links, episode.names))
+    plain = dialogue_by_reference_speakers(transcript, episode.reference["turns"])
+    relisten = None if args.no_relisten else Relistener(
+        episode.audio, settings_for(mode, episode.links, episode.names, args.relisten_compute_type))
+    listed = with_decoys(episode.links, episode.text) if args.decoys else episode.links
+    began = time.monotonic()
+    footnoted = place_footnotes(plain, listed, corrections, second_listen=relisten)
+    elapsed = time.monotonic() - began
+    print(f"{episode.name}, vocabulary={mode}: {MODES[mode]}, {len(corrections)} producer corrections,"
+          f" second listen {'off' if args.no_relisten else 'on (' + args.relisten_compute_type + ')'}"
+          f"  (footnoting took {elapsed:.1f} s)")
+    tally = _decoy_tally(footnoted, listed, episode) if args.decoys else _score_tally(footnoted, plain, episode)
+    for warning in footnoted.warnings:
+        print(f"  warning: {warning}")
+    return tally
+
+
+def main() -> None:
+    args = _arguments()
     paths = args.episode or [EXCERPT]
     for path in paths:
         if not path.exists():
@@ -272,38 +346,10 @@ def main() -> None:
     for path in paths:
         episode = BenchEpisode.at(path)
         for mode in modes:
-            transcript = cached_transcript(episode.audio, settings_for(mode, episode.links, episode.names))
-            plain = dialogue_by_reference_speakers(transcript, episode.reference["turns"])
-            relisten = None if args.no_relisten else Relistener(
-                episode.audio, settings_for(mode, episode.links, episode.names, args.relisten_compute_type))
-            listed = with_decoys(episode.links, episode.text) if args.decoys else episode.links
-            began = time.monotonic()
-            footnoted = place_footnotes(plain, listed, corrections, relisten)
-            elapsed = time.monotonic() - began
-            print(f"{episode.name}, vocabulary={mode}: {MODES[mode]}, {len(corrections)} producer corrections,"
-                  f" second listen {'off' if args.no_relisten else 'on (' + args.relisten_compute_type + ')'}"
-                  f"  (footnoting took {elapsed:.1f} s)")
-            if args.decoys:
-                false = decoy_markers(footnoted)
-                decoys = len(listed) - len(episode.links)
-                seed_placed = sum(r.number is not None and not r.title.startswith("decoy")
-                                  for r in footnoted.references)
-                print(f"  decoys: {decoys}, marked: {len(false)} {false}")
-                print(f"  links placed: {seed_placed}/{len(episode.links)}")
-                tally = {"decoys marked": (len(false), decoys), "links placed": (seed_placed, len(episode.links))}
-            else:
-                figures = score(footnoted, plain, episode)
-                for name, value in figures.items():
-                    print(f"  {name}: {value}")
-                tally = {name: tuple(map(int, figures[name].split("/"))) for name in
-                         ("numbered as in the seed", "gold markers hit within 3 words (any number)")}
-                tally["false markers"] = (len(figures["false markers"]), figures["markers placed / gold"].split("/")[0])
-            for name, (got, out_of) in tally.items():
+            for name, (got, out_of) in _run(episode, mode, corrections, args).items():
                 totals.setdefault(name, [0, 0])
                 totals[name][0] += got
-                totals[name][1] += int(out_of)
-            for warning in footnoted.warnings:
-                print(f"  warning: {warning}")
+                totals[name][1] += out_of
     if len(paths) > 1:
         print("all episodes: " + ", ".join(f"{name} {got}/{out_of}" for name, (got, out_of) in totals.items()))
 

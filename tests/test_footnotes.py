@@ -15,12 +15,10 @@ from pipeline.config import load_glossary
 from pipeline.corrections_file import load_corrections
 from pipeline.engines.corrections import vocabulary
 from pipeline.engines.footnotes import (
-    CONTROL_LISTENS,
-    CONTROL_NAMES,
-    RELISTEN_BUDGET,
-    RELISTEN_SHARE,
-    RUN_ON_S,
-    _control_names,
+    FootnoteOptions,
+    Match,
+    control_names,
+    is_running_order,
     place_footnotes,
 )
 from pipeline.engines.spelling import phonetic_key, plain_tokens
@@ -33,6 +31,7 @@ TURK = Link(["Amazon Mechanical Turk"], "Amazon Mechanical Turk", "https://www.m
 CHATGPT = Link(["ChatGPT"], "ChatGPT", "https://chatgpt.com")
 TIME = Link(["Time Magazine", "une enquête"], "Time", "https://time.com")
 REDDIT = Link(["Reddit"], "Reddit", "https://www.reddit.com")
+DEFAULTS = FootnoteOptions()
 
 
 def dialogue(*turns: tuple[str, str], start: float = 0.0) -> Dialogue:
@@ -261,6 +260,7 @@ def short_clip_dialogue(tmp_path_factory) -> Dialogue:
     return Dialogue([Turn("?", heard.words)])
 
 
+@pytest.mark.slow
 def test_real_transcription_gets_the_clear_anchors(short_clip_dialogue: Dialogue):
     seed = shared_file("seed/links.json")
     entries = json.loads(seed.read_text(encoding="utf-8"))["links"]
@@ -327,7 +327,7 @@ def test_a_doubted_sound_alike_needs_no_second_listen():
     # Even a decoder that writes any name it is told over "réditer" is not asked: the first
     # pass's evidence owes nothing to a favoured name.
     eager = Suggestible("un commentaire de blog ou de réditer c'est un truc", "réditer", start=2.0)
-    result = place_footnotes(heard, [IMAGINAIRES, REDDIT, CHATGPT], relisten=eager)
+    result = place_footnotes(heard, [IMAGINAIRES, REDDIT, CHATGPT], second_listen=eager)
     assert marked(result) == [("Imaginaires,", 1), ("Reddit", 2), ("ChatGPT", 3)]
     assert eager.requests == []
 
@@ -341,7 +341,7 @@ def test_a_names_own_article_replaces_the_article_heard():
     assert "publiée sur The Conversation [2] fait écho à Time Magazine [3]" in text(result)
 
 
-class SecondListen:
+class ScriptedListen:
     """Stands in for the decoder in these placement tests (a real second listen is tested on
     the excerpt below): it hears `words` in any clip, and records each request."""
 
@@ -360,21 +360,21 @@ def test_a_second_listen_places_a_link_where_it_writes_the_phrase():
         ("Antonio", "cadrer le développement. ChatGPT aussi."),
     ), "React,", 0.05)
     # "React," is the 11th word, at 5.0 s: the second listen hears the name there.
-    listen = SecondListen("écoutez Imaginaires. Quand on a un débat au niveau européen autour de l'IA Act, qui doit",
+    listen = ScriptedListen("écoutez Imaginaires. Quand on a un débat au niveau européen autour de l'IA Act, qui doit",
                           start=0.5)
-    result = place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], relisten=listen)
+    result = place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], second_listen=listen)
     assert marked(result) == [("Imaginaires.", 1), ("Act,", 2), ("ChatGPT", 3)]
     assert "autour de l'IA Act [2], qui doit" in text(result)
     (start, end, phrase), (again_from, again_to, again), *controls = listen.requests
     assert phrase == "l'IA Act" and start <= 5.0 < end and start >= 1.0  # from the sentence's start
     # Another context: from just before the stretch, running on after it.
-    assert again == "l'IA Act" and 5.0 - RUN_ON_S[0] <= again_from < 5.0 and again_to > end
+    assert again == "l'IA Act" and 5.0 - DEFAULTS.run_on_s[0] <= again_from < 5.0 and again_to > end
     # Control listens of the same clip favour unrelated names: this decoder wrote none of them.
-    assert len(controls) == CONTROL_LISTENS
-    assert all((a, b) == (start, end) and name in CONTROL_NAMES for a, b, name in controls)
+    assert len(controls) == DEFAULTS.control_listens
+    assert all((a, b) == (start, end) and name in DEFAULTS.control_names for a, b, name in controls)
     # A second listen that hears the same words again places nothing.
-    same = SecondListen("Quand on a un débat au niveau européen autour de React, qui doit", start=1.5)
-    assert marked(place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], relisten=same)) == [
+    same = ScriptedListen("Quand on a un débat au niveau européen autour de React, qui doit", start=1.5)
+    assert marked(place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], second_listen=same)) == [
         ("Imaginaires.", 1), ("ChatGPT", 3)]
 
 
@@ -402,7 +402,7 @@ def test_a_name_written_only_after_the_sentences_opening_is_not_placed():
         text = "Quand on a un débat au niveau européen autour de " + ("l'IA Act," if start < 2.0 else "React,")
         return [w for w in dialogue(("?", text + " qui doit"), start=1.5).turns[0].words if start <= w.start]
 
-    result = place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], relisten=led_by_the_opening)
+    result = place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], second_listen=led_by_the_opening)
     assert marked(result) == [("Imaginaires.", 1), ("ChatGPT", 3)]
 
 
@@ -412,8 +412,8 @@ def test_a_name_a_decoder_writes_wherever_it_is_told_is_not_placed():
         ("Antonio", "cadrer le développement. ChatGPT aussi."),
     ), "React,", 0.05)
     listen = Suggestible("Quand on a un débat au niveau européen autour de React, qui doit", "React", start=1.5)
-    result = place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], relisten=listen)
-    assert listen.requests[:2] == ["l'IA Act", "l'IA Act"] and listen.requests[2] in CONTROL_NAMES
+    result = place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], second_listen=listen)
+    assert listen.requests[:2] == ["l'IA Act", "l'IA Act"] and listen.requests[2] in DEFAULTS.control_names
     assert marked(result) == [("Imaginaires.", 1), ("ChatGPT", 3)]
     assert any("l'IA Act" in w and "not found" in w for w in result.warnings)
 
@@ -421,9 +421,9 @@ def test_a_name_a_decoder_writes_wherever_it_is_told_is_not_placed():
 def test_control_names_never_sound_like_the_episodes_links():
     mastodon = Link(["Mastodon"], "Mastodon", "https://joinmastodon.org")
     spotify = Link(["le podcast sur Spotify"], "Spotify", "https://spotify.com")
-    controls = _control_names([IMAGINAIRES, mastodon, spotify])
+    controls = control_names([IMAGINAIRES, mastodon, spotify])
     assert "Mastodon" not in controls and "Spotify" not in controls
-    assert len(controls) >= len(CONTROL_NAMES) - 4
+    assert len(controls) >= len(DEFAULTS.control_names) - 4
 
 
 def test_second_listens_are_few_per_episode():
@@ -432,23 +432,60 @@ def test_second_listens_are_few_per_episode():
     said = "vous écoutez Imaginaires. " + "le maxtre bof. " * 12
     for talk, most in ((said + FILLER * 60, "windows"), (said, "seconds")):  # 16 minutes, then 20 s
         heard = doubted(dialogue(("G", talk)), "maxtre", 0.2)
-        listen = SecondListen("rien de tel", start=0.0)
-        result = place_footnotes(heard, [IMAGINAIRES, *names], relisten=listen)
+        listen = ScriptedListen("rien de tel", start=0.0)
+        result = place_footnotes(heard, [IMAGINAIRES, *names], second_listen=listen)
         listened = sum(end - start for start, end, _ in listen.requests)
         if most == "windows":
-            assert len(listen.requests) == RELISTEN_BUDGET
+            assert len(listen.requests) == DEFAULTS.relisten_budget
         else:  # the last listen may begin just under the share
-            assert 0 < len(listen.requests) < RELISTEN_BUDGET
-            assert listened - (listen.requests[-1][1] - listen.requests[-1][0]) < RELISTEN_SHARE * heard.turns[-1].words[-1].end
+            assert 0 < len(listen.requests) < DEFAULTS.relisten_budget
+            assert listened - (listen.requests[-1][1] - listen.requests[-1][0]) < DEFAULTS.relisten_share * heard.turns[-1].words[-1].end
         assert marked(result) == [("Imaginaires.", 1)] and len(result.warnings) == 12
 
 
+def test_the_options_set_how_many_second_listens_and_controls_an_episode_takes():
+    names = [Link(["Mastodon"], f"Mastodon {n}", f"https://example.org/{n}") for n in range(12)]
+    heard = doubted(dialogue(("G", "vous écoutez Imaginaires. " + "le maxtre bof. " * 12 + FILLER * 60)), "maxtre", 0.2)
+    listen = ScriptedListen("rien de tel", start=0.0)
+    place_footnotes(heard, [IMAGINAIRES, *names], second_listen=listen, options=FootnoteOptions(relisten_budget=3))
+    assert len(listen.requests) == 3
+    # A decoder that writes what it is told: each stretch gets its listen, its check, and as
+    # many control listens as the options say.
+    eager = Suggestible("vous écoutez Imaginaires. le maxtre bof.", "maxtre", start=0.0)
+    place_footnotes(doubted(dialogue(("G", "vous écoutez Imaginaires. le maxtre bof.")), "maxtre", 0.2),
+                    [IMAGINAIRES, names[0]], second_listen=eager, options=FootnoteOptions(control_listens=1))
+    assert eager.requests[:2] == ["Mastodon", "Mastodon"] and len(eager.requests) == 3
+    assert eager.requests[2] in DEFAULTS.control_names
+
+
+def test_the_options_set_how_doubted_a_sound_alike_must_be():
+    heard = doubted(dialogue(
+        ("Gérald", "vous écoutez Imaginaires, bienvenue"),
+        ("Antonio", "un commentaire de blog ou de réditer c'est un truc, puis ChatGPT et réditer encore"),
+    ), "réditer", 0.4)
+    assert ("Reddit", 2) in marked(place_footnotes(heard, [IMAGINAIRES, REDDIT, CHATGPT]))
+    stricter = FootnoteOptions(doubtful_probability=0.3)
+    assert marked(place_footnotes(heard, [IMAGINAIRES, REDDIT, CHATGPT], options=stricter)) == [
+        ("Imaginaires,", 1), ("ChatGPT", 3)]
+
+
+def test_the_options_key_holds_every_tuning_number_as_data():
+    key = DEFAULTS.key()
+    assert json.loads(json.dumps(key)) == key
+    assert key["relisten_budget"] == DEFAULTS.relisten_budget and key["run_on_s"] == list(DEFAULTS.run_on_s)
+    assert FootnoteOptions().key() == key and FootnoteOptions(order_shuffles=100).key() != key
+    with pytest.raises(AttributeError):
+        DEFAULTS.relisten_budget = 9  # frozen: a run's options cannot drift from its key
+
+
+@pytest.mark.slow
 def test_real_second_listens_place_the_name_said_and_never_a_decoy():
     """The excerpt's first pass heard "au bout de l'acte" at 8:04 where "l'IA Act" is said, and
-    "ça maltaude" for "Sam Altman" at 8:10. Through the stage, with real second listens on this
-    CPU: names never said that sound a little like "maltaude" get no marker, even where the
-    decoder is led to write them (on one CPU a listen favouring "Mastodon" wrote it for "Sam
-    Altman"), and "l'IA Act" is marked only where it is said."""
+    "ça maltaude" for "Sam Altman" at 8:10. With real second listens: names never said that
+    sound a little like "maltaude" get no marker, even where the decoder is led to write them
+    (on one CPU a listen favouring "Mastodon" wrote it for "Sam Altman"), and "l'IA Act", if
+    marked, is marked only where it is said. Which stretches the budget reaches, and so whether
+    "l'IA Act" is listened to at all, depends on how this CPU's kernels decode the first ones."""
     from pipeline.engines.transcribe import Relistener, TranscribeSettings
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -464,12 +501,12 @@ def test_real_second_listens_place_the_name_said_and_never_a_decoy():
         favoured.append(phrase)
         return relistener(start, end, phrase)
 
-    result = place_footnotes(Dialogue([Turn("Gérald", words)]), [ACT, *decoys], relisten=listen)
-    # The stretches were listened to for the decoys (or, for a sound-alike, with control names):
-    # had the decoder written a decoy there, the test would see its marker.
-    assert {"l'IA Act", "Malakoff", "Altice"} <= set(favoured) and set(favoured) & set(CONTROL_NAMES)
-    placed = {r.title: r.number for r in result.references if r.number}
-    assert not [title for title in placed if title.startswith("decoy")]
+    result = place_footnotes(Dialogue([Turn("Gérald", words)]), [ACT, *decoys], second_listen=listen)
+    # The decoys' stretches are the most promising, so listened to first, on any CPU: had the
+    # decoder written a decoy there past the checks, the test would see its marker.
+    assert {"Malakoff", "Altice"} & set(favoured)
+    placed = {r.title for r in result.references if r.number is not None}
+    assert placed <= {ACT.title}
     said_at = [w.start for t in result.turns for w in t.words if w.footnote]
     assert all(484.0 <= at <= 486.0 for at in said_at)
 
@@ -578,8 +615,6 @@ def test_a_mention_in_passing_leaves_no_room_for_the_link_listed_before_it():
 
 
 def test_links_heard_in_the_list_order_more_than_chance_allows_are_its_running_order():
-    from pipeline.engines.footnotes import Match, is_running_order
-
     def heard_at(*positions: int) -> list[list[Match]]:
         return [[Match(f"link {k}", at, at, 1.0, exact=True)] if at is not None else []
                 for k, at in enumerate(positions)]

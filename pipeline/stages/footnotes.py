@@ -27,7 +27,7 @@ def _footnotes(run: EpisodeRun) -> Dialogue:
     dialogue = place_footnotes(
         apply_speaker_fixes(dialogue_from_data(run.artifact("diarize")), fixes.speakers), run.episode.links,
         fixes.corrections,
-        relisten=transcribe.Relistener(run.episode.audio, transcribe_settings(run), run.work / LISTENS_FILE),
+        second_listen=transcribe.Relistener(run.episode.audio, transcribe_settings(run), run.work / LISTENS_FILE),
         placed_by_producer=fixes.links, people=people(run),
     )
     items = review_items(dialogue, fixes.accepted)

@@ -1,0 +1,258 @@
+"""Placing: the markers, their numbers, the respelling, and what is reported for review.
+
+First mentions come from the list's running order (order.py) and, for links still missing,
+second chances (second_chance.py). When the list is not the running order (shuffled,
+alphabetical), a link heard only out of the run is marked at its first match written exactly
+so, capitals too: a sound-alike out of order is weak evidence. When it is, such a link is a
+later mention of one whose first mention was missed, and is not marked: a false marker is
+worse than a missing one. A link's later phrases reuse its number at their first match after
+its marker.
+
+Numbers follow the transcript; when the list is the running order they follow the list, so a
+link not found keeps its number, unmarked, and a missed first link renumbers none of the others.
+Marked mentions are respelled the canonical way, keeping their timings; other matches stay as
+heard, since a name often sounds like an ordinary word ("l'imaginaire"). The people's names are
+matched the same way and respelled where heard (recognition is not primed with them). Each
+link not found and each second chance taken is reported: in the warnings and as doubts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from pipeline.engines.corrections import apply_corrections
+from pipeline.engines.footnotes.match import (
+    NAME_ARTICLE,
+    Match,
+    Spoken,
+    bare,
+    confident_matches,
+    overlaps,
+)
+from pipeline.engines.footnotes.options import FootnoteOptions
+from pipeline.engines.footnotes.order import bracket, in_list_order, is_running_order, room_for_missing
+from pipeline.engines.footnotes.second_chance import Evidence, SecondListen, second_chances
+from pipeline.engines.spelling import find_phrase, respell, split_elision
+from pipeline.model import (
+    Correction,
+    Dialogue,
+    Doubt,
+    Link,
+    LinkFix,
+    Reference,
+    Word,
+    clock,
+    join_words,
+)
+
+# Articles as recognition writes them before a name (the elided "l'" split off, too).
+HEARD_ARTICLES = {"the", "le", "la", "les", "l"}
+
+
+def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Correction] = (),
+                    second_listen: SecondListen | None = None, placed_by_producer: list[LinkFix] = (),
+                    people: list[str] = (), options: FootnoteOptions = FootnoteOptions()) -> Dialogue:
+    """The dialogue with [n] markers after each link's first mention, respelled, with references.
+    `second_listen` gives links missing from the words a second listen (see second_chance.py);
+    `placed_by_producer` are first mentions the producer chose, which win over the stage's;
+    `people`'s names (whole, or the family name alone) are respelled where they sound so."""
+    dialogue = apply_corrections(dialogue, list(corrections))
+    words = [word for turn in dialogue.turns for word in turn.words]
+    evidence = Evidence(links, words, [Spoken.of(word.text) for word in words], options)
+    heard = _Heard(confident_matches(evidence.heard, list(dict.fromkeys(bare(p) for link in links for p in link.phrases)),
+                                     options))
+    mentions = _mentions(evidence, heard, _chosen_mentions(placed_by_producer, links, words), second_listen)
+    order = numbering(mentions.first, len(links), mentions.running_order)
+    numbers = {index: number for number, index in enumerate(order, start=1)}
+    marked = _marked(links, mentions.first, numbers, heard)
+    with_markers = _with_markers(dialogue, {m.last: number for m, number in marked.items()})
+    spelled = respell(with_markers, _respellings(evidence, mentions, marked, people))
+    return _reported(spelled, evidence, mentions, order, numbers)
+
+
+@dataclass(frozen=True)
+class _Heard:
+    """The confident matches of all the links' phrases."""
+
+    matches: list[Match]
+
+    def heard_as(self, phrase: str, after: int = -1) -> list[Match]:
+        return [m for m in self.matches if m.phrase == bare(phrase) and m.first > after]
+
+
+@dataclass(frozen=True)
+class _Mentions:
+    first: dict[int, Match]  # link index -> its first mention
+    chosen: dict[int, Match]  # those the producer chose
+    guessed: dict[int, Match]  # those found by a second chance
+    running_order: bool
+
+
+def _mentions(evidence: Evidence, heard: _Heard, chosen: dict[int, Match],
+              second_listen: SecondListen | None) -> _Mentions:
+    """The links' first mentions: in the list's order, the producer's, out of order when the
+    list is not the running order, then second chances."""
+    links, words = evidence.links, evidence.words
+    per_link = [heard.heard_as(link.phrases[0]) for link in links]
+    room = room_for_missing(len(words), len(links), evidence.options)
+    in_order = in_list_order(per_link, room)
+    running_order = is_running_order(per_link, evidence.options)
+    in_order = {i: m for i, m in in_order.items() if i not in chosen and not overlaps(m, chosen.values())}
+    in_order.update(chosen)
+    first = dict(in_order)
+    if not running_order:
+        _add_out_of_order(first, links, words, heard)
+    guessed = second_chances(evidence, in_order, first, second_listen, room)
+    first.update(guessed)
+    return _Mentions(first, chosen, guessed, running_order)
+
+
+def _add_out_of_order(first: dict[int, Match], links: list[Link], words: list[Word], heard: _Heard) -> None:
+    """Links not in the run, marked at their first match written exactly as the phrase."""
+    for index, link in enumerate(links):
+        exact = [m for m in heard.heard_as(link.phrases[0])
+                 if m.exact and _written_as(words, m) and m not in first.values()]
+        if index not in first and exact:
+            first[index] = exact[0]
+
+
+def _marked(links: list[Link], first: dict[int, Match], numbers: dict[int, int], heard: _Heard) -> dict[Match, int]:
+    """Each marked mention and its number: first mentions, and the first match of each later
+    phrase after its link's marker."""
+    marked: dict[Match, int] = {}
+    for index, mention in first.items():
+        marked[mention] = numbers[index]
+        for phrase in links[index].phrases[1:]:
+            later = [m for m in heard.heard_as(phrase, after=mention.last) if not overlaps(m, first.values())]
+            if later:
+                marked.setdefault(later[0], numbers[index])
+    return marked
+
+
+def _respellings(evidence: Evidence, mentions: _Mentions, marked: dict[Match, int],
+                 people: list[str]) -> dict[tuple[int, int], str]:
+    """The spans to respell and their text: the people's names where heard, and the marked
+    mentions but those the producer chose (already as they want them)."""
+    written = {bare(p): p.strip() for link in evidence.links for p in link.phrases}
+    guessed = set(mentions.guessed.values())
+    names = [m for m in confident_matches(evidence.heard, _name_forms(people, evidence.options), evidence.options)
+             if not overlaps(m, marked)]
+    chosen = mentions.chosen.values()
+    return {**{(m.first, m.last): m.phrase for m in names},
+            **dict(_respelling(m, written[m.phrase], evidence.words, m in guessed) for m in marked if m not in chosen)}
+
+
+def _reported(spelled: Dialogue, evidence: Evidence, mentions: _Mentions, order: list[int],
+              numbers: dict[int, int]) -> Dialogue:
+    """The dialogue with its references, and the warnings and doubts for the producer."""
+    links, words = evidence.links, evidence.words
+    references = [Reference(numbers[i], links[i].title, links[i].url) for i in order]
+    unplaced = [index for index in range(len(links)) if index not in mentions.first]
+    references += [Reference(None, links[i].title, links[i].url) for i in unplaced if i not in numbers]
+    warnings = [_not_found_warning(links[i], numbers.get(i)) for i in unplaced]
+    checks = [
+        f"link {links[index].phrases[0]!r} placed at {clock(words[m.first].start)} where recognition"
+        f" heard {join_words(words[m.first : m.last + 1])!r}: check it"
+        for index, m in mentions.guessed.items()
+    ]
+    doubts = [
+        Doubt("second-chance", words[m.first].start, words[m.last].end, join_words(words[m.first : m.last + 1]),
+              links[index].title, f"placed where recognition heard something else: is {links[index].phrases[0]!r} said here?")
+        for index, m in mentions.guessed.items()
+    ] + [
+        Doubt("link-not-found", *_expected_between(i, mentions.first, words, len(order) == len(links)), "",
+              links[i].title, f"{links[i].phrases[0]!r} was not heard: select where it is said")
+        for i in unplaced
+    ]
+    return replace(spelled, references=references, warnings=[*spelled.warnings, *checks, *warnings],
+                   doubts=sorted([*spelled.doubts, *doubts], key=lambda d: d.start))
+
+
+def _not_found_warning(link: Link, number: int | None) -> str:
+    listed = f"as [{number}]" if number is not None else "without a number"
+    return (f"link {link.phrases[0]!r} not found where expected, listed {listed} and marked nowhere:"
+            f" if it is said, add a correction for how it was heard to corrections.toml ({link.title})")
+
+
+def _name_forms(people: list[str], options: FootnoteOptions) -> list[str]:
+    """Each person's name as said: whole, and the family name alone when it is long enough to
+    tell apart from ordinary words."""
+    forms = []
+    for name in people:
+        family = name.split()[-1]
+        forms += [name, *([family] if family != name and len(family) >= options.family_name_letters else [])]
+    return list(dict.fromkeys(forms))
+
+
+def _chosen_mentions(fixes: list[LinkFix], links: list[Link], words: list[Word]) -> dict[int, Match]:
+    """The producer's first mentions (link index -> match): the fix's words, in its time span."""
+    chosen = {}
+    for fix in fixes:
+        index = next((i for i, link in enumerate(links) if fix.phrase in (p.strip() for p in link.phrases)), None)
+        spans = [(first, last) for first, last in find_phrase(words, fix.heard)
+                 if words[first].start >= fix.start - 0.05 and words[last].end <= fix.end + 0.05]
+        if index is not None and spans:
+            chosen[index] = Match(bare(links[index].phrases[0]), *spans[0], 1.0, exact=False)
+    return chosen
+
+
+def numbering(mentions: dict[int, Match], count: int, running_order: bool) -> list[int]:
+    """Link indexes in the order they are numbered. When the list is the episode's running
+    order (and the placed links were heard in it), every link keeps its place in it, so one not
+    found keeps its number, unmarked, and renumbers none of the others. Otherwise the placed
+    links are numbered as heard and the others left unnumbered."""
+    placed = sorted(mentions, key=lambda index: mentions[index].first)
+    if running_order and placed == sorted(placed):
+        return list(range(count))
+    return placed
+
+
+def _expected_between(index: int, mentions: dict[int, Match], words: list[Word],
+                      running_order: bool) -> tuple[float, float]:
+    """Where a link not found should be said: between the placed links listed just before and
+    after it, when the list is the running order; anywhere otherwise."""
+    if not words:
+        return 0.0, 0.0
+    span = bracket(index, mentions, len(words)) if running_order else range(len(words))
+    first = min(span.start, len(words) - 1)
+    return words[first].start, words[max(span.stop - 1, first)].end
+
+
+def _written_as(words: list[Word], match: Match) -> bool:
+    """Whether recognition wrote the phrase itself, capitals included: a name, not an ordinary
+    phrase spelled the same ("tout le monde" for "Le Monde")."""
+    def letters(text: str) -> list[str]:
+        return re.findall(r"\w+", split_elision(text.strip("'’ "))[1])
+
+    return letters(join_words(words[match.first : match.last + 1])) == letters(match.phrase)
+
+
+def _respelling(match: Match, written: str, words: list[Word], guessed: bool) -> tuple[tuple[int, int], str]:
+    """The span to respell and its text. A name's own article ("The Conversation") takes the
+    place of an article heard just before the name; other articles stay as heard ("l'enquête"
+    for "une enquête"), except where the heard words were `guessed` past (a second chance), as
+    "de React" for "de l'IA Act": there the phrase is written whole."""
+    def is_article(word: Word) -> bool:
+        return word.text.lower().strip("'’") in HEARD_ARTICLES
+
+    first = match.first
+    article_before = first > 0 and is_article(words[first - 1])
+    if NAME_ARTICLE.match(written):
+        if article_before and not is_article(words[first]):
+            first -= 1
+        return (first, match.last), written
+    if guessed and split_elision(written)[0] and not article_before:
+        return (first, match.last), written  # respell() keeps an elision heard in the span itself
+    return (first, match.last), match.phrase
+
+
+def _with_markers(dialogue: Dialogue, markers: dict[int, int]) -> Dialogue:
+    """A copy whose words carry exactly these footnotes (word index over the dialogue -> n)."""
+    turns, index = [], 0
+    for turn in dialogue.turns:
+        words = []
+        for word in turn.words:
+            words.append(replace(word, footnote=markers.get(index)))
+            index += 1
+        turns.append(replace(turn, words=words))
+    return replace(dialogue, turns=turns)
