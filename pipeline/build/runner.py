@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import PipelineError
 from pipeline.build.files import data_digest, file_digest, write_json_atomically
+from pipeline.errors import PipelineError
 from pipeline.model import Episode, Show
 
 log = logging.getLogger("publish")
