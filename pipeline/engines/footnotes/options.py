@@ -25,6 +25,9 @@ class FootnoteOptions:
     # `naming_letters` letters or more) must be heard too, at least this alike.
     naming_letters: int = 4
     leading_word_similarity: float = 0.55
+    # A producer's placed mention is looked for within its time span, give or take this: a
+    # span written at a word's edges still holds the word.
+    fix_slack_s: float = 0.05
     # A person's family name alone is matched only when this long: shorter ones are ordinary words.
     family_name_letters: int = 6
 
@@ -56,8 +59,10 @@ class FootnoteOptions:
     # ... and no more audio in all than this share of the episode's (context and control
     # listens included), so that second listens stay a small part of a run's time.
     relisten_share: float = 0.1
-    # Seconds decoded either side of the stretch: alone, a name is rarely spelled right.
+    # Seconds decoded either side of the stretch: alone, a name is rarely spelled right; and
+    # a margin around the clip's first and last words, so that neither is cut mid-word.
     relisten_context_s: float = 10.0
+    clip_margin_s: float = 0.2
     # The check listen's clip: from so long before the stretch to so long after it.
     run_on_s: tuple[float, float] = (4.0, 15.0)
     # Unrelated names of varied sounds for control listens; the most like the stretch are

@@ -61,7 +61,8 @@ def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Cor
     evidence = Evidence(links, words, [Spoken.of(word.text) for word in words], options)
     heard = _Heard(confident_matches(evidence.heard, list(dict.fromkeys(bare(p) for link in links for p in link.phrases)),
                                      options))
-    mentions = _mentions(evidence, heard, _chosen_mentions(placed_by_producer, links, words), second_listen)
+    chosen = _chosen_mentions(placed_by_producer, links, words, options.fix_slack_s)
+    mentions = _mentions(evidence, heard, chosen, second_listen)
     order = numbering(mentions.first, len(links), mentions.running_order)
     numbers = {index: number for number, index in enumerate(order, start=1)}
     marked = _marked(links, mentions.first, numbers, heard)
@@ -184,13 +185,13 @@ def _name_forms(people: list[str], options: FootnoteOptions) -> list[str]:
     return list(dict.fromkeys(forms))
 
 
-def _chosen_mentions(fixes: list[LinkFix], links: list[Link], words: list[Word]) -> dict[int, Match]:
+def _chosen_mentions(fixes: list[LinkFix], links: list[Link], words: list[Word], slack: float) -> dict[int, Match]:
     """The producer's first mentions (link index -> match): the fix's words, in its time span."""
     chosen = {}
     for fix in fixes:
         index = next((i for i, link in enumerate(links) if fix.phrase in (p.strip() for p in link.phrases)), None)
         spans = [(first, last) for first, last in find_phrase(words, fix.heard)
-                 if words[first].start >= fix.start - 0.05 and words[last].end <= fix.end + 0.05]
+                 if words[first].start >= fix.start - slack and words[last].end <= fix.end + slack]
         if index is not None and spans:
             chosen[index] = Match(bare(links[index].phrases[0]), *spans[0], 1.0, exact=False)
     return chosen

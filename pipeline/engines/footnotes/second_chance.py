@@ -197,13 +197,13 @@ def _written_at(evidence: Evidence, again: list[Word], phrase: str,
 def _sentences_around(evidence: Evidence, window: Match) -> tuple[float, float]:
     """A clip of about relisten_context_s either side of the window, from a sentence's start to
     a sentence's end where there is one near: cut mid-word, the decoder garbles or loops."""
-    words, context = evidence.words, evidence.options.relisten_context_s
+    words, context, margin = evidence.words, evidence.options.relisten_context_s, evidence.options.clip_margin_s
     start, end = evidence.span(window)
     first = next((k for k in range(window.first) if words[k].start >= start - context), window.first)
     first = next((k for k in range(first, window.first) if k > 0 and _ends_sentence(words[k - 1])), first)
     last = max((k for k in range(window.last, len(words)) if words[k].end <= end + context), default=window.last)
     last = next((k for k in range(last, window.last - 1, -1) if _ends_sentence(words[k])), last)
-    return max(0.0, words[first].start - 0.2), words[last].end + 0.2
+    return max(0.0, words[first].start - margin), words[last].end + margin
 
 
 def _ends_sentence(word: Word) -> bool:
