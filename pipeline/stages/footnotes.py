@@ -13,10 +13,10 @@ from pipeline.build.context import (
 )
 from pipeline.build.files import write_json_atomically
 from pipeline.build.runner import EpisodeRun, Stage
-from pipeline.engines import transcribe
 from pipeline.engines.corrections import apply_speaker_fixes
 from pipeline.engines.doubts import review_items
 from pipeline.engines.footnotes import place_footnotes
+from pipeline.engines.relisten import SecondListener
 from pipeline.model import Dialogue, dialogue_from_data, to_data
 from pipeline.stages.diarize import optional_file_digest
 from pipeline.stages.transcribe import transcribe_settings
@@ -27,7 +27,7 @@ def _footnotes(run: EpisodeRun) -> Dialogue:
     dialogue = place_footnotes(
         apply_speaker_fixes(dialogue_from_data(run.artifact("diarize")), fixes.speakers), run.episode.links,
         fixes.corrections,
-        second_listen=transcribe.Relistener(run.episode.audio, transcribe_settings(run), run.work / LISTENS_FILE),
+        second_listen=SecondListener(run.episode.audio, transcribe_settings(run), run.work / LISTENS_FILE),
         placed_by_producer=fixes.links, people=people(run),
     )
     items = review_items(dialogue, fixes.accepted)

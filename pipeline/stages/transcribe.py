@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 from pipeline.build.files import file_digest
 from pipeline.build.runner import EpisodeRun, Stage
-from pipeline.engines import transcribe
 from pipeline.engines.corrections import vocabulary
+from pipeline.engines.transcribe import TranscribeOptions, transcribe
+
+# The show file's transcription settings; one it leaves out keeps TranscribeOptions' default.
+SHOW_SETTINGS = ("model", "device", "compute_type", "batch_size")
+_OPTIONS: WeakKeyDictionary[EpisodeRun, TranscribeOptions] = WeakKeyDictionary()
 
 
-def transcribe_settings(run: EpisodeRun) -> transcribe.TranscribeSettings:
-    return transcribe.TranscribeSettings(
-        model=run.show.model,
-        device=run.show.device,
-        compute_type=run.show.compute_type,
-        batch_size=run.show.batch_size,
-        language=run.show.language,
-        vocabulary=tuple(vocabulary(run.episode.links, run.show.glossary)),
-    )
+def transcribe_options(run: EpisodeRun) -> TranscribeOptions:
+    """The run's options, built once: the transcribe and footnotes stages' keys, the decode
+    and the second listens all read them."""
+    if run not in _OPTIONS:
+        chosen = {name: getattr(run.show, name) for name in SHOW_SETTINGS if getattr(run.show, name) is not None}
+        _OPTIONS[run] = TranscribeOptions(
+            language=run.show.language,
+            vocabulary=tuple(vocabulary(run.episode.links, run.show.glossary)),
+            **chosen,
+        )
+    return _OPTIONS[run]
+
+
+transcribe_settings = transcribe_options  # the name the footnotes stage's key still imports
 
 
 STAGE = Stage(
@@ -24,9 +35,9 @@ STAGE = Stage(
     # The raw file's digest, not the mastered one: re-mastering must not re-transcribe.
     inputs=lambda run: {
         "source": file_digest(run.episode.audio),
-        **transcribe_settings(run).key(),
+        **transcribe_options(run).key(),
     },
-    make=lambda run: transcribe.transcribe(run.episode.audio, transcribe_settings(run)),
+    make=lambda run: transcribe(run.episode.audio, transcribe_options(run)),
     # 7: what a retry leaves without words decoded again in short pieces, pushed not to repeat itself
     revision=7,
 )
