@@ -42,7 +42,8 @@ from pipeline.config import load_episode
 from pipeline.corrections_file import load_corrections
 from pipeline.engines.corrections import vocabulary
 from pipeline.engines.footnotes import place_footnotes
-from pipeline.engines.transcribe import Relistener, TranscribeSettings, transcribe
+from pipeline.engines.relisten import SecondListener
+from pipeline.engines.transcribe import TranscribeOptions, transcribe
 from pipeline.model import (
     Dialogue,
     Link,
@@ -105,18 +106,18 @@ MODES = {
 }
 
 
-def settings_for(mode: str, links: list[Link], names: list[str], compute_type: str = "auto") -> TranscribeSettings:
+def settings_for(mode: str, links: list[Link], names: list[str], compute_type: str = "auto") -> TranscribeOptions:
     """The transcribe stage's settings on the CPU for a vocabulary setting (see MODES)."""
     terms = {
         "none": [],
         "hotwords": vocabulary(links, glossary=[]),
         "anchors": vocabulary([Link(link.phrases[:1], link.title, link.url) for link in links], []),
     }[mode]
-    return TranscribeSettings(model="base", device="cpu", compute_type=compute_type, language="fr",
-                              vocabulary=tuple(terms))
+    return TranscribeOptions(model="base", device="cpu", compute_type=compute_type, language="fr",
+                             vocabulary=tuple(terms))
 
 
-def cached_transcript(audio: Path, settings: TranscribeSettings) -> Transcript:
+def cached_transcript(audio: Path, settings: TranscribeOptions) -> Transcript:
     """The pipeline's own transcribe stage, run once per audio and settings."""
     key = json.dumps([audio.name, audio.stat().st_size, settings.key()], sort_keys=True)
     path = CACHE / f"{audio.stem}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.json"
@@ -319,11 +320,11 @@ def _run(episode: BenchEpisode, mode: str, corrections: list, args: argparse.Nam
     """One episode footnoted under one vocabulary setting: its figures printed, its tally."""
     transcript = cached_transcript(episode.audio, settings_for(mode, episode.links, episode.names))
     plain = dialogue_by_reference_speakers(transcript, episode.reference["turns"])
-    relisten = None if args.no_relisten else Relistener(
+    second_listen = None if args.no_relisten else SecondListener(
         episode.audio, settings_for(mode, episode.links, episode.names, args.relisten_compute_type))
     listed = with_decoys(episode.links, episode.text) if args.decoys else episode.links
     began = time.monotonic()
-    footnoted = place_footnotes(plain, listed, corrections, second_listen=relisten)
+    footnoted = place_footnotes(plain, listed, corrections, second_listen=second_listen)
     elapsed = time.monotonic() - began
     print(f"{episode.name}, vocabulary={mode}: {MODES[mode]}, {len(corrections)} producer corrections,"
           f" second listen {'off' if args.no_relisten else 'on (' + args.relisten_compute_type + ')'}"

@@ -250,13 +250,13 @@ def test_vocabulary_keeps_names_and_terms_once_and_leaves_plain_french_out(tmp_p
 def short_clip_dialogue(tmp_path_factory) -> Dialogue:
     """The first 41 s of the short sample through the real transcribe stage (base model, CPU)."""
     audio = shared_file("sample-episode/short.mp3")
-    from pipeline.engines.transcribe import TranscribeSettings, transcribe
+    from pipeline.engines.transcribe import TranscribeOptions, transcribe
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     clip = tmp_path_factory.mktemp("clip") / "start.wav"
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     subprocess.run([ffmpeg, "-loglevel", "error", "-i", str(audio), "-t", "41", "-ar", "16000", str(clip)], check=True)
-    heard = transcribe(clip, TranscribeSettings(model="base", device="cpu", language="fr"), progress=False)
+    heard = transcribe(clip, TranscribeOptions(model="base", device="cpu", language="fr"), progress=False)
     return Dialogue([Turn("?", heard.words)])
 
 
@@ -486,20 +486,21 @@ def test_real_second_listens_place_the_name_said_and_never_a_decoy():
     (on one CPU a listen favouring "Mastodon" wrote it for "Sam Altman"), and "l'IA Act", if
     marked, is marked only where it is said. Which stretches the budget reaches, and so whether
     "l'IA Act" is listened to at all, depends on how this CPU's kernels decode the first ones."""
-    from pipeline.engines.transcribe import Relistener, TranscribeSettings
+    from pipeline.engines.relisten import SecondListener
+    from pipeline.engines.transcribe import TranscribeOptions
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     data = json.loads((Path(__file__).parent / "excerpt-first-pass-477-498.json").read_text(encoding="utf-8"))
     words = [Word(t, a, b, p, speaker="Gérald") for t, a, b, p in data["words (text, start, end, probability)"]]
     decoys = [Link([name], f"decoy {name}", f"https://decoy.example/{name}")
               for name in ("Malakoff", "Altice")]
-    relistener = Relistener(shared_file("sample-episode/excerpt.mp3"),
-                            TranscribeSettings(model="base", device="cpu", language="fr"))
+    listener = SecondListener(shared_file("sample-episode/excerpt.mp3"),
+                              TranscribeOptions(model="base", device="cpu", language="fr"))
     favoured = []
 
     def listen(start: float, end: float, phrase: str) -> list[Word]:
         favoured.append(phrase)
-        return relistener(start, end, phrase)
+        return listener(start, end, phrase)
 
     result = place_footnotes(Dialogue([Turn("Gérald", words)]), [ACT, *decoys], second_listen=listen)
     # The decoys' stretches are the most promising, so listened to first, on any CPU: had the
