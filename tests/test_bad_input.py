@@ -117,6 +117,7 @@ def test_a_second_run_on_the_same_episode_is_refused(project, capsys):
     assert_refused(result, project, r"\.lock: another publish run is working on this episode")
 
 
+@pytest.mark.slow
 def test_silence_gives_no_words_and_a_warning(project, tmp_path, capsys):
     project.add_episode("quiet", make_silence(tmp_path / "silence.mp3", seconds=60))
     result = project.publish(capsys, "episode", "quiet", "--until", "transcribe")

@@ -1,7 +1,7 @@
 """The feed as podcast apps read it, its stability across publications, and its validation.
 
 Two real clients' parsers read the feed: gPodder's `podcastparser` and `feedparser`. Shows and
-feed entries are built directly (the feed entry contract, see stages/feed.py), so this file
+feed entries are built directly (the feed entry contract, see publishing/feed.py), so this file
 runs in seconds without the audio stages.
 """
 

@@ -12,19 +12,14 @@ from pathlib import Path
 import pytest
 
 from pipeline.commands.serve import open_server
+from tests.conftest import CHROMIUM
 from tests.listener_episode import publish_sample
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
+pytestmark = pytest.mark.slow  # every test here drives Chromium
 
-playwright_api = pytest.importorskip(
-    "playwright.sync_api", reason="needs the playwright package: pip install -e '.[test]'"
-)
+pytest.importorskip("playwright.sync_api", reason="needs the playwright package: pip install -e '.[test]'")
 if not CHROMIUM.is_file():
     pytest.skip(f"needs Chromium at {CHROMIUM}: apt-get install chromium (or set CHROMIUM)",
                 allow_module_level=True)
@@ -39,14 +34,6 @@ def site_url(tmp_path_factory):
     yield f"http://127.0.0.1:{server.server_port}/"
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ def published(tmp_path_factory, sample_clip):
     return project
 
 
+@pytest.mark.slow
 def test_publish_writes_a_mastered_tagged_mp3(published):
     mp3 = published.site / "clip" / "clip.mp3"
     loudness, true_peak = measure_loudness(mp3)
@@ -42,6 +43,7 @@ def test_publish_writes_a_mastered_tagged_mp3(published):
     assert 29 <= MP3(mp3).info.length <= 31
 
 
+@pytest.mark.slow
 def test_publish_writes_a_named_transcript(published):
     text = (published.site / "clip" / "transcript.txt").read_text(encoding="utf-8")
     paragraphs = text.strip().split("\n\n")
@@ -51,6 +53,7 @@ def test_publish_writes_a_named_transcript(published):
     assert "SPEAKER" not in text
 
 
+@pytest.mark.slow
 def test_the_run_writes_down_what_it_doubted(published):
     review = json.loads((published.work / "clip" / "review.json").read_text(encoding="utf-8"))
     assert review["slug"] == "clip" and review["audio"] == "master.mp3"
@@ -62,6 +65,7 @@ def test_the_run_writes_down_what_it_doubted(published):
     assert review["counts"].get("link-not-found", 0) == sum(item["kind"] == "link-not-found" for item in items) >= 1
 
 
+@pytest.mark.slow
 def test_feed_points_at_the_published_mp3(published):
     feed = ET.parse(published.site / "feed.xml").getroot()
     item = feed.find("channel/item")
@@ -73,6 +77,7 @@ def test_feed_points_at_the_published_mp3(published):
     assert item.findtext("title") == "Ce que le règlement européen change pour l'IA"
 
 
+@pytest.mark.slow
 def test_reruns_redo_only_what_changed(published, capsys):
     again = published.publish(capsys, "episode", "clip")
     assert again.code == 0
@@ -91,12 +96,14 @@ def test_reruns_redo_only_what_changed(published, capsys):
     assert "Une ligne ajoutée." in (published.site / "catalogue.json").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_force_reruns_one_stage_and_what_its_output_changes(published, capsys):
     forced = published.publish(capsys, "episode", "clip", "--force", "footnotes")
     # Same transcript, same links: the footnotes come out the same, so nothing after re-renders.
     assert "ran footnotes, publish;" in forced.out
 
 
+@pytest.mark.slow
 def test_a_deleted_cached_file_is_made_again(published, capsys):
     (published.work / "clip" / "master.mp3").unlink()
     status = published.publish(capsys, "status", "clip")
@@ -105,6 +112,7 @@ def test_a_deleted_cached_file_is_made_again(published, capsys):
     assert "ran audio, publish;" in again.out  # the same master again: nothing else changes
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_resumes_after_its_last_finished_stage(project, sample_clip, capsys):
     project.add_episode("resume", sample_clip)
     first = project.publish(capsys, "episode", "resume", "--until", "transcribe")
@@ -121,6 +129,7 @@ def test_the_console_script_is_installed():
     assert "episode" in result.stdout and "status" in result.stdout
 
 
+@pytest.mark.slow
 def test_status_compares_publishing_with_the_destination_asked(published, capsys, tmp_path):
     elsewhere = str(tmp_path / "elsewhere")
     assert published.publish(capsys, "episode", "clip", "--to", elsewhere).code == 0
@@ -130,6 +139,7 @@ def test_status_compares_publishing_with_the_destination_asked(published, capsys
     assert default[-1].split()[:2] == ["publish", "stale"]
 
 
+@pytest.mark.slow
 def test_the_build_cache_moves_to_another_machine(published, capsys, tmp_path):
     """A CI job renders an episode, another publishes it: no key may hold the first's paths."""
     original = published.publish(capsys, "episode", "clip", "--until", "render")
@@ -141,6 +151,7 @@ def test_the_build_cache_moves_to_another_machine(published, capsys, tmp_path):
     assert [states[name] for name in ("audio", "transcribe", "diarize", "footnotes", "render")] == ["done"] * 5
 
 
+@pytest.mark.slow
 def test_several_episodes_are_processed_side_by_side_then_published_together(project, sample_clip, capsys):
     project.add_episode("un", sample_clip)
     project.add_episode("deux", sample_clip, '\n[[chapters]]\nstart = 0\ntitle = "Tout"\n')

@@ -17,7 +17,6 @@ from pipeline.build.project import Project as Runs
 from pipeline.cli import main
 from pipeline.review.server import TOKEN_HEADER, ReviewSession, open_review_server
 from tests.conftest import make_project
-from tests.test_page import browser  # noqa: F401 (the fixture; the module skips without Chromium)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +45,7 @@ def review(rendered, tmp_path):
 
 
 @pytest.fixture
-def open_page(browser, review):  # noqa: F811 (the fixture imported above)
+def open_page(browser, review):
     session, base, _ = review
     contexts = []
 
@@ -88,6 +87,7 @@ def request(base: str, method: str, path: str, headers: dict | None = None, body
     return response.status, response.read()
 
 
+@pytest.mark.slow
 def test_requests_without_the_pages_token_are_refused(review):
     session, base, project = review
     fix = {"fix": "correction", "heard": "bonjour", "meant": "Bonsoir", "from": 0, "to": 30}
@@ -106,6 +106,7 @@ def test_requests_without_the_pages_token_are_refused(review):
     assert status == 200 and json.loads(body)["slug"] == "clip"
 
 
+@pytest.mark.slow
 def test_a_fix_that_does_not_fit_the_episode_is_refused_and_writes_nothing(review):
     session, base, project = review
     headers = {TOKEN_HEADER: session.token, "Content-Type": "application/json"}
@@ -117,6 +118,7 @@ def test_a_fix_that_does_not_fit_the_episode_is_refused_and_writes_nothing(revie
     assert not (project.episodes / "clip" / "corrections.toml").exists()
 
 
+@pytest.mark.slow
 def test_keyboard_walks_through_the_doubts_and_a_click_plays_from_before_the_word(open_page):
     page = open_page()
     count = page.locator("#doubt-count").inner_text()
@@ -136,6 +138,7 @@ def test_keyboard_walks_through_the_doubts_and_a_click_plays_from_before_the_wor
     assert page.errors == []
 
 
+@pytest.mark.slow
 def test_a_word_corrected_on_the_page_goes_to_corrections_toml_and_nothing_is_transcribed_again(
         open_page, review, capsys):
     _, _, project = review
@@ -155,11 +158,12 @@ def test_a_word_corrected_on_the_page_goes_to_corrections_toml_and_nothing_is_tr
     assert states["transcribe"] == states["diarize"] == states["footnotes"] == states["render"] == "done"
 
 
+@pytest.mark.slow
 def test_a_link_placed_on_selected_words_is_marked_there(open_page, review):
     session, _, project = review
     page = open_page()
     missing = page.evaluate("page.doubts.filter(d => d.kind === 'link-not-found').map(d => d.chose)")
-    link = next(l for l in page.evaluate("page.links") if l["title"] in missing)
+    link = next(each for each in page.evaluate("page.links") if each["title"] in missing)
     page.locator(".w").nth(10).click()
     page.locator(".w").nth(11).click(modifiers=["Shift"])
     page.select_option("#link", link["phrase"])
@@ -175,6 +179,7 @@ def test_a_link_placed_on_selected_words_is_marked_there(open_page, review):
     assert link["title"] not in page.evaluate("page.doubts.map(d => d.chose)")
 
 
+@pytest.mark.slow
 def test_the_rest_of_a_turn_is_given_to_the_other_speaker(open_page, review):
     _, _, project = review
     page = open_page()
@@ -192,6 +197,7 @@ def test_the_rest_of_a_turn_is_given_to_the_other_speaker(open_page, review):
     assert after[turn] == [speaker, 5] and after[turn + 1][0] == other
 
 
+@pytest.mark.slow
 def test_a_doubt_accepted_as_right_is_no_longer_flagged(open_page, review):
     _, _, project = review
     page = open_page()
@@ -203,6 +209,7 @@ def test_a_doubt_accepted_as_right_is_no_longer_flagged(open_page, review):
     assert page.evaluate("page.doubts.length") == len(before) - 1
 
 
+@pytest.mark.slow
 def test_two_tabs_keep_each_others_fixes(open_page, review):
     _, _, project = review
     first, second = open_page(), open_page()  # both loaded before either fixes anything

@@ -2,102 +2,30 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import logging
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
-import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError
 from lxml import etree
-from moto.server import ThreadedMotoServer
 
 from pipeline.build.project import STEPS as STAGES
 from pipeline.build.runner import EpisodeRun
 from pipeline.cli import main
 from pipeline.config import load_episode, load_show
 from pipeline.errors import PipelineError
-from pipeline.model import FeedEntry, Person, Show, TranscriptLink, to_data
+from pipeline.model import to_data
 from pipeline.publishing.publish import publish_episodes
 from pipeline.publishing.targets.local import LocalFolder
 from pipeline.publishing.targets.s3 import S3Folder
 from pipeline.rendering.episode import RenderedEpisode
-from tests.conftest import REPO, make_project, publish_one
-from tests.conftest import make_show as shared_make_show
+from tests.conftest import PREFIX, REPO, make_project, publish_one, render_by_hand
+from tests.conftest import make_cdn_show as make_show
+from tests.conftest import s3_folder as folder
 
-PREFIX = "podcast"
 ARTWORK = REPO / "feeds" / "artwork.jpg"
-
-
-@pytest.fixture(scope="session")
-def endpoint():
-    """moto's S3 server on a free loopback port, with dummy credentials (never a real account's)."""
-    env = pytest.MonkeyPatch()
-    env.setenv("AWS_ACCESS_KEY_ID", "testing")
-    env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    env.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    env.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    env.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        env.delenv(name, raising=False)
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-    env.undo()
-
-
-@pytest.fixture
-def bucket(endpoint) -> str:
-    name = f"test-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=name)
-    return name
-
-
-@pytest.fixture
-def s3(endpoint):
-    return boto3.client("s3", endpoint_url=endpoint)
-
-
-def folder(bucket: str, endpoint: str, **options) -> S3Folder:
-    return S3Folder(bucket, PREFIX, endpoint_url=endpoint, **options)
-
-
-def make_show(**changes) -> Show:
-    return shared_make_show(**{"base_url": "https://cdn.example.org/podcast", **changes})
-
-
-def render_by_hand(site: Path, slug: str, number: int, notes: str = "Les notes.",
-                   audio: bytes | None = None) -> RenderedEpisode:
-    """What the render stage leaves for one episode: its files under site/<slug>/ and its item."""
-    base = f"https://cdn.example.org/podcast/{slug}/"
-    spelled = "".join("abcdefghij"[int(digit)] for digit in str(number))  # apps frown on numbered titles
-    contents = {
-        f"{slug}.mp3": audio if audio is not None else bytes(range(256)) * 64 + slug.encode(),
-        "index.html": f"<!doctype html><title>{slug}</title><p>{notes}</p>\n".encode(),
-        "transcript.txt": f"Épisode {number}\n\nGérald : bonjour.\n".encode(),
-        "transcript.vtt": b"WEBVTT\n\n00:00.000 --> 00:01.000\n<v Host>bonjour.\n",
-        "transcript.srt": b"1\n00:00:00,000 --> 00:00:01,000\nbonjour.\n",
-        "chapters.json": json.dumps({"version": "1.2.0", "chapters": [{"startTime": 0}]}).encode(),
-    }
-    (site / slug).mkdir(parents=True, exist_ok=True)
-    for name, data in contents.items():
-        (site / slug / name).write_bytes(data)
-    item = FeedEntry(
-        slug=slug, title=f"Conversation {spelled}", number=number,
-        date=(dt.date(2026, 1, 1) + dt.timedelta(days=number)).isoformat(),
-        description_html=f"<p>{notes}</p>", link=base,
-        audio_url=base + f"{slug}.mp3", audio_length=len(contents[f"{slug}.mp3"]), duration=60,
-        transcripts=[TranscriptLink(base + "transcript.vtt", "text/vtt", "captions", "fr")],
-        chapters_url=base + "chapters.json", persons=[Person("Gérald Holubowicz", "host")],
-    )
-    return RenderedEpisode(files=sorted(f"{slug}/{name}" for name in contents), item=item)
 
 
 def publish_to(target: S3Folder, site: Path, rendered: RenderedEpisode, **options):

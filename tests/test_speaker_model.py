@@ -49,6 +49,7 @@ def test_the_runtime_dependencies_hold_no_torch_nor_cuda():
     assert not {d for d in seen if d in HEAVY or d.startswith(("nvidia-", "triton"))}
 
 
+@pytest.mark.slow
 def test_a_full_publish_never_imports_torch(tmp_path, sample_clip):
     project = make_project(tmp_path)
     project.add_episode("clip", sample_clip)
@@ -100,6 +101,7 @@ def test_mel_filters_equal_librosas():
     assert np.abs(librosa_filters.mel(sr=16000, n_fft=400, n_mels=40) - mel_filters()).max() < 1e-6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("clip", REAL_CLIPS)
 def test_onnx_vectors_equal_the_torch_originals(clip):
     pytest.importorskip("torch", reason="needs the [convert] extra")
