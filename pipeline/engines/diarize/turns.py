@@ -179,11 +179,7 @@ def name_speakers(
 ) -> tuple[list[str], float, list[str]]:
     """A name per speaker index, the confidence in that naming (0-1), and warnings."""
     labels = [speaker_label(i) for i in range(diarization.speakers)]
-    warnings = [
-        f"[speakers] names {label}, but only {len(labels)} voices were told apart"
-        for label in mapping
-        if label not in labels
-    ]
+    warnings = _unknown_label_warnings(mapping, labels)
     names = {i: mapping[label] for i, label in enumerate(labels) if label in mapping}
     free = [i for i in range(len(labels)) if i not in names]
     confidence = 1.0
@@ -197,6 +193,14 @@ def name_speakers(
         warnings.append(_order_guess_warning(diarization, labels, free, guests_left))
     names.update(zip(free, guests_left))
     return [names.get(i, f"Voice {label}") for i, label in enumerate(labels)], confidence, warnings
+
+
+def _unknown_label_warnings(mapping: dict[str, str], labels: list[str]) -> list[str]:
+    return [
+        f"[speakers] names {label}, but only {len(labels)} voices were told apart"
+        for label in mapping
+        if label not in labels
+    ]
 
 
 def _order_guess_warning(
