@@ -24,7 +24,7 @@ PAUSE_MS = 700
 
 
 def turns(script: Path) -> list[tuple[str, str]]:
-    lines = [l for l in script.read_text(encoding="utf-8").splitlines() if l and not l.startswith("#")]
+    lines = [line for line in script.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
     return [tuple(part.strip() for part in line.split(":", 1)) for line in lines]
 
 

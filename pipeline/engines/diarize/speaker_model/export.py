@@ -1,10 +1,10 @@
 """Export Resemblyzer's pretrained GE2E speaker encoder to ONNX, once, for the runtime.
 
-    pip install -e '.[convert]' && python -m pipeline.speaker_model.export
+    pip install -e '.[convert]' && python -m pipeline.engines.diarize.speaker_model.export
 
 Reads `pretrained.pt` from the installed `resemblyzer` wheel, rebuilds its network in torch
 (a 3-layer LSTM over 40 mel bands, a linear layer, ReLU, L2 normalisation), writes
-`pipeline/speaker_model/ge2e.onnx` and prints the file's SHA-256 to put in encoder.py. The
+`pipeline/engines/diarize/speaker_model/ge2e.onnx` and prints the file's SHA-256 to put in encoder.py. The
 runtime never imports torch: it runs the file on onnxruntime.
 """
 
