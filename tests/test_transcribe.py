@@ -194,3 +194,15 @@ def test_a_pushed_decoding_writes_words_across_every_piece_of_speech(sample_clip
         assert any(start - 0.5 <= w.start < end for w in words), f"no word in {start:.1f}-{end:.1f} s"
     texts = [s.text.strip() for s in segments]
     assert len(set(texts)) == len(texts)  # no sentence over and over
+
+
+def test_the_key_asks_no_cuda_where_no_gpu_can_be():
+    import os
+    import subprocess
+    import sys
+
+    # As `publish status` does on a machine without a GPU: the key, with no CTranslate2 (nor CUDA) loaded.
+    code = ("import sys; from pipeline.engines.transcribe import TranscribeOptions; "
+            "assert TranscribeOptions().key()['device'] == ('cpu', 'int8'); "
+            "assert 'ctranslate2' not in sys.modules and 'faster_whisper' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})

@@ -15,12 +15,16 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from pipeline.engines.spelling import plain_tokens
 from pipeline.engines.whisper_model import device_and_compute_type, load_model
 from pipeline.model import Doubt, Segment, Transcript, Word, clock
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SAMPLE_RATE = 16000  # what Whisper and its voice detector read
 _WINDOW_S = 30.0  # Whisper decodes 30 s at a time
@@ -215,7 +219,7 @@ class _Retry:
     """A stretch of the episode decoded again, alone, without hotwords: on a short clip they
     prime loops, or get written out."""
 
-    samples: object
+    samples: np.ndarray  # the episode at SAMPLE_RATE
     options: TranscribeOptions
     backend: Backend
     bar: tqdm
@@ -329,16 +333,3 @@ def transcribe(source: Path, options: TranscribeOptions, progress: bool = True,
         warnings=_warnings(source, outcome),
         doubts=_doubts(outcome),
     )
-
-
-TranscribeSettings = TranscribeOptions  # the old name, until tests/test_footnotes.py and bench/footnotes.py move
-
-
-def __getattr__(name: str):
-    """`Relistener`, the old name of relisten.SecondListener, for the same callers (imported
-    lazily: relisten imports this module)."""
-    if name == "Relistener":
-        from pipeline.engines.relisten import SecondListener
-
-        return SecondListener
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
