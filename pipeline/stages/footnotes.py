@@ -19,7 +19,7 @@ from pipeline.engines.footnotes import place_footnotes
 from pipeline.engines.relisten import SecondListener
 from pipeline.model import Dialogue, dialogue_from_data, to_data
 from pipeline.stages.diarize import optional_file_digest
-from pipeline.stages.transcribe import transcribe_settings
+from pipeline.stages.transcribe import transcribe_options
 
 
 def _footnotes(run: EpisodeRun) -> Dialogue:
@@ -27,7 +27,7 @@ def _footnotes(run: EpisodeRun) -> Dialogue:
     dialogue = place_footnotes(
         apply_speaker_fixes(dialogue_from_data(run.artifact("diarize")), fixes.speakers), run.episode.links,
         fixes.corrections,
-        second_listen=SecondListener(run.episode.audio, transcribe_settings(run), run.work / LISTENS_FILE),
+        second_listen=SecondListener(run.episode.audio, transcribe_options(run), run.work / LISTENS_FILE),
         placed_by_producer=fixes.links, people=people(run),
     )
     items = review_items(dialogue, fixes.accepted)
@@ -43,7 +43,7 @@ STAGE = Stage(
         "dialogue": run.upstream_key("diarize"),
         "links": to_data(run.episode.links),
         "corrections": optional_file_digest(corrections_file(run)),
-        "second_listen": transcribe_settings(run).key(),
+        "second_listen": transcribe_options(run).key(),
     },
     make=_footnotes,
     outputs=lambda run: [run.work / REVIEW_FILE],

@@ -27,7 +27,6 @@ def transcribe_options(run: EpisodeRun) -> TranscribeOptions:
     return _OPTIONS[run]
 
 
-transcribe_settings = transcribe_options  # the name the footnotes stage's key still imports
 
 
 STAGE = Stage(
