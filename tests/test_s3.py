@@ -150,7 +150,9 @@ def test_a_failure_mid_publish_leaves_the_old_feed_and_a_rerun_finishes(tmp_path
 
     rerun = publish_to(folder(bucket, endpoint), site, render_by_hand(site, "ep2", 2))
     assert rerun.sent[0] == "ep2/index.html"  # the two files sent before the failure are kept
-    assert rerun.sent[-3:] == ["catalogue.json", "index.html", "feed.xml"]
+    # The catalogue, then the search index (its manifest last), then the home page and the feed.
+    assert rerun.sent.index("catalogue.json") < rerun.sent.index("pagefind/publish-manifest.json")
+    assert rerun.sent[-3:] == ["pagefind/publish-manifest.json", "index.html", "feed.xml"]
     assert rerun.episodes_in_feed == 2
     assert "https://cdn.example.org/podcast/ep2/ep2.mp3" in feed_on_server(s3, bucket).decode()
 
@@ -299,7 +301,7 @@ def count_requests(target: S3Folder) -> list[str]:
     return sent
 
 
-def test_republishing_a_whole_catalogue_unchanged_costs_a_listing_and_a_catalogue_read(
+def test_republishing_a_whole_catalogue_unchanged_costs_a_listing_and_three_small_reads(
         tmp_path, bucket, endpoint):
     episodes = []
     for number in range(1, 6):
@@ -314,7 +316,9 @@ def test_republishing_a_whole_catalogue_unchanged_costs_a_listing_and_a_catalogu
 
     assert again.sent == []
     listing, catalogue_read = f"GET {bucket}", f"GET {bucket}/{PREFIX}/catalogue.json"
-    assert sorted(request.split("?")[0] for request in requests) == sorted([listing, catalogue_read])
+    # The search index checked too: its manifest, and its entry (the one file it does not name by digest).
+    index_reads = [f"GET {bucket}/{PREFIX}/pagefind/publish-manifest.json", f"GET {bucket}/{PREFIX}/pagefind/pagefind-entry.json"]
+    assert sorted(request.split("?")[0] for request in requests) == sorted([listing, catalogue_read, *index_reads])
 
 
 def test_a_dry_run_publish_is_not_recorded_as_done(tmp_path):

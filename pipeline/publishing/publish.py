@@ -46,7 +46,7 @@ def publish_episodes(
     entries = {rendered.item.slug: rendered.item for rendered, _ in episodes}
     # A feed the checks refuse changes nothing: checked before any file is put.
     read = target.read_versioned(CATALOGUE_FILE)
-    catalogue = merged(parse_catalogue(read[0], target, destination), entries, show)
+    catalogue = merged(parse_catalogue(read[0], target, destination, show, report=False), entries, show)
     ensure_publishable(build_feed(show, list(catalogue.values())), feed_url(show))
 
     site = episodes[0][1]  # the show's own files are written beside the first episode's

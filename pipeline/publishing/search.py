@@ -12,6 +12,7 @@ install stays one pip command. The index lives in `pagefind/` at the site root.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import html
 import json
 import shutil
@@ -20,8 +21,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from pipeline.config import RESERVED_SLUGS, SLUG
+from pipeline.errors import PipelineError
 from pipeline.model import FeedEntry, clock
-from pipeline.rendering.layout import PAGE_FILE, SEARCH_FOLDER, TRANSCRIPT_JSON
+from pipeline.rendering.layout import PAGE_FILE, SEARCH_ENTRY, SEARCH_FOLDER, TRANSCRIPT_JSON
+
+# What the published index was made from, written last into its folder: the show-level step
+# compares it (and the files it names) with what it would build, so a lost or broken index is
+# sent again by the next publish of any episode. Not Pagefind's own: a name Pagefind never writes.
+SEARCH_MANIFEST = f"{SEARCH_FOLDER}/publish-manifest.json"
 
 
 def episode_page(item: FeedEntry, transcript: bytes, language: str) -> str:
@@ -53,6 +61,7 @@ def build_search_index(catalogue: dict[str, FeedEntry], transcript_of: Callable[
         pages = Path(scratch) / "pages"
         for slug, transcript in zip(slugs, transcripts):
             if transcript is not None:
+                _check_slug(slug)  # a remote key never becomes a local path
                 (pages / slug).mkdir(parents=True)
                 (pages / slug / PAGE_FILE).write_text(episode_page(catalogue[slug], transcript, language),
                                                       encoding="utf-8")
@@ -72,7 +81,29 @@ def build_search_index(catalogue: dict[str, FeedEntry], transcript_of: Callable[
         if folder.exists():
             shutil.rmtree(folder)
         output.rename(folder)
-    return {str(p.relative_to(site)): p for p in sorted(folder.rglob("*")) if p.is_file()}
+    files = {str(p.relative_to(site)): p for p in sorted(folder.rglob("*")) if p.is_file()}
+    # The entry names the other files: it goes after them, and the manifest after it.
+    files[SEARCH_ENTRY] = files.pop(SEARCH_ENTRY)
+    manifest = {"inputs": index_inputs(catalogue, language), "episodes": sorted(catalogue),
+                "files": {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}}
+    (site / SEARCH_MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+    files[SEARCH_MANIFEST] = site / SEARCH_MANIFEST
+    return files
+
+
+def index_inputs(catalogue: dict[str, FeedEntry], language: str) -> str:
+    """A digest of what the index is made from: each episode's title and transcript digest,
+    the language and Pagefind's version (the same inputs give the same files)."""
+    from importlib.metadata import version
+
+    made_from = {"language": language.split("-")[0], "pagefind": version("pagefind"),
+                 "episodes": {slug: [item.title, item.transcript_digest] for slug, item in sorted(catalogue.items())}}
+    return hashlib.sha256(json.dumps(made_from, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _check_slug(slug: str) -> None:
+    if not SLUG.fullmatch(slug) or slug in RESERVED_SLUGS:
+        raise PipelineError(repr(slug), "not an episode slug: left out of the search index")
 
 
 def transcript_name(slug: str) -> str:
