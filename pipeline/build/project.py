@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
+from pipeline.build.context import site_folder
 from pipeline.build.runner import EpisodeRun, Stage, episode_lock, run_stages
 from pipeline.config import EPISODE_FILE, load_episode, load_show
 from pipeline.errors import PipelineError
@@ -28,6 +29,10 @@ def publish_runs(runs: list[EpisodeRun]) -> Publication:
     """The rendered episodes of `runs` (one or many, one destination) published together; no
     other run may re-render their sites while they go out."""
     first = runs[0]
+    drafts = [run.episode.slug for run in runs if run.episode.draft]
+    if drafts and first.destination.startswith("s3://"):
+        raise PipelineError(first.destination, f"{drafts[0]} is a draft: drafts never leave this machine; "
+                            "preview it with publish serve, or publish it to a local folder with --to DIR")
     with ExitStack() as locks:
         for run in runs:
             locks.enter_context(episode_lock(run.work))
@@ -95,10 +100,19 @@ def _own_stages(project: Project, slug: str, request: Request, until: str | None
     return run_stages(run, until=until, force=request.force)
 
 
-def run_show(project: Project, slugs: list[str], request: Request) -> tuple[dict[str, list[str]], dict | None]:
-    """The stages each episode ran (slug -> names, publishing aside), and what publishing did,
-    or None when the request stopped before publishing. One episode or many take the same
-    route: each episode's own stages, then one publishing step for them all."""
+def private_preview(destination: str | None) -> bool:
+    """Whether a draft may go there: only to a local folder named on the command line (--to);
+    never to a bucket nor to the show's own destination, where anyone who guesses its slug
+    would read it."""
+    return destination is not None and not destination.startswith("s3://")
+
+
+def run_show(project: Project, slugs: list[str],
+             request: Request) -> tuple[dict[str, list[str]], dict | None, dict[str, Path]]:
+    """The stages each episode ran (slug -> names, publishing aside), what publishing did (None
+    when the request stopped before publishing, or had only drafts), and the drafts held back:
+    slug -> the site folder they were rendered into. One episode or many take the same route:
+    each episode's own stages, then one publishing step for them all."""
     runs = [project.open_run(slug, request.destination, dry_run=request.dry_run, prune=request.prune)
             for slug in slugs]  # every episode file is checked before any work starts
     publishing = request.until in (None, PUBLISH.name)
@@ -112,5 +126,8 @@ def run_show(project: Project, slugs: list[str], request: Request) -> tuple[dict
     else:
         ran = {run.episode.slug: run_stages(run, until=until, force=request.force) for run in runs}
     if not publishing:
-        return ran, None
-    return ran, to_data(publish_runs(runs))
+        return ran, None, {}
+    held = {run.episode.slug: site_folder(run) for run in runs
+            if run.episode.draft and not private_preview(request.destination)}
+    going = [run for run in runs if run.episode.slug not in held]
+    return ran, to_data(publish_runs(going)) if going else None, held

@@ -39,15 +39,22 @@ def run(args: argparse.Namespace) -> int:
         raise PipelineError(None, "--jobs must be 1 or more")
     project: Project = project_of(args)
     request = Request(args.destination, args.until, tuple(args.force), args.dry_run, args.prune, args.jobs)
-    ran, publication = run_show(project, project.every_slug() if args.all else args.slugs, request)
+    ran, publication, held = run_show(project, project.every_slug() if args.all else args.slugs, request)
     lines = [f"{slug}: ran {', '.join(stages) if stages else 'nothing (all up to date)'}" for slug, stages in ran.items()]
     if publication is not None and len(ran) == 1:
         slug, stages = next(iter(ran.items()))
         lines[0] = f"{slug}: ran {', '.join([*stages, PUBLISH.name])}" + _published(publication)
     elif publication is not None:
-        lines.append(f"{len(ran)} episodes: ran publish" + _published(publication))
+        lines.append(f"{len(ran) - len(held)} episodes: ran publish" + _published(publication))
+    lines += [_held(slug, site) for slug, site in held.items()]
     print("\n".join(lines))
     return 0
+
+
+def _held(slug: str, site) -> str:
+    return (f"{slug}: a draft (draft = true in its episode.toml): rendered, not published, drafts never "
+            f"leave this machine; preview it: publish serve {site} (then open /{slug}/), or publish it "
+            f"to a local folder: publish episode {slug} --to DIR")
 
 
 def _published(publication: dict) -> str:

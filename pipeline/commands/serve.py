@@ -21,7 +21,6 @@ from pipeline.rendering.layout import PAGE_FILE, content_type
 DEFAULT_PORT = 8000
 
 
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("destination", nargs="?", type=Path,
                         help="the published folder (default: the show file's destination)")
@@ -36,6 +35,8 @@ def site_app(root: Path):
     @Request.application
     def app(request: Request) -> Response:
         name = request.path.lstrip("/")
+        if any(part.startswith(".") for part in name.split("/")):
+            return Response("Not Found", status=404)  # dot files are the folder's own, never the site
         folder = safe_join(str(root), name)
         if folder is not None and not Path(folder).resolve().is_relative_to(root.resolve()):
             return Response("Not Found", status=404)  # a link out of the site is not the site

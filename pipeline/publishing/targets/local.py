@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import filecmp
+import hashlib
 import os
 import shutil
 import tempfile
@@ -14,7 +15,15 @@ from pathlib import Path
 from pipeline.build.files import file_digest
 from pipeline.errors import PipelineError
 
-LOCK_FILE = ".publish.lock"  # in the folder: held while the show's own files are rewritten
+LEGACY_LOCK_FILE = ".publish.lock"  # where the lock was, inside the published folder
+
+
+def lock_path(root: Path) -> Path:
+    """The lock held while the show's own files are rewritten: outside the published folder (a
+    web server serving the folder must not answer it), one per folder on this machine."""
+    cache = Path(os.environ.get("PUBLISH_CACHE", Path.home() / ".cache" / "podcast-publish"))
+    key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:24]
+    return cache / "locks" / f"{key}.lock"
 
 
 class LocalFolder:
@@ -73,7 +82,10 @@ class LocalFolder:
     @contextmanager
     def show_lock(self) -> Iterator[None]:
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / LOCK_FILE, "a") as lock:
+        (self.root / LEGACY_LOCK_FILE).unlink(missing_ok=True)
+        path = lock_path(self.root)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # another publisher finishes its show files first
             try:
                 yield
