@@ -21,6 +21,12 @@ diarization and before footnoting, so they survive re-runs and never need re-tra
     from = "5:10"
     to = "5:13"
 
+    [[not_mention]]            # these words are not a mention of the link: no marker there
+    phrase = "ChatGPT"         # a phrase of one of the episode file's links
+    heard = "ChatGPT"          # the words, as they read in the transcript
+    from = "0:41"              # the link goes to its next mention, or is not found
+    to = "0:43"
+
     [[accepted]]               # a doubt the producer checked: right as it is, no longer flagged
     kind = "word"              # as review.json names it
     at = "1:02.35"             # the doubt's start
@@ -37,6 +43,7 @@ from pathlib import Path
 import pydantic
 
 from pipeline.config import parse_timestamp, read_validated
+from pipeline.engines.corrections import NotMention
 from pipeline.engines.spelling import plain_tokens
 from pipeline.errors import PipelineError
 from pipeline.model import (
@@ -117,6 +124,7 @@ class _CorrectionsFile(pydantic.BaseModel):
     speaker: list[_SpeakerEntry] = []
     link: list[_LinkEntry] = []
     accepted: list[_AcceptedEntry] = []
+    not_mention: list[_LinkEntry] = []
 
 
 def load_fixes(path: Path, people: list[str] | None = None, links: list[Link] | None = None) -> Fixes:
@@ -125,21 +133,29 @@ def load_fixes(path: Path, people: list[str] | None = None, links: list[Link] | 
     if not path.exists():
         return Fixes()
     data = read_validated(path, _CorrectionsFile)
+    _check_against_episode(path, data, people, links)
+    return Fixes(
+        [Correction(e.heard.strip(), e.meant.strip(), e.start, e.end) for e in data.correction],
+        [SpeakerFix(e.name, e.start, e.end) for e in data.speaker],
+        [*(LinkFix(e.phrase.strip(), e.heard.strip(), e.start, e.end) for e in data.link),
+         *(NotMention(e.phrase.strip(), e.heard.strip(), e.start, e.end) for e in data.not_mention)],
+        [Accepted(e.kind, e.at, e.heard) for e in data.accepted],
+    )
+
+
+def _check_against_episode(path: Path, data: _CorrectionsFile, people: list[str] | None,
+                           links: list[Link] | None) -> None:
+    """A name or a phrase the episode does not have is an error naming its key."""
     phrases = {phrase.strip() for link in links or [] for phrase in link.phrases}
     for number, entry in enumerate(data.speaker, start=1):
         if people is not None and entry.name not in people:
             raise PipelineError(path, f"key 'speaker[{number}].name': {entry.name!r} is not in the episode; "
                                 f"give one of {', '.join(people)}")
-    for number, entry in enumerate(data.link, start=1):
-        if links is not None and entry.phrase.strip() not in phrases:
-            raise PipelineError(path, f"key 'link[{number}].phrase': {entry.phrase!r} is not a phrase of the "
-                                "episode file's links")
-    return Fixes(
-        [Correction(e.heard.strip(), e.meant.strip(), e.start, e.end) for e in data.correction],
-        [SpeakerFix(e.name, e.start, e.end) for e in data.speaker],
-        [LinkFix(e.phrase.strip(), e.heard.strip(), e.start, e.end) for e in data.link],
-        [Accepted(e.kind, e.at, e.heard) for e in data.accepted],
-    )
+    for table, entries in (("link", data.link), ("not_mention", data.not_mention)):
+        for number, entry in enumerate(entries, start=1):
+            if links is not None and entry.phrase.strip() not in phrases:
+                raise PipelineError(path, f"key '{table}[{number}].phrase': {entry.phrase!r} is not a phrase of "
+                                    "the episode file's links")
 
 
 def load_corrections(path: Path) -> list[Correction]:

@@ -6,10 +6,22 @@ with the episode's link phrases it becomes the vocabulary recognition is primed 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from pipeline.engines.spelling import find_phrase, respell
-from pipeline.model import Correction, Dialogue, Link, SpeakerFix, Turn
+from pipeline.model import Correction, Dialogue, Link, LinkFix, SpeakerFix, Turn
+
+
+@dataclass(frozen=True)
+class NotMention(LinkFix):
+    """The producer's "not a mention": the link's phrase is not said as its mention in this
+    stretch (corrections.toml's [[not_mention]]). It travels with the producer's link fixes
+    (Fixes.links), so the footnotes engine gets it where it gets them: no marker is placed for
+    that link on these words, and the link goes to its next mention, or is not found."""
+
+    def covers(self, start: float, end: float, slack: float = 0.0) -> bool:
+        """Whether words from `start` to `end` lie in this stretch."""
+        return start >= self.start - slack and end <= self.end + slack
 
 
 def apply_speaker_fixes(dialogue: Dialogue, fixes: list[SpeakerFix]) -> Dialogue:

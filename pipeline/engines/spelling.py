@@ -103,14 +103,28 @@ def find_phrase(words: list[Word], phrase: str) -> list[tuple[int, int]]:
     return spans
 
 
+def takes_elision(text: str) -> bool:
+    """Whether a word can follow an elided article ("l'IA", "l'homme"): it starts with a vowel
+    or an h. "l'Microsoft" is not French: there the heard article gives way to the meant word."""
+    letters = strip_accents(text.lstrip("«“\"'’( ")).lower()
+    return letters[:1] in set("aeiouyh")
+
+
 def _respelled_words(heard: list[Word], text: str) -> list[Word]:
     """The words of `text` over the heard words' time span: one for one when the counts agree,
-    else sharing the span by length. The heard article and punctuation around are kept."""
+    else sharing the span by length. The heard elided article is kept where the text's first word
+    can take one (a vowel, an h); the heard punctuation around is kept unless the text brings
+    its own (the text's wins: "Bienvenue." corrected as "Bienvenue," reads "Bienvenue,")."""
     lead = re.match(r"\W*", heard[0].text).group()  # "«", or the "'" of "l", "'IA" as Whisper splits it
     article = split_elision(heard[0].text[len(lead):])[0]
     if article or lead.endswith(("'", "’")):
-        text = split_elision(text)[1]  # the article said wins over the one in the canonical text
-    trail = re.search(r"\W*$", heard[-1].text).group()
+        if takes_elision(split_elision(text)[1]):
+            text = split_elision(text)[1]  # the article said wins over the one in the canonical text
+        else:
+            article, lead = "", lead.rstrip("'’")
+    if re.match(r"[^\w\s]", text):
+        lead = ""
+    trail = "" if re.search(r"[^\w\s]$", text) else re.search(r"\W*$", heard[-1].text).group()
     texts = text.split()
     texts[0] = lead + article + texts[0]
     texts[-1] = texts[-1] + trail
@@ -130,11 +144,27 @@ def _respelled_words(heard: list[Word], text: str) -> list[Word]:
     return words
 
 
+def _with_elided_stems(located: list[tuple[int, Word]], changes: dict[tuple[int, int], str]) -> dict:
+    """The spans, each widened to the elided article Whisper wrote as a word of its own ("l",
+    "'imaginaire") when the new text cannot take it: "l", "'imaginaire" -> "Microsoft"."""
+    taken = {index for first, last in changes for index in range(first, last + 1)}
+    widened = {}
+    for (first, last), text in changes.items():
+        before = first - 1
+        if (before >= 0 and before not in taken and located[first][1].text[:1] in "'’"
+                and located[before][0] == located[first][0]
+                and ELISION.match(located[before][1].text + "'") and len(located[before][1].text) <= 8
+                and not takes_elision(split_elision(text)[1])):
+            first = before
+        widened[(first, last)] = text
+    return widened
+
+
 def respell(dialogue: Dialogue, changes: dict[tuple[int, int], str]) -> Dialogue:
     """A new dialogue where each span (first, last index over all its words, not overlapping)
     reads as the given text; the span's words keep its timing, speaker and footnote."""
     located = [(n, word) for n, turn in enumerate(dialogue.turns) for word in turn.words]
-    starts = {first: (last, text) for (first, last), text in changes.items()}
+    starts = {first: (last, text) for (first, last), text in _with_elided_stems(located, changes).items()}
     new_words: list[list[Word]] = [[] for _ in dialogue.turns]
     index = 0
     while index < len(located):

@@ -299,7 +299,10 @@ def _warnings(source: Path, outcome: _Outcome) -> list[str]:
 
 
 def _words_within(segments: list[Segment], start: float, end: float) -> str:
-    return " ".join(w.text for s in segments for w in s.words if start <= w.start < end)
+    """The words written in a stretch, as published ("C'est", not "C 'est")."""
+    from pipeline.model import join_words
+
+    return join_words([w for s in segments for w in s.words if start <= w.start < end])
 
 
 def _doubts(outcome: _Outcome) -> list[Doubt]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from pipeline.engines.corrections import apply_corrections
+from pipeline.engines.corrections import NotMention, apply_corrections
 from pipeline.engines.footnotes.match import (
     NAME_ARTICLE,
     Match,
@@ -59,10 +59,12 @@ def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Cor
     dialogue = apply_corrections(dialogue, list(corrections))
     words = [word for turn in dialogue.turns for word in turn.words]
     evidence = Evidence(links, words, [Spoken.of(word.text) for word in words], options)
-    heard = _Heard(confident_matches(evidence.heard, list(dict.fromkeys(bare(p) for link in links for p in link.phrases)),
-                                     options))
-    chosen = _chosen_mentions(placed_by_producer, links, words, options.fix_slack_s)
-    mentions = _mentions(evidence, heard, chosen, second_listen)
+    refused = _Refused([f for f in placed_by_producer if isinstance(f, NotMention)], links, words, options.fix_slack_s)
+    heard = _Heard(refused.kept(confident_matches(
+        evidence.heard, list(dict.fromkeys(bare(p) for link in links for p in link.phrases)), options)))
+    chosen = _chosen_mentions([f for f in placed_by_producer if not isinstance(f, NotMention)], links, words,
+                              options.fix_slack_s)
+    mentions = refused.settled(_mentions(evidence, heard, chosen, second_listen))
     order = numbering(mentions.first, len(links), mentions.running_order)
     numbers = {index: number for number, index in enumerate(order, start=1)}
     marked = _marked(links, mentions.first, numbers, heard)
@@ -79,6 +81,33 @@ class _Heard:
 
     def heard_as(self, phrase: str, after: int = -1) -> list[Match]:
         return [m for m in self.matches if m.phrase == bare(phrase) and m.first > after]
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """The producer's "not a mention" fixes: no marker for their link on their words."""
+
+    fixes: list[NotMention]
+    links: list[Link]
+    words: list[Word]
+    slack: float
+
+    def refuses(self, match: Match) -> bool:
+        return any(match.phrase in (bare(p) for link in self.links if fix.phrase in (q.strip() for q in link.phrases)
+                                    for p in link.phrases)
+                   and fix.covers(self.words[match.first].start, self.words[match.last].end, self.slack)
+                   for fix in self.fixes)
+
+    def kept(self, matches: list[Match]) -> list[Match]:
+        return [m for m in matches if not self.refuses(m)] if self.fixes else matches
+
+    def settled(self, mentions: "_Mentions") -> "_Mentions":
+        """The mentions less any a second chance found on refused words (the link not found)."""
+        refused = [i for i, m in mentions.guessed.items() if self.refuses(m)]
+        if not refused:
+            return mentions
+        return replace(mentions, first={i: m for i, m in mentions.first.items() if i not in refused},
+                       guessed={i: m for i, m in mentions.guessed.items() if i not in refused})
 
 
 @dataclass(frozen=True)
