@@ -34,6 +34,15 @@ class Chapter:
 
 
 @dataclass
+class LabeledLink:
+    """A link shown with a label: a funding page (podcast:funding), a podcast app's page."""
+
+    url: str
+    label: str
+    __pydantic_config__ = {"extra": "forbid"}  # a misspelt key in the show file is an error
+
+
+@dataclass
 class Show:
     title: str
     author: str
@@ -61,6 +70,12 @@ class Show:
     podcast_guid: str | None = None  # default: the Podcasting 2.0 UUIDv5 of the feed's URL
     locked: bool = True  # podcast:locked: other platforms may not import the feed
     glossary: list[str] = field(default_factory=list)
+    funding: list[LabeledLink] = field(default_factory=list)  # podcast:funding, on every page
+    subscribe: list[LabeledLink] = field(default_factory=list)  # apps' pages, on the home page
+    verify: str | None = None  # podcast:txt purpose="verify": a token a platform asks for
+    show_type: Literal["episodic", "serial"] = "episodic"  # itunes:type
+    host_href: str | None = None  # podcast:person href and img of the host
+    host_img: str | None = None
     source: Path | None = None  # the file this was loaded from
 
 
@@ -81,6 +96,8 @@ class Episode:
     draft: bool = False
     speakers: dict[str, str] = field(default_factory=dict)  # producer's fix: cluster label -> name
     folder: Path | None = None
+    artwork: Path | None = None  # the episode's own square image (default: the show's)
+    people: list[Person] = field(default_factory=list)  # guests given with href and img
 
 
 @dataclass
@@ -183,6 +200,8 @@ class TranscriptLink:
 class Person:
     name: str
     role: str  # "host" or "guest"
+    href: str | None = None  # podcast:person href: their page
+    img: str | None = None  # podcast:person img: their picture's URL
 
 
 @dataclass
@@ -209,6 +228,7 @@ class FeedEntry:
     persons: list[Person] = field(default_factory=list)
     transcript_digest: str = ""  # the search index is rebuilt when it changes
     guid: str | None = None
+    image_url: str | None = None  # the episode's own artwork
 
 
 def feed_entry_from_data(data: dict) -> FeedEntry:

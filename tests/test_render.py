@@ -287,13 +287,15 @@ def test_hostile_input_comes_out_inert(tmp_path):
     page_text = (tmp_path / "exemple" / "index.html").read_text(encoding="utf-8")
     for markup in (page_text, rendered.item.description_html):
         elements = Elements(markup)
-        scripts = elements.all("script")
+        scripts = [s for s in elements.all("script") if s.get("type") != "application/ld+json"]
         assert all(s.get("src", "").startswith(("../assets/", "../pagefind/")) for s in scripts)
         for tag, attrs in elements.tags:
             assert not any(name.startswith("on") for name in attrs), (tag, attrs)
             assert not any((v or "").strip().lower().startswith("javascript:") for v in attrs.values())
         assert not elements.all("b")
     assert page_text.count("&lt;script&gt;") >= 3  # the guest name, the speaker, the words: as text
+    structured = page_text.split('<script type="application/ld+json">')[1].split("</script>")[0]
+    assert "<" not in structured and HOSTILE in [actor["name"] for actor in json.loads(structured)["actor"]]
     vtt = webvtt.read(str(tmp_path / "exemple" / "transcript.vtt")).captions
     assert HOSTILE in html.unescape(vtt[0].text) and "<script>" not in vtt[0].text
     assert html.unescape(vtt[-1].voice) == HOSTILE

@@ -95,12 +95,15 @@ def _add_item(fg: FeedGenerator, show: Show, item: FeedEntry) -> None:
         entry.podcast.itunes_season(item.season)
     # Apple asks each item for its own explicit flag and image; they default to the show's.
     entry.podcast.explicit = show.explicit if item.explicit is None else item.explicit
-    if show.artwork:
-        entry.podcast.itunes_image(artwork_url(show))
+    if item.image_url or show.artwork:
+        entry.podcast.itunes_image(item.image_url or artwork_url(show))
+    if item.season:
+        entry.podcast20.season(item.season)
+    entry.podcast20.episode(item.number)
     for transcript in item.transcripts:
         entry.podcast20.transcript(transcript.url, transcript.type, transcript.language, transcript.rel)
     for person in item.persons:
-        entry.podcast20.person(person.name, person.role)
+        entry.podcast20.person(person.name, person.role, person.href, person.img)
     if item.chapters_url:
         entry.podcast20.chapters(item.chapters_url)
 
@@ -120,7 +123,7 @@ def build_feed(show: Show, items: list[FeedEntry]) -> bytes:
     fg.podcast.itunes_author(show.author)
     fg.podcast.itunes_owner(name=show.owner_name, email=show.owner_email)
     fg.podcast.itunes_category(show.category, show.subcategory)
-    fg.podcast.itunes_type("episodic")
+    fg.podcast.itunes_type(show.show_type)
     fg.podcast.explicit = show.explicit
     if show.artwork:
         fg.podcast.itunes_image(artwork_url(show))
@@ -128,7 +131,11 @@ def build_feed(show: Show, items: list[FeedEntry]) -> bytes:
     # The show's identity across hosts: set podcast_guid in the show file before a move.
     fg.podcast20.guid(show.podcast_guid or podcast_guid(feed_url(show)))
     fg.podcast20.locked(show.locked, owner=show.owner_email)
-    fg.podcast20.person(show.host, "host")
+    for link in show.funding:
+        fg.podcast20.funding(link.url, link.label)
+    if show.verify:
+        fg.podcast20.txt(show.verify, "verify")
+    fg.podcast20.person(show.host, "host", show.host_href, show.host_img)
 
     episodes = _newest_first(items)
     if episodes:

@@ -34,6 +34,9 @@ NS = {"itunes": ITUNES, "podcast": PODCAST, "atom": ATOM, "content": CONTENT}
 MAX_TEXT = 255  # characters, for any value the specs do not give another limit
 MAX_DESCRIPTION = 4000  # bytes
 MAX_PERSON = 128
+MAX_FUNDING = 128  # characters of a podcast:funding label
+MAX_TXT = 4000  # characters of a podcast:txt
+SHOW_TYPES = ("episodic", "serial")
 APPLE_CATEGORIES = {
     "Arts", "Business", "Comedy", "Education", "Fiction", "Government", "Health & Fitness",
     "History", "Kids & Family", "Leisure", "Music", "News", "Religion & Spirituality", "Science",
@@ -237,9 +240,28 @@ def _channel_persons(report: _Report, channel: etree._Element, expected_url: str
         _check_person(report, person, "channel")
 
 
+def _channel_type(report: _Report, channel: etree._Element, expected_url: str | None) -> None:
+    show_type = _text(channel, "itunes:type")
+    if show_type is not None and show_type not in SHOW_TYPES:
+        report.error("show-type", "channel", f"itunes:type '{show_type}' is not episodic or serial")
+
+
+def _channel_funding_and_txt(report: _Report, channel: etree._Element, expected_url: str | None) -> None:
+    for funding in channel.findall("podcast:funding", NS):
+        report.url(funding.get("url"), "channel", "podcast:funding url")
+        if not (funding.text or "").strip():
+            report.error("funding", "channel", "podcast:funding has no label")
+        report.text(funding.text, "channel", "podcast:funding", limit=MAX_FUNDING)
+    for txt in channel.findall("podcast:txt", NS):
+        if not (txt.text or "").strip():
+            report.error("txt", "channel", "podcast:txt is empty")
+        report.text(txt.text, "channel", "podcast:txt", limit=MAX_TXT)
+        report.text(txt.get("purpose"), "channel", "podcast:txt purpose", limit=128)
+
+
 CHANNEL_RULES = (
     _channel_basics, _channel_self_link, _channel_image, _channel_category, _channel_owner,
-    _channel_podcast_guid, _channel_locked, _channel_persons,
+    _channel_podcast_guid, _channel_locked, _channel_persons, _channel_type, _channel_funding_and_txt,
 )
 
 
@@ -295,7 +317,7 @@ def _item_duration(report: _Report, item: etree._Element, where: str) -> None:
 
 
 def _item_itunes(report: _Report, item: etree._Element, where: str) -> None:
-    for tag in ("itunes:episode", "itunes:season"):
+    for tag in ("itunes:episode", "itunes:season", "podcast:season", "podcast:episode"):
         number = _text(item, tag)
         if number is not None and not (number.isdigit() and int(number) > 0):
             report.error("episode-number", where, f"{tag} '{number}' is not a non-zero whole number")
@@ -305,6 +327,12 @@ def _item_itunes(report: _Report, item: etree._Element, where: str) -> None:
                      f"{', '.join(sorted(EPISODE_TYPES))}")
     if item.find("itunes:explicit", NS) is not None:
         _explicit(report, _text(item, "itunes:explicit"), where)
+    image = item.find("itunes:image", NS)
+    if image is not None:
+        report.url(image.get("href"), where, "itunes:image href")
+        extension = PurePosixPath(urlparse(image.get("href") or "").path).suffix.lower()
+        if extension not in ARTWORK_EXTENSIONS:
+            report.error("artwork", where, f"itunes:image '{image.get('href')}' is not a .jpg or .png")
 
 
 def _item_transcripts(report: _Report, item: etree._Element, where: str) -> None:

@@ -1,7 +1,7 @@
 """A feedgen extension for the Podcasting 2.0 namespace, which feedgen does not ship.
 
-Channel: podcast:guid, podcast:locked, podcast:person. Item: podcast:transcript,
-podcast:person, podcast:chapters. Register it on a FeedGenerator with
+Channel: podcast:guid, podcast:locked, podcast:funding, podcast:txt, podcast:person. Item:
+podcast:season, podcast:episode, podcast:transcript, podcast:person, podcast:chapters. Register it on a FeedGenerator with
 `fg.register_extension("podcast20", Podcast20Extension, Podcast20EntryExtension)`, then set
 the tags through `fg.podcast20` and `entry.podcast20`.
 Spec: https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md
@@ -36,11 +36,14 @@ def _tag(name: str) -> str:
 class _Person:
     name: str
     role: str
+    href: str | None = None
+    img: str | None = None
 
 
 def _add_persons(parent: _Element, persons: list[_Person]) -> None:
     for person in persons:
-        xml_elem(_tag("person"), parent, role=person.role).text = person.name
+        attributes = {"role": person.role, "href": person.href, "img": person.img}
+        xml_elem(_tag("person"), parent, **{k: v for k, v in attributes.items() if v}).text = person.name
 
 
 class Podcast20Extension(BaseExtension):
@@ -48,9 +51,19 @@ class Podcast20Extension(BaseExtension):
         self._guid: str | None = None
         self._locked: tuple[bool, str | None] | None = None
         self._persons: list[_Person] = []
+        self._funding: list[tuple[str, str]] = []
+        self._txt: list[tuple[str, str]] = []
 
     def extend_ns(self) -> dict[str, str]:
         return {"podcast": NAMESPACE}
+
+    def funding(self, url: str, label: str) -> None:
+        """A page where listeners support the show (Tipeee, HelloAsso, Patreon…)."""
+        self._funding.append((url, label))
+
+    def txt(self, text: str, purpose: str | None = None) -> None:
+        """Free text; purpose="verify" carries the token a platform asks for to prove ownership."""
+        self._txt.append((text, purpose))
 
     def guid(self, value: str) -> None:
         self._guid = value
@@ -60,8 +73,8 @@ class Podcast20Extension(BaseExtension):
         email that proves ownership when the show moves."""
         self._locked = (locked, owner)
 
-    def person(self, name: str, role: str = "host") -> None:
-        self._persons.append(_Person(name, role))
+    def person(self, name: str, role: str = "host", href: str | None = None, img: str | None = None) -> None:
+        self._persons.append(_Person(name, role, href, img))
 
     def extend_rss(self, rss_feed: _Element) -> _Element:
         channel = rss_feed[0]
@@ -73,6 +86,10 @@ class Podcast20Extension(BaseExtension):
             element.text = "yes" if locked else "no"
             if owner:
                 element.attrib["owner"] = owner
+        for url, label in self._funding:
+            xml_elem(_tag("funding"), channel, url=url).text = label
+        for text, purpose in self._txt:
+            xml_elem(_tag("txt"), channel, **({"purpose": purpose} if purpose else {})).text = text
         _add_persons(channel, self._persons)
         return rss_feed
 
@@ -82,6 +99,8 @@ class Podcast20EntryExtension(BaseEntryExtension):
         self._transcripts: list[dict[str, str]] = []
         self._persons: list[_Person] = []
         self._chapters: str | None = None
+        self._season: int | None = None
+        self._episode: int | None = None
 
     def extend_ns(self) -> dict[str, str]:
         return {"podcast": NAMESPACE}
@@ -93,14 +112,24 @@ class Podcast20EntryExtension(BaseEntryExtension):
         attributes = {"url": url, "type": type, "language": language, "rel": rel}
         self._transcripts.append({k: v for k, v in attributes.items() if v})
 
-    def person(self, name: str, role: str = "host") -> None:
+    def person(self, name: str, role: str = "host", href: str | None = None, img: str | None = None) -> None:
         """An item's persons replace the channel's, so list the host here too."""
-        self._persons.append(_Person(name, role))
+        self._persons.append(_Person(name, role, href, img))
+
+    def season(self, number: int) -> None:
+        self._season = number
+
+    def episode(self, number: int) -> None:
+        self._episode = number
 
     def chapters(self, url: str) -> None:
         self._chapters = url
 
     def extend_rss(self, entry: _Element) -> _Element:
+        if self._season is not None:
+            xml_elem(_tag("season"), entry).text = str(self._season)
+        if self._episode is not None:
+            xml_elem(_tag("episode"), entry).text = str(self._episode)
         for attributes in self._transcripts:
             xml_elem(_tag("transcript"), entry, **attributes)
         _add_persons(entry, self._persons)

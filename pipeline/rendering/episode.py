@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html as html_text
+import json
+import re
 import shutil
 from dataclasses import dataclass, field
 from importlib import resources
@@ -47,7 +50,10 @@ from pipeline.rendering.layout import (
     TRANSCRIPT_JSON,
 )
 
-ASSETS = ("style.css", "player.js", "search.js")
+ASSETS = ("style.css", "player.js", "search.js", "embed.js")
+EMBED_FOLDER = "embed"  # <slug>/embed/index.html: the player other sites put in an <iframe>
+EMBED_HEIGHT = 260  # pixels: the iframe snippet's height (player, current line, chapters)
+DESCRIPTION_CHARACTERS = 200  # a link preview's description
 
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("pipeline", "templates"),
@@ -65,6 +71,9 @@ LABELS = {
         "files": "Fichiers", "feed": "S’abonner (flux RSS)",
         "episodes": "Épisodes", "episode": "Épisode",
         "play_from": "Écouter à partir de", "no_audio": "Votre navigateur ne lit pas l’audio : ",
+        "search": "Rechercher dans les transcriptions", "embed": "Intégrer le lecteur",
+        "embed_code": "Code à coller dans une page", "player": "Lecteur", "now": "En ce moment",
+        "support": "Soutenir", "listen_on": "Écouter sur", "open_page": "Page de l’épisode",
         "months": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
                    "septembre", "octobre", "novembre", "décembre"],
         "date": "{day} {month} {year}",
@@ -75,6 +84,9 @@ LABELS = {
         "files": "Files", "feed": "Subscribe (RSS feed)",
         "episodes": "Episodes", "episode": "Episode",
         "play_from": "Play from", "no_audio": "Your browser does not play audio: ",
+        "search": "Search the transcripts", "embed": "Embed the player",
+        "embed_code": "Code to paste in a page", "player": "Player", "now": "Now playing",
+        "support": "Support the show", "listen_on": "Listen on", "open_page": "Episode page",
         "months": ["January", "February", "March", "April", "May", "June", "July", "August",
                    "September", "October", "November", "December"],
         "date": "{month} {day}, {year}",
@@ -181,16 +193,97 @@ def tag_mp3(path: Path, show: Show, episode: Episode, chapters: list[Chapter], d
     tags.add(TRCK(encoding=3, text=str(episode.number)))
     tags.add(TDRC(encoding=3, text=episode.date.isoformat()))
     tags.add(TLAN(encoding=3, text=show.language))
-    if show.artwork:
-        mime = "image/png" if show.artwork.suffix.lower() == ".png" else "image/jpeg"
-        tags.add(APIC(encoding=3, mime=mime, type=3, desc="Cover", data=show.artwork.read_bytes()))
+    artwork = episode.artwork or show.artwork
+    if artwork:
+        mime = "image/png" if artwork.suffix.lower() == ".png" else "image/jpeg"
+        tags.add(APIC(encoding=3, mime=mime, type=3, desc="Cover", data=artwork.read_bytes()))
     for frame in chapter_files.id3_frames(chapters, duration):
         tags.add(frame)
     tags.save(path, v2_version=4)
+    chapter_files.in_time_order(path)
 
 
 def episode_url(show: Show, episode: Episode, name: str) -> str:
     return f"{show.base_url}/{episode.slug}/{name}"
+
+
+def show_artwork_url(show: Show) -> str | None:
+    return f"{show.base_url}/{show.artwork.name}" if show.artwork else None
+
+
+def persons(show: Show, episode: Episode) -> list[Person]:
+    """The host, then the guests, with the page and picture the files give them."""
+    details = {person.name: person for person in episode.people}
+    guests = [Person(name, "guest", details[name].href, details[name].img) if name in details
+              else Person(name, "guest") for name in episode.guests]
+    return [Person(show.host, "host", show.host_href, show.host_img), *guests]
+
+
+def summary(episode: Episode, words: dict) -> str:
+    """A link preview's description: the notes' first words as plain text, or who is in it."""
+    text = re.sub(r"\s+", " ", html_text.unescape(nh3.clean(notes_html(episode.notes_markdown), tags=set()))).strip()
+    if not text:
+        return f"{episode.title} · {words['with']} {', '.join(episode.guests)}"
+    if len(text) <= DESCRIPTION_CHARACTERS:
+        return text
+    return text[:DESCRIPTION_CHARACTERS].rsplit(" ", 1)[0] + "…"
+
+
+def iso_duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"PT{hours}H{minutes}M{secs}S" if hours else f"PT{minutes}M{secs}S"
+
+
+def json_ld(data: dict) -> str:
+    """JSON for a <script type="application/ld+json">: nothing in it can close the element."""
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+@dataclass
+class Card:
+    """What a link preview (OpenGraph, Twitter card) and a search engine (JSON-LD) read."""
+
+    url: str  # the canonical page
+    title: str
+    description: str
+    image: str | None
+    audio: str
+    embed: str
+    structured: str  # JSON-LD
+
+
+def episode_card(show: Show, episode: Episode, audio_name: str, image: str | None,
+                 duration: float, words: dict) -> Card:
+    url = episode_url(show, episode, "")
+    description = summary(episode, words)
+    data = {
+        "@context": "https://schema.org", "@type": "PodcastEpisode", "url": url,
+        "name": episode.title, "description": description, "datePublished": episode.date.isoformat(),
+        "episodeNumber": episode.number, "timeRequired": iso_duration(duration),
+        "inLanguage": show.language,
+        "associatedMedia": {"@type": "MediaObject", "contentUrl": episode_url(show, episode, audio_name),
+                            "encodingFormat": AUDIO_TYPE},
+        "partOfSeries": {"@type": "PodcastSeries", "name": show.title, "url": show.base_url + "/"},
+        "actor": [{"@type": "Person", "name": person.name, **({"url": person.href} if person.href else {})}
+                  for person in persons(show, episode)],
+    }
+    if episode.season:
+        data["partOfSeason"] = {"@type": "PodcastSeason", "seasonNumber": episode.season}
+    if image:
+        data["image"] = image
+    return Card(url, episode.title, description, image, episode_url(show, episode, audio_name),
+                episode_url(show, episode, f"{EMBED_FOLDER}/"), json_ld(data))
+
+
+def _episode_artwork(episode: Episode, folder: Path) -> str | None:
+    """The episode's own artwork copied beside its page: its file name there."""
+    if not episode.artwork:
+        return None
+    name = f"cover{episode.artwork.suffix.lower()}"
+    shutil.copyfile(episode.artwork, folder / name)
+    return name
 
 
 def _checked_chapters(episode: Episode, dialogue: Dialogue, host: str, duration: float) -> list[Chapter]:
@@ -230,16 +323,23 @@ def render(
     for name, text in texts.items():
         (folder / name).write_text(text, encoding="utf-8")
 
+    cover = _episode_artwork(episode, folder)
+    image = episode_url(show, episode, cover) if cover else show_artwork_url(show)
+    card = episode_card(show, episode, audio_name, image, audio.duration, words)
     notes = notes_html(episode.notes_markdown)
     paragraphs = page_paragraphs(dialogue, show.host)
     marked = {piece.number for p in paragraphs for piece in p.pieces if isinstance(piece, Marker)}
+    common = dict(show=show, episode=episode, chapters=chapters, audio_name=audio_name, words=words,
+                  feed=FEED_FILE, card=card, embed_height=EMBED_HEIGHT,
+                  assets={name: asset_version(name) for name in ASSETS})
     page = _templates.get_template("episode.html").render(
-        root="../", show=show, episode=episode, paragraphs=paragraphs, marked=marked,
-        references=dialogue.references, chapters=chapters, notes=notes, audio_name=audio_name,
-        files=list(texts), words=words, date=long_date(episode.date, words), feed=FEED_FILE,
-        assets={name: asset_version(name) for name in ASSETS},
+        root="../", paragraphs=paragraphs, marked=marked, references=dialogue.references, notes=notes,
+        files=list(texts), date=long_date(episode.date, words), **common,
     )
     (folder / PAGE_FILE).write_text(page, encoding="utf-8")
+    (folder / EMBED_FOLDER).mkdir()
+    embed = _templates.get_template("embed.html").render(root="../../", **common)
+    (folder / EMBED_FOLDER / PAGE_FILE).write_text(embed, encoding="utf-8")
     description = _templates.get_template("description.html").render(
         notes=notes_html(episode.notes_markdown, FEED_TAGS), references=dialogue.references, words=words
     )
@@ -264,7 +364,8 @@ def render(
             for name, mime, rel in [*TRANSCRIPT_FILES, ("", "text/html", None)]
         ],
         chapters_url=episode_url(show, episode, CHAPTERS_FILE) if chapters else None,
-        persons=[Person(show.host, "host")] + [Person(guest, "guest") for guest in episode.guests],
+        persons=persons(show, episode),
+        image_url=episode_url(show, episode, cover) if cover else None,
     )
     files = [*write_assets(site), *sorted(str(p.relative_to(site)) for p in folder.rglob("*") if p.is_file())]
     digests = {name: file_digest(site / name) for name in files}

@@ -135,13 +135,14 @@ def webvtt(dialogue: Dialogue) -> str:
 
 
 def subrip(dialogue: Dialogue) -> str:
-    """SRT, a turn's first cue opening with `Name:` (SRT has no voice tag)."""
+    """SRT, a turn's first cue opening with `Name:` (SRT has no voice tag). Players read SRT's
+    <i>, <b> and <font> tags: '<' and '&' in a name or a word are escaped, as in WebVTT."""
     return srt.compose(
         srt.Subtitle(
             index=number,
             start=dt.timedelta(seconds=cue.start),
             end=dt.timedelta(seconds=cue.end),
-            content=cue.text,
+            content=html.escape(cue.text, quote=False),
         )
         for number, cue in enumerate(cues(dialogue, label=lambda speaker: f"{speaker}: "), start=1)
     )

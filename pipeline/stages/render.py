@@ -50,5 +50,5 @@ STAGE = Stage(
     },
     make=_render,
     outputs=lambda run: [site_folder(run) / run.episode.slug],
-    revision=3,  # 3: caption rules, chapters in time order, feed descriptions in Apple's tags
+    revision=4,  # 4: cards, embed page, people, episode artwork, short chapter ids, SRT escaped
 )
