@@ -11,7 +11,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 import pydantic
 
@@ -30,6 +30,29 @@ ARTWORK_PIXELS = (1400, 3000)  # Apple's bounds for a square show image
 # No control character has a place in a title or a note (tab and newline aside), and the old
 # bidirectional embeddings and overrides can disguise text ("gpj.exe" read as "exe.jpg").
 FORBIDDEN_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e]")
+# Caps on what the producer (or a fixes file) gives: a mistaken export of hundreds of MB must
+# stop at once with a line, not run for minutes and gigabytes.
+MAX_FILE_BYTES = 1_000_000  # a TOML file (show, episode, glossary, corrections) or notes.md
+MAX_TEXT_CHARS = 10_000  # any one string of a TOML file
+
+
+def endpoint_problem(url: str) -> str | None:
+    """What is wrong with an s3_endpoint_url, if anything; the URL itself is never quoted (it
+    may hold a password)."""
+    if "@" in url:
+        # Never printed: S3 signs requests with AWS credentials, a password in a URL only leaks.
+        return ("holds a user name or password; remove them and give the credentials as "
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (a port that is not a number raises here)
+    except ValueError:
+        return "not a valid URL; write it like https://minio.example.org:9000"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "not an http(s) URL with a host; write it like https://minio.example.org:9000"
+    if parts.query or parts.fragment or any(c.isspace() for c in url):
+        return "may not hold '?', '#' or spaces; write it like https://minio.example.org:9000"
+    return None
 
 
 def unprintable(text: str) -> str | None:
@@ -47,6 +70,9 @@ def _check_printable(value: Any, path: Path, key: str = "") -> None:
         problem = unprintable(value)
         if problem:
             raise PipelineError(path, f"key '{key or '(top level)'}': {problem}")
+        if len(value) > MAX_TEXT_CHARS:
+            raise PipelineError(path, f"key '{key or '(top level)'}': {len(value)} characters, more than "
+                                f"the {MAX_TEXT_CHARS} allowed; shorten it")
     elif isinstance(value, dict):
         for name, item in value.items():
             _check_printable(item, path, f"{key}.{name}" if key else str(name))
@@ -57,6 +83,9 @@ def _check_printable(value: Any, path: Path, key: str = "") -> None:
 
 def read_text(path: Path) -> str:
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise PipelineError(path, f"{size} bytes, more than the {MAX_FILE_BYTES} allowed; is it the right file?")
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise PipelineError(path, "not UTF-8 text; save it as UTF-8") from None
@@ -130,10 +159,9 @@ def load_show(path: Path) -> Show:
     if not re.match(r"^https?://", show.base_url):
         raise PipelineError(path, "key 'base_url': must be an absolute http(s) URL")
     show.base_url = show.base_url.rstrip("/")
-    if show.s3_endpoint_url and "@" in urlparse(show.s3_endpoint_url).netloc:
-        # Never printed: S3 signs requests with AWS credentials, a password in a URL only leaks.
-        raise PipelineError(path, "key 's3_endpoint_url': holds a user name or password; remove them "
-                            "and give the credentials as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+    problem = endpoint_problem(show.s3_endpoint_url) if show.s3_endpoint_url is not None else None
+    if problem:
+        raise PipelineError(path, f"key 's3_endpoint_url': {problem}")
     for key in ("artwork", "host_voiceprint"):
         value = getattr(show, key)
         if value is not None:

@@ -56,11 +56,13 @@ from pipeline.model import (
     SpeakerFix,
 )
 
+MAX_PHRASE_CHARS = 500  # a correction's heard or meant, a speaker's name, a link's phrase
+
 
 class _CorrectionEntry(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
-    heard: str = pydantic.Field(min_length=1)
-    meant: str = pydantic.Field(min_length=1)
+    heard: str = pydantic.Field(min_length=1, max_length=MAX_PHRASE_CHARS)
+    meant: str = pydantic.Field(min_length=1, max_length=MAX_PHRASE_CHARS)
     start: float | None = pydantic.Field(None, alias="from")
     end: float | None = pydantic.Field(None, alias="to")
 
@@ -98,19 +100,19 @@ class _Span(pydantic.BaseModel):
 
 
 class _SpeakerEntry(_Span):
-    name: str = pydantic.Field(min_length=1)
+    name: str = pydantic.Field(min_length=1, max_length=MAX_PHRASE_CHARS)
 
 
 class _LinkEntry(_Span):
-    phrase: str = pydantic.Field(min_length=1)
-    heard: str = pydantic.Field(min_length=1)
+    phrase: str = pydantic.Field(min_length=1, max_length=MAX_PHRASE_CHARS)
+    heard: str = pydantic.Field(min_length=1, max_length=MAX_PHRASE_CHARS)
 
 
 class _AcceptedEntry(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
     kind: DoubtKind
     at: float
-    heard: str = ""
+    heard: str = pydantic.Field("", max_length=MAX_PHRASE_CHARS)
 
     @pydantic.field_validator("at", mode="before")
     @classmethod

@@ -9,8 +9,11 @@ episode never re-encodes or re-transcribes it.
 
 from __future__ import annotations
 
+import ctypes
 import re
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -66,11 +69,27 @@ def decoded_duration(source: Path) -> float:
     return decoded
 
 
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent() -> None:
+    """In the child, before ffmpeg starts (Linux): killed when the publisher dies, even by
+    kill -9, so no ffmpeg is left encoding for nobody. Elsewhere the child runs on its own."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def child_options() -> dict:
+    """subprocess options that tie a child process's life to this one's (Linux)."""
+    return {"preexec_fn": _die_with_parent} if sys.platform.startswith("linux") else {}
+
+
 def _run_ffmpeg(args: list[str], source: Path) -> str:
     result = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args],
         capture_output=True,
         text=True,
+        **child_options(),
     )
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["unknown error"])[-1]

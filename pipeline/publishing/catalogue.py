@@ -28,6 +28,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -144,7 +145,17 @@ def _check_fields(key: str, entry: FeedEntry, show: Show) -> None:
         if not url.startswith(base) or any(c in url for c in ' "<>\'\\`'):
             raise ValueError(f"'{name}': not a URL under the show's base_url {base} (after a move: publish "
                              "every episode again, --all)")
+    _check_people(entry)
     _check_text(to_data(entry))
+
+
+def _check_people(entry: FeedEntry) -> None:
+    """A person's page or picture (where the model has them) may be anywhere, but over http(s)."""
+    for index, person in enumerate(entry.persons, start=1):
+        for name in ("href", "img"):
+            url = getattr(person, name, None)
+            if url is not None and not re.fullmatch(r"https?://[^\s\"'<>\\`]+", url):
+                raise ValueError(f"'persons[{index}].{name}': not an http(s) URL")
 
 
 def _check_text(value: Any, key: str = "") -> None:
@@ -224,6 +235,20 @@ def lost_episodes(data: bytes | None, catalogue: dict[str, FeedEntry], manifest:
     return sorted(missing & served)
 
 
+def _published_state(data: bytes | None, version: str | None, target: Target, destination: str, show: Show,
+                     entries: dict[str, FeedEntry]) -> tuple[dict[str, FeedEntry], dict] | None:
+    """The catalogue read and the search index's manifest; None when episodes seem lost but the
+    catalogue has changed since it was read (another publisher's: read it again)."""
+    published = parse_catalogue(data, target, destination, show)
+    manifest = _published_manifest(target) or {}
+    lost = lost_episodes(data, published, manifest, entries, target)
+    if not lost:
+        return published, manifest
+    if target.read_versioned(CATALOGUE_FILE)[1] == version:
+        _refuse_lost(lost, destination)
+    return None
+
+
 def _refuse_lost(lost: list[str], destination: str) -> None:
     more = f" and {len(lost) - 5} more" if len(lost) > 5 else ""
     raise PipelineError(f"{destination.rstrip('/')}/{CATALOGUE_FILE}",
@@ -282,13 +307,10 @@ def publish_show(show: Show, entries: dict[str, FeedEntry], target: Target, dest
         for _ in range(MAX_ROUNDS):
             data, version = read or target.read_versioned(CATALOGUE_FILE)
             read = None
-            published = parse_catalogue(data, target, destination, show)
-            manifest = _published_manifest(target) or {}
-            lost = lost_episodes(data, published, manifest, entries, target)
-            if lost and target.read_versioned(CATALOGUE_FILE)[1] == version:
-                _refuse_lost(lost, destination)
-            elif lost:
+            state = _published_state(data, version, target, destination, show, entries)
+            if state is None:
                 continue  # read before another publisher's catalogue: merge into theirs
+            published, manifest = state
             catalogue = merged(published, entries, show)
             files = show_files(show, catalogue, site)
             search, keep = ({}, set()) if dry_run else _search_index(show, catalogue, target, site, transcript_of,

@@ -25,6 +25,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from pipeline.build.files import file_digest
+from pipeline.config import endpoint_problem
 from pipeline.errors import PipelineError
 from pipeline.rendering.layout import content_type
 
@@ -45,6 +46,14 @@ CORS_RULES = [{
     "ExposeHeaders": ["Accept-Ranges", "Content-Length", "Content-Range", "ETag"],
     "MaxAgeSeconds": 86400,
 }]
+
+
+def _same_rule(rule: dict, wanted: dict) -> bool:
+    """Whether an existing CORS rule is this one (the lists in any order, an ID aside)."""
+    def canonical(r: dict) -> dict:
+        return {k: sorted(v) if isinstance(v, list) else v for k, v in r.items() if k != "ID"}
+
+    return canonical(rule) == canonical(wanted)
 
 
 def cache_control(name: str) -> str:
@@ -76,6 +85,9 @@ class S3Folder:
     ):
         self.bucket = bucket
         self.prefix = prefix.strip("/")
+        problem = endpoint_problem(endpoint_url) if endpoint_url is not None else None
+        if problem:  # the show file's is checked at load: this is for a caller's own
+            raise PipelineError(self.url(), f"s3_endpoint_url: {problem}")
         config = Config(
             # "standard" retries throttling, 5xx and dropped connections with jittered backoff.
             retries={"mode": "standard", "max_attempts": 5},
@@ -96,8 +108,9 @@ class S3Folder:
             self.client = session.client(
                 "s3", region_name=region, endpoint_url=endpoint_url, config=config
             )
-        except ValueError as error:  # a malformed endpoint URL or region name
-            raise PipelineError(self.url(), f"check s3_endpoint_url and s3_region: {error}") from None
+        except ValueError:  # a malformed region name (boto's message would quote the endpoint)
+            raise PipelineError(self.url(), "check s3_region and s3_endpoint_url (not printed: it may "
+                                "hold a secret)") from None
         self.transfer = TransferConfig(multipart_threshold=part_size, multipart_chunksize=part_size)
         self._listing: dict[str, _Remote] | None = None
 
@@ -167,9 +180,25 @@ class S3Folder:
         self._listing = None
         return response["ETag"]
 
-    def allow_reads_from_any_site(self) -> None:
+    def cors_rules(self) -> list[dict]:
+        """The bucket's CORS rules now (none: an empty list)."""
         with self._errors():
-            self.client.put_bucket_cors(Bucket=self.bucket, CORSConfiguration={"CORSRules": CORS_RULES})
+            try:
+                return self.client.get_bucket_cors(Bucket=self.bucket).get("CORSRules", [])
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") == "NoSuchCORSConfiguration":
+                    return []
+                raise
+
+    def rules_with_reads_from_any_site(self) -> list[dict]:
+        """The bucket's rules with the one the published files need added (CORS is bucket-wide:
+        another site's rules, a PUT from an upload page, are kept)."""
+        existing = self.cors_rules()
+        return existing if any(_same_rule(rule, CORS_RULES[0]) for rule in existing) else [*existing, *CORS_RULES]
+
+    def set_cors_rules(self, rules: list[dict]) -> None:
+        with self._errors():
+            self.client.put_bucket_cors(Bucket=self.bucket, CORSConfiguration={"CORSRules": rules})
 
     def _remote(self) -> dict[str, _Remote]:
         """Every object under the prefix; listed again after put or delete."""
