@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pydantic
 
 from pipeline.errors import PipelineError
-from pipeline.model import Chapter, Episode, Link, Show
+from pipeline.model import Chapter, Episode, Link, Person, Show
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # whole (fullmatch); short enough for any file system
 RESERVED_SLUGS = {"assets"}  # the site's own folder
@@ -168,11 +168,28 @@ def load_show(path: Path) -> Show:
             setattr(show, key, file_within(path.parent, value, path, key))
     if show.artwork:
         check_artwork(show.artwork, path)
+    _check_show_links(show, path)
     enrolled = path.parent / VOICEPRINT_FILE
     if show.host_voiceprint is None and enrolled.is_file():
         show.host_voiceprint = enrolled
     show.glossary = load_glossary(path.parent / GLOSSARY_FILE)
     return show
+
+
+def _check_show_links(show: Show, path: Path) -> None:
+    """Funding and subscribe links, and the host's page and picture: absolute http(s) URLs with
+    a label, as podcast apps and the pages need them."""
+    keyed = [(f"{key}[{index}]", link) for key in ("funding", "subscribe")
+             for index, link in enumerate(getattr(show, key), start=1)]
+    for key, link in keyed:
+        if not link.label.strip():
+            raise PipelineError(path, f"key '{key}.label': must not be empty")
+        if not re.match(r"^https?://[^/\s]", link.url):
+            raise PipelineError(path, f"key '{key}.url': '{link.url}' is not an absolute http(s) URL")
+    for key in ("host_href", "host_img"):
+        value = getattr(show, key)
+        if value is not None and not re.match(r"^https?://[^/\s]", value):
+            raise PipelineError(path, f"key '{key}': '{value}' is not an absolute http(s) URL")
 
 
 class _EpisodeFile(pydantic.BaseModel):
@@ -186,6 +203,14 @@ class _EpisodeFile(pydantic.BaseModel):
         also: list[str] = []
         title: str
         url: pydantic.AnyHttpUrl
+
+    class GuestEntry(pydantic.BaseModel):
+        """A guest as a table: `{ name = "…", href = "https://…", img = "https://…" }`."""
+
+        model_config = pydantic.ConfigDict(extra="forbid")
+        name: str = pydantic.Field(min_length=1)
+        href: pydantic.AnyHttpUrl | None = None
+        img: pydantic.AnyHttpUrl | None = None
 
     class ChapterEntry(pydantic.BaseModel):
         model_config = pydantic.ConfigDict(extra="forbid")
@@ -201,8 +226,9 @@ class _EpisodeFile(pydantic.BaseModel):
     title: str = pydantic.Field(min_length=1)
     number: int = pydantic.Field(ge=1)
     date: Any
-    guests: list[str] = pydantic.Field(min_length=1)
+    guests: list[str | GuestEntry] = pydantic.Field(min_length=1)
     audio: str
+    artwork: str | None = None
     links: list[LinkEntry] = []
     chapters: list[ChapterEntry] = []
     season: int | None = pydantic.Field(default=None, ge=1)
@@ -320,13 +346,20 @@ def load_episode(episodes: Path, slug: str) -> Episode:
     path = folder / EPISODE_FILE
     checked = read_validated(path, _EpisodeFile)
     audio = file_within(folder, checked.audio, path, "audio")
+    artwork = file_within(folder, checked.artwork, path, "artwork") if checked.artwork else None
+    if artwork:
+        check_artwork(artwork, path)
+    guests = [guest if isinstance(guest, str) else guest.name for guest in checked.guests]
+    people = [Person(guest.name, "guest", str(guest.href) if guest.href else None,
+                     str(guest.img) if guest.img else None)
+              for guest in checked.guests if not isinstance(guest, str)]
     notes = folder / NOTES_FILE
     return Episode(
         slug=slug,
         title=checked.title,
         number=checked.number,
         date=checked.date,
-        guests=checked.guests,
+        guests=guests,
         audio=audio,
         links=[Link([link.phrase, *link.also], link.title, str(link.url)) for link in checked.links],
         chapters=[Chapter(c.start, c.title, str(c.url) if c.url else None) for c in checked.chapters],
@@ -337,4 +370,6 @@ def load_episode(episodes: Path, slug: str) -> Episode:
         draft=checked.draft,
         speakers=checked.speakers,
         folder=folder,
+        artwork=artwork,
+        people=people,
     )
