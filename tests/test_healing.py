@@ -202,3 +202,19 @@ def test_a_lost_index_file_is_sent_again_alone(tmp_path, where):
     again = where.publish(tmp_path, "ep0", 1)
     assert again.sent == [meta]
     assert_search_whole(where, {"ep0", "ep1"})
+
+
+@pytest.mark.parametrize("publishers", [4])
+def test_publishers_at_once_leave_a_whole_index(tmp_path, where, publishers):
+    start = threading.Barrier(publishers)
+
+    def one(index: int):
+        start.wait()
+        return where.publish(tmp_path, f"ep{index}", index + 1)
+
+    threads = [threading.Thread(target=one, args=(index,)) for index in range(publishers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert_search_whole(where, {f"ep{index}" for index in range(publishers)})
