@@ -228,3 +228,105 @@ def test_reviewing_an_episode_that_is_not_there_is_one_clear_error(tmp_path, cap
                  str(project.episodes), "--work", str(project.work)])
     err = capsys.readouterr().err.strip()
     assert code == 1 and len(err.splitlines()) == 1 and "absent" in err
+
+
+@pytest.mark.slow
+def test_the_page_loads_without_console_errors_and_lists_the_doubts_by_kind_links_first(browser, review):
+    session, base, _ = review
+    context = browser.new_context()
+    page = context.new_page()
+    messages = []
+    page.on("console", lambda message: messages.append(message))
+    page.goto(f"{base}/?token={session.token}", wait_until="networkidle")
+    page.wait_for_selector(".w")
+    assert [m.text for m in messages if m.type == "error"] == []
+    headings = page.locator("#doubt-list h3").all_inner_texts()
+    assert headings[0].startswith("Links not found") and any(h.startswith("Unsure words") for h in headings)
+    total = page.evaluate("page.doubts.length")
+    links = page.evaluate("page.doubts.filter(d => d.kind.startsWith('link') || d.kind === 'second-chance').length")
+    assert f"{total} left ({links} about links)" in page.locator("#progress").inner_text()
+    page.click("#links-only")
+    assert page.locator("#doubt-count").inner_text() == f"1 / {links}"
+    assert page.locator("#doubt-list li").count() == links
+    page.locator("#doubt-list li button").nth(1).click()
+    assert page.locator("#doubt-count").inner_text() == f"2 / {links}"
+    context.close()
+
+
+@pytest.mark.slow
+def test_listening_keys_and_typing_a_fix_without_stopping_the_audio(open_page):
+    page = open_page()
+    page.keyboard.press("]")
+    assert page.evaluate("player.playbackRate") == 1.25
+    page.keyboard.press("[")
+    page.keyboard.press("[")
+    assert page.evaluate("player.playbackRate") == 0.75
+    page.evaluate("player.currentTime = 10")
+    page.keyboard.press("r")
+    assert page.evaluate("player.currentTime") == pytest.approx(8, abs=0.3)
+    page.keyboard.press("l")
+    assert page.is_checked("#loop")
+    page.locator(".w").nth(5).click()
+    page.evaluate("player.muted = true; player.play()")
+    before = page.locator("#doubt-count").inner_text()
+    page.fill("#meant", "")
+    page.locator("#meant").type("n p a r l")  # shortcuts' letters, typed as a fix: none fires
+    assert page.locator("#doubt-count").inner_text() == before and page.input_value("#meant") == "n p a r l"
+    assert page.evaluate("player.playbackRate") == 0.75 and page.evaluate("player.paused") is False
+    assert page.errors == []
+
+
+@pytest.mark.slow
+def test_a_fix_is_listed_says_nothing_else_changed_and_undo_takes_it_back(open_page, review):
+    _, _, project = review
+    page = open_page()
+    word = page.locator(".w").nth(3)
+    heard = word.inner_text()
+    word.click()
+    page.fill("#meant", "Bonsoir")
+    page.click("#correct")
+    saved(page)
+    assert page.locator("#changed").inner_text() == "Nothing else changed."
+    assert "«Bonsoir»" in page.locator("#fixes").inner_text()
+    page.click("#fixes button.undo")
+    saved(page)
+    assert "correction" not in fixes(project)
+    assert page.locator(".w").nth(3).inner_text() == heard
+    assert page.locator("#fixes").inner_text() == "None yet."
+
+
+@pytest.mark.slow
+def test_not_a_mention_removes_a_marker_and_the_link_becomes_a_doubt(open_page, review):
+    _, _, project = review
+    page = open_page()
+    markers = page.locator("sup.fn").count()
+    title = page.evaluate("page.references.find(r => r.number === 1).title")
+    page.click('sup.fn[data-footnote="1"]')
+    assert title in page.locator("#not-mention").inner_text()
+    page.click("#not-mention")
+    saved(page)
+    [entry] = fixes(project)["not_mention"]
+    assert entry["phrase"] == "Imaginaires"
+    assert page.locator("sup.fn").count() == markers - 1
+    assert title in page.evaluate("page.doubts.filter(d => d.kind === 'link-not-found').map(d => d.chose)")
+
+
+@pytest.mark.slow
+def test_a_candidate_spot_is_placed_in_one_click_and_every_phrase_is_offered(open_page, review):
+    session, _, project = review
+    review_file = project.work / "clip" / "review.json"
+    data = json.loads(review_file.read_text())
+    missing = next(item for item in data["items"] if item["kind"] == "link-not-found")
+    link = next(each for each in session.page_data()["links"] if each["title"] == missing["chose"])
+    words = [w for turn in session.page_data()["turns"] for w in turn["words"]]
+    missing["candidates"] = [{"start": words[12]["start"], "end": words[13]["end"], "heard": "x", "score": 0.5}]
+    review_file.write_text(json.dumps(data))
+    page = open_page()
+    page.locator("#doubt-list button", has_text=missing["chose"]).click()
+    assert page.locator("#candidates li").count() == 1
+    page.click("#candidates .place-here")
+    saved(page)
+    [entry] = fixes(project)["link"]
+    assert entry["phrase"] == link["phrase"] and entry["heard"]
+    options = page.eval_on_selector_all("#link option", "os => os.map(o => o.value)")
+    assert options == [p for each in page.evaluate("page.links") for p in each["phrases"]]

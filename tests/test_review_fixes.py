@@ -251,3 +251,21 @@ def test_what_a_fix_changed_besides_itself_is_listed():
     assert changed_besides(before, page({1.0: ("One", 1), 4.0: ("Two", 2)}, speaker="B"), fix, "One") == [
         "5 words from 0:00 given to B"]
     assert LinkFix  # the producer's link fixes travel with not-mentions (Fixes.links)
+
+
+def test_not_a_mention_also_takes_back_a_marker_the_producer_placed():
+    heard = dialogue("on a chat puis ChatGPT et fin")
+    placed = LinkFix("ChatGPT", "chat", 0.95, 1.45)
+    assert marked(place_footnotes(heard, [CHATGPT], placed_by_producer=[placed]))[0][1] == 1.0
+    refused = NotMention("ChatGPT", "chat", 0.95, 1.45)
+    assert marked(place_footnotes(heard, [CHATGPT], placed_by_producer=[placed, refused])) == [("ChatGPT", 2.0, 1)]
+
+
+def test_accepting_one_link_not_found_leaves_the_others_sharing_its_stretch():
+    from pipeline.engines.doubts import review_items
+    from pipeline.model import Accepted, Doubt
+
+    doubts = [Doubt("link-not-found", 26.05, 28.95, "", title) for title in ("CNIL", "Wikipédia")]
+    left = review_items(Dialogue([], doubts=doubts), [Accepted("link-not-found", 26.05, "CNIL")])
+    assert [d.chose for d in left] == ["Wikipédia"]
+    assert review_items(Dialogue([], doubts=doubts), [Accepted("link-not-found", 26.05)]) == []  # by hand: both

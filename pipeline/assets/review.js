@@ -1,16 +1,28 @@
-// The review page (see pipeline/review_server.py): the transcript as listeners read it, every
-// doubt marked; n / p walk through the doubts, Enter listens, a accepts one as right; a click on
-// a word plays from just before it, shift-click selects words to fix. Text is only ever set as
-// text: words, names and titles may hold markup.
+// The review page (see pipeline/review/server.py): the transcript as listeners read it, every
+// doubt marked and listed by kind beside it (links and speakers first); n / p walk through the
+// doubts, Enter listens, a accepts one as right, l loops it, r rewinds 2 s, Space plays or
+// pauses, [ and ] change the speed. A click on a word plays from just before it, shift-click
+// selects words to fix; a click on a marker offers "not a mention". Shortcuts never fire while
+// typing, and nothing typed stops the audio. Each fix made is listed with its undo. Text is only
+// ever set as text: words, names and titles may hold markup.
 "use strict";
 
 const token = new URLSearchParams(location.search).get("token") || "";
 const LEAD_S = 3; // a click plays from this long before the word
+const REWIND_S = 2;
+const SPEEDS = [0.75, 1, 1.25, 1.5, 2];
+const KIND_ORDER = ["link-not-found", "second-chance", "speaker", "unheard", "guessed", "word"];
+const KIND_NAMES = {
+  "link-not-found": "Links not found", "second-chance": "Links placed on a second listen",
+  speaker: "Speakers", unheard: "Speech without words", guessed: "Guessed words", word: "Unsure words",
+};
+const LINK_KINDS = new Set(["link-not-found", "second-chance"]);
 const player = document.getElementById("player");
 const $ = (id) => document.getElementById(id);
-let page = null; // the server's data: turns, doubts, people, links, references
-let current = 0; // the doubt shown
+let page = null; // the server's data: turns, doubts, people, links, references, fixes
+let current = 0; // the doubt shown, an index into shown()
 let selection = null; // {turn, first, last} word indexes
+let firstCount = null; // doubts when the page was opened: the progress count's base
 
 player.src = "/audio?token=" + encodeURIComponent(token);
 
@@ -21,7 +33,8 @@ async function call(path, body) {
     body: body ? JSON.stringify(body) : undefined,
   });
   const data = await response.json();
-  if (!response.ok) throw new Error(data.error || response.statusText);
+  if (!response.ok && !data.saved) throw new Error(data.error || response.statusText);
+  data.httpStatus = response.status;
   return data;
 }
 
@@ -42,9 +55,19 @@ function element(tag, className, text) {
   return node;
 }
 
-function render() {
-  $("title").textContent = page.title;
-  document.title = "Review · " + page.title;
+function button(label, onClick, className) {
+  const node = element("button", className || "", label);
+  node.type = "button";
+  node.addEventListener("click", onClick);
+  return node;
+}
+
+function shown() { // the doubts walked through: all, or the links' alone
+  if (!page) return [];
+  return $("links-only").checked ? page.doubts.filter((d) => LINK_KINDS.has(d.kind)) : page.doubts;
+}
+
+function renderTurns() {
   const box = $("transcript");
   box.textContent = "";
   const host = page.people[0];
@@ -60,12 +83,16 @@ function render() {
       paragraph.append(glued(word.text) || i === 0 ? "" : " ", span);
       if (word.footnote !== null && word.footnote !== undefined) {
         const sup = element("sup", "fn", "[" + word.footnote + "]");
-        sup.dataset.footnote = word.footnote;
+        Object.assign(sup.dataset, { footnote: word.footnote, turn: t, word: i });
+        sup.title = "Click: not a mention?";
         paragraph.append(sup);
       }
     });
     box.append(paragraph);
   });
+}
+
+function renderReferences() {
   const references = $("references");
   references.textContent = "";
   for (const reference of page.references) {
@@ -74,17 +101,35 @@ function render() {
     item.append(element("span", "", (reference.number === null ? "– " : "[" + reference.number + "] ") + reference.title));
     references.append(item);
   }
-  for (const [select, options] of [[$("link"), page.links.map((l) => [l.phrase, l.phrase + " — " + l.title])],
-                                   [$("person"), page.people.map((p) => [p, p])]]) {
+}
+
+function renderChoices() {
+  const phrases = page.links.flatMap((l) => (l.phrases || [l.phrase]).map((p) => [p, p + " — " + l.title]));
+  for (const [select, options] of [[$("link"), phrases], [$("person"), page.people.map((p) => [p, p])]]) {
+    const kept = select.value;
     select.textContent = "";
     for (const [value, label] of options) {
       const option = element("option", "", label);
       option.value = value;
       select.append(option);
     }
+    if (options.some(([value]) => value === kept)) select.value = kept;
   }
+}
+
+function render() {
+  $("title").textContent = page.title;
+  document.title = "Review · " + page.title;
+  if (firstCount === null) firstCount = page.doubts.length;
+  const rank = (d) => (KIND_ORDER.indexOf(d.kind) + KIND_ORDER.length + 1) % (KIND_ORDER.length + 1);
+  page.doubts.sort((a, b) => rank(a) - rank(b) || a.start - b.start); // walked as listed: links, speakers first
+  renderTurns();
+  renderReferences();
+  renderChoices();
   markDoubts();
-  showDoubt(Math.min(current, Math.max(page.doubts.length - 1, 0)), false);
+  renderList();
+  renderFixes();
+  showDoubt(Math.min(current, Math.max(shown().length - 1, 0)), false);
 }
 
 function wordsBetween(start, end) {
@@ -109,21 +154,91 @@ function markDoubts() {
   });
 }
 
+function doubtLabel(doubt) {
+  if (doubt.kind === "link-not-found" || doubt.kind === "second-chance") return doubt.chose;
+  if (doubt.kind === "speaker") return doubt.chose + ": «" + doubt.heard.slice(0, 40) + "»";
+  return doubt.heard ? "«" + doubt.heard.slice(0, 50) + "»" : doubt.chose;
+}
+
+function renderList() {
+  const list = $("doubt-list"), walked = shown();
+  list.textContent = "";
+  for (const kind of KIND_ORDER) {
+    const items = walked.map((d, i) => [d, i]).filter(([d]) => d.kind === kind);
+    if (!items.length) continue;
+    list.append(element("h3", "", KIND_NAMES[kind] + " (" + items.length + ")"));
+    const ul = element("ul");
+    for (const [doubt, i] of items) {
+      const li = element("li");
+      li.dataset.item = i;
+      const link = button("", () => showDoubt(i), "doubt-link");
+      link.append(element("span", "time", clock(doubt.start)), doubtLabel(doubt));
+      li.append(link);
+      ul.append(li);
+    }
+    list.append(ul);
+  }
+  const left = page.doubts.length, links = page.doubts.filter((d) => LINK_KINDS.has(d.kind)).length;
+  $("progress").textContent = "· " + Math.max(firstCount - left, 0) + " of " + Math.max(firstCount, left)
+    + " done, " + left + " left (" + links + " about links)";
+}
+
+function describeFix(fix) {
+  const e = fix.entry, when = e.from ? " " + e.from + "–" + e.to : e.at ? " at " + e.at : "";
+  const what = {
+    correction: "«" + e.heard + "» → «" + e.meant + "»", speaker: "to " + e.name,
+    link: e.phrase + " at «" + e.heard + "»", not_mention: "not " + e.phrase + ": «" + e.heard + "»",
+    accepted: e.kind + " accepted",
+  }[fix.table] || fix.table;
+  return fix.table + ": " + what + when;
+}
+
+function renderFixes() {
+  const list = $("fixes");
+  list.textContent = "";
+  for (const fix of page.fixes || []) {
+    const item = element("li");
+    item.append(element("code", "", describeFix(fix)), " ",
+      button("Undo", () => send("/api/undo", { table: fix.table, index: fix.index, entry: fix.entry }), "undo"));
+    list.append(item);
+  }
+  if (!list.children.length) list.append(element("li", "", "None yet."));
+}
+
+function renderCandidates(doubt) {
+  const list = $("candidates");
+  list.textContent = "";
+  const link = page.links.find((l) => l.title === doubt.chose);
+  if (doubt.kind !== "link-not-found" || !link) return;
+  for (const spot of doubt.candidates || []) {
+    const item = element("li", "candidate");
+    item.append(element("span", "time", clock(spot.start)), "«" + spot.heard + "» ",
+      button("▶", () => play(spot.start)),
+      " ", button("Place here", () => placeAt(link.phrase, spot), "place-here"));
+    list.append(item);
+  }
+}
+
 function showDoubt(k, seek = true) {
   document.querySelectorAll(".current").forEach((n) => n.classList.remove("current"));
-  const count = page.doubts.length;
+  document.querySelectorAll(".current-item").forEach((n) => n.classList.remove("current-item"));
+  const walked = shown(), count = walked.length;
   current = count ? (k + count) % count : 0;
   $("doubt-count").textContent = count ? (current + 1) + " / " + count : "No doubt left";
   ["prev", "next", "play", "accept"].forEach((id) => { $(id).disabled = !count; });
   if (!count) {
     $("doubt-kind").textContent = $("doubt-time").textContent = $("doubt-note").textContent = "";
+    $("candidates").textContent = "";
     return;
   }
-  const doubt = page.doubts[current];
+  const doubt = walked[current], index = page.doubts.indexOf(doubt);
   $("doubt-kind").textContent = doubt.kind;
   $("doubt-time").textContent = clock(doubt.start) + "–" + clock(doubt.end);
   $("doubt-note").textContent = doubt.note + (doubt.heard ? " · heard «" + doubt.heard + "»" : "");
-  const node = document.querySelector('[data-doubt="' + current + '"]');
+  renderCandidates(doubt);
+  const item = document.querySelector('#doubt-list li[data-item="' + current + '"]');
+  if (item) { item.classList.add("current-item"); item.scrollIntoView({ block: "nearest" }); }
+  const node = document.querySelector('[data-doubt="' + index + '"]');
   if (node) {
     (doubt.heard ? wordsBetween(doubt.start, doubt.end) : [node]).forEach((n) => n.classList.add("current"));
     node.scrollIntoView({ block: "center" });
@@ -131,9 +246,39 @@ function showDoubt(k, seek = true) {
   if (seek) player.currentTime = Math.max(0, doubt.start - LEAD_S);
 }
 
+function currentDoubt() {
+  return shown()[current];
+}
+
 function play(from) {
   player.currentTime = Math.max(0, from - LEAD_S);
   player.play().catch(() => {}); // a page not yet clicked may not play: the time is set anyway
+}
+
+function togglePlay() {
+  if (player.paused) player.play().catch(() => {}); else player.pause();
+}
+
+function rewind() {
+  player.currentTime = Math.max(0, player.currentTime - REWIND_S);
+}
+
+function changeSpeed(step) {
+  const at = SPEEDS.indexOf(+$("speed").value);
+  $("speed").value = String(SPEEDS[Math.min(Math.max(at + step, 0), SPEEDS.length - 1)]);
+  player.playbackRate = +$("speed").value;
+}
+
+player.addEventListener("timeupdate", () => { // looping a doubt: back to just before it past its end
+  const doubt = currentDoubt();
+  if ($("loop").checked && doubt && player.currentTime > doubt.end + 0.5) player.currentTime = Math.max(0, doubt.start - 1);
+});
+
+function markerOf(turn, first, last) { // a marker on the selected words: [number, link]
+  const words = page.turns[turn].words.slice(first, last + 1), marked = words.find((w) => w.footnote);
+  if (!marked) return null;
+  const reference = page.references.find((r) => r.number === marked.footnote);
+  return reference ? [marked.footnote, page.links.find((l) => l.title === reference.title)] : null;
 }
 
 function selectWords(turn, first, last) {
@@ -145,6 +290,9 @@ function selectWords(turn, first, last) {
   $("selected").textContent = text;
   $("selected-time").textContent = clock(+words[0].dataset.start);
   $("meant").value = text;
+  const marker = markerOf(turn, selection.first, selection.last);
+  $("not-mention").hidden = !(marker && marker[1]);
+  $("marked-title").textContent = marker && marker[1] ? "[" + marker[0] + "] " + marker[1].title : "";
   $("fix").hidden = false;
 }
 
@@ -164,17 +312,60 @@ function closeFix() {
   document.querySelectorAll(".w.selected").forEach((n) => n.classList.remove("selected"));
 }
 
-async function send(...fixes) {
+function showChanged(changed) {
+  const list = $("changed");
+  list.textContent = "";
+  list.className = "changed" + (changed && changed.length ? "" : " nothing");
+  if (!changed) return;
+  if (!changed.length) list.append(element("li", "", "Nothing else changed."));
+  for (const line of changed) list.append(element("li", "", line));
+}
+
+function saidOf(data) { // the status line: the truth about the last fix
+  const fixed = data.fixed || {};
+  if (data.httpStatus === 202) return "Saved to corrections.toml; " + fixed.waiting + ".";
+  if (data.error) return "Saved, but " + data.error;
+  const again = fixed.written === false ? " (it was there already: not added twice)" : "";
+  return "Saved to corrections.toml" + again + "; re-rendered in " + fixed.seconds + " s ("
+    + (fixed.ran.join(", ") || "nothing to redo") + ").";
+}
+
+async function send(path, ...fixes) {
   $("status").textContent = "Saving…";
+  showChanged(null);
   try {
-    for (const fix of fixes) page = await call("/api/fix", fix);
+    let changed = [];
+    for (const fix of fixes) {
+      page = await call(path, fix);
+      changed = changed.concat((page.fixed && page.fixed.changed) || []);
+    }
     closeFix();
     render();
-    $("status").textContent = "Saved to corrections.toml; re-rendered in " + page.fixed.seconds + " s ("
-      + (page.fixed.ran.join(", ") || "nothing to redo") + ").";
+    $("status").textContent = saidOf(page);
+    if (page.httpStatus === 200) showChanged(changed);
+    if (page.pending) waitForRender();
   } catch (error) {
     $("status").textContent = "Not saved: " + error.message;
   }
+}
+
+function waitForRender() { // a fix saved during a publish run: the page follows once it ends
+  setTimeout(async () => {
+    const data = await call("/api/review").catch(() => null);
+    if (data && !data.pending) {
+      page = data;
+      render();
+      $("status").textContent = "The publish run ended: re-rendered with your fixes.";
+    } else waitForRender();
+  }, 2000);
+}
+
+function fix(...fixes) {
+  return send("/api/fix", ...fixes);
+}
+
+function placeAt(phrase, span) {
+  fix({ fix: "link", phrase, heard: span.heard, from: span.start - 0.01, to: span.end + 0.01 });
 }
 
 $("transcript").addEventListener("mousedown", (event) => {
@@ -182,6 +373,11 @@ $("transcript").addEventListener("mousedown", (event) => {
 });
 
 $("transcript").addEventListener("click", (event) => {
+  const marker = event.target.closest("sup.fn");
+  if (marker) {
+    selectWords(+marker.dataset.turn, +marker.dataset.word, +marker.dataset.word);
+    return;
+  }
   const word = event.target.closest(".w");
   if (!word) return;
   const turn = +word.dataset.turn, index = +word.dataset.word;
@@ -195,47 +391,69 @@ $("transcript").addEventListener("click", (event) => {
 $("fix").addEventListener("submit", (event) => {
   event.preventDefault();
   const span = selectedSpan();
-  send({ fix: "correction", heard: span.heard, meant: $("meant").value, from: span.from, to: span.to });
+  fix({ fix: "correction", heard: span.heard, meant: $("meant").value, from: span.from, to: span.to });
 });
 
 $("place").addEventListener("click", () => {
   const span = selectedSpan(), phrase = $("link").value;
   if ($("respell").checked && span.heard !== phrase) {
-    send({ fix: "correction", heard: span.heard, meant: phrase, from: span.from, to: span.to },
-         { fix: "link", phrase, heard: phrase, from: span.from, to: span.to });
-  } else send({ fix: "link", phrase, heard: span.heard, from: span.from, to: span.to });
+    fix({ fix: "correction", heard: span.heard, meant: phrase, from: span.from, to: span.to },
+        { fix: "link", phrase, heard: phrase, from: span.from, to: span.to });
+  } else fix({ fix: "link", phrase, heard: span.heard, from: span.from, to: span.to });
+});
+
+$("not-mention").addEventListener("click", () => {
+  const marker = markerOf(selection.turn, selection.first, selection.last);
+  if (!marker || !marker[1]) return;
+  const words = page.turns[selection.turn].words, marked = words.findIndex((w, i) => i >= selection.first && w.footnote);
+  let first = marked; // the marked mention: back over the words of its phrase
+  const length = marker[1].phrases ? Math.max(...marker[1].phrases.map((p) => p.split(/\s+/).length)) : 1;
+  while (first > 0 && marked - first + 1 < length) first--;
+  fix({ fix: "not_mention", phrase: marker[1].phrase, heard: "", from: words[first].start - 0.01, to: words[marked].end + 0.01 });
 });
 
 function giveTo(rest) {
   const words = page.turns[selection.turn].words;
   const last = rest ? words.length - 1 : selection.last;
-  send({ fix: "speaker", name: $("person").value, from: words[selection.first].start - 0.01, to: words[last].end + 0.01 });
+  fix({ fix: "speaker", name: $("person").value, from: words[selection.first].start - 0.01, to: words[last].end + 0.01 });
 }
 $("give-words").addEventListener("click", () => giveTo(false));
 $("give-rest").addEventListener("click", () => giveTo(true));
 
 function accept() {
-  const doubt = page.doubts[current];
-  if (doubt) send({ fix: "accepted", kind: doubt.kind, at: doubt.start, heard: doubt.heard });
+  const doubt = currentDoubt();
+  if (doubt) fix({ fix: "accepted", kind: doubt.kind, at: doubt.start, heard: doubt.heard || doubt.chose });
 }
 
 $("prev").addEventListener("click", () => showDoubt(current - 1));
 $("next").addEventListener("click", () => showDoubt(current + 1));
-$("play").addEventListener("click", () => page.doubts[current] && play(page.doubts[current].start));
+$("play").addEventListener("click", () => currentDoubt() && play(currentDoubt().start));
 $("accept").addEventListener("click", accept);
+$("rewind").addEventListener("click", rewind);
+$("toggle").addEventListener("click", togglePlay);
+$("speed").addEventListener("change", () => { player.playbackRate = +$("speed").value; });
+$("links-only").addEventListener("change", () => { current = 0; renderList(); showDoubt(0); });
+
+const KEYS = {
+  n: () => showDoubt(current + 1), p: () => showDoubt(current - 1),
+  a: accept, Escape: closeFix, r: rewind, " ": togglePlay,
+  l: () => { $("loop").checked = !$("loop").checked; },
+  "[": () => changeSpeed(-1), "]": () => changeSpeed(1),
+  Enter: () => currentDoubt() && play(currentDoubt().start),
+};
 
 document.addEventListener("keydown", (event) => {
-  if (event.target.closest("input, select, textarea") || event.ctrlKey || event.metaKey || event.altKey) return;
-  const actions = {
-    n: () => showDoubt(current + 1), p: () => showDoubt(current - 1),
-    a: accept, Escape: closeFix,
-    Enter: () => page.doubts[current] && play(page.doubts[current].start),
-  };
-  if (actions[event.key] && page) {
+  const typing = event.target.closest("input:not([type=checkbox]), select, textarea");
+  if (typing) {
+    if (event.key === "Escape") closeFix();
+    return; // typing a fix: no shortcut fires, the audio plays on
+  }
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (KEYS[event.key] && page) {
     event.preventDefault();
-    actions[event.key]();
+    KEYS[event.key]();
   }
 });
 
-call("/api/review").then((data) => { page = data; render(); })
+call("/api/review").then((data) => { page = data; render(); if (page.pending) waitForRender(); })
   .catch((error) => { $("status").textContent = "Cannot load the episode: " + error.message; });

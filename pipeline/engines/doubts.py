@@ -2,35 +2,72 @@
 
 Every stage writes down what it was unsure of as doubts (see model.Doubt): speech with no words
 (transcribe), turns whose voice is unclear (diarize), links placed on a second chance or not
-found (footnotes). Here the words recognition itself doubted join them, a run of such words as
-one doubt, and the list is written in time order, with the audio's place beside it.
+found (footnotes). Here the words recognition itself doubted join them, grouped by sentence (the
+doubted words of one sentence, a few words apart at most, are one doubt: one listen), and the list
+is written in time order, with the audio's place beside it.
+
+The threshold was chosen on the bench (bench/doubts.py: the synthetic episodes v101–v104 against
+their references): see DOUBTED_WORD.
 """
 
 from __future__ import annotations
 
-from pipeline.model import Accepted, Dialogue, Doubt, Word, join_words
+from pipeline.model import TRAILING_PUNCTUATION, Accepted, Dialogue, Doubt, Word, join_words
 
-DOUBTED_WORD = 0.25  # a word recognition gave this probability or less is worth a listen
+# A word recognition gave this probability or less is worth a listen. bench/doubts.py, v101–v104
+# (base, int8): see the README's benchmark table for the share of doubts holding a real error and
+# the share of wrong words they cover at each threshold.
+DOUBTED_WORD = 0.25
+GROUP_GAP = 4  # doubted words of one sentence at most this many words apart are one doubt
+SENTENCE_END = (".", "?", "!", "…")
 
 
-def word_doubts(dialogue: Dialogue) -> list[Doubt]:
-    """One doubt per run of doubted words within a turn."""
+def _sentences(words: list[Word]) -> list[list[Word]]:
+    """A turn's words cut after each word that ends a sentence."""
+    sentences: list[list[Word]] = [[]]
+    for word in words:
+        sentences[-1].append(word)
+        if word.text.rstrip("»)\"' ").endswith(SENTENCE_END):
+            sentences.append([])
+    return [s for s in sentences if s]
+
+
+def _groups(sentence: list[Word], threshold: float, gap: int) -> list[list[Word]]:
+    """The stretches of a sentence from a doubted word to the last doubted one near it."""
+    doubted = [i for i, word in enumerate(sentence) if word.probability <= threshold]
+    groups: list[list[int]] = []
+    for index in doubted:
+        if groups and index - groups[-1][-1] <= gap:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    return [sentence[g[0] : g[-1] + 1] for g in groups]
+
+
+def word_doubts(dialogue: Dialogue, threshold: float = DOUBTED_WORD, gap: int = GROUP_GAP) -> list[Doubt]:
+    """One doubt per group of doubted words within a sentence of a turn."""
     doubts = []
     for turn in dialogue.turns:
-        run: list[Word] = []
-        for word in [*turn.words, None]:
-            if word is not None and word.probability <= DOUBTED_WORD:
-                run.append(word)
-                continue
-            if run:
-                heard = join_words(run)
-                doubts.append(Doubt("word", run[0].start, run[-1].end, heard, heard,
-                                    f"recognition was unsure (probability {min(w.probability for w in run):.2f})"))
-            run = []
+        for sentence in _sentences(turn.words):
+            for stretch in _groups(sentence, threshold, gap):
+                unsure = [w for w in stretch if w.probability <= threshold]
+                heard = join_words(stretch)
+                listed = ", ".join(f"«{w.text.strip(TRAILING_PUNCTUATION)}»" for w in unsure)
+                doubts.append(Doubt("word", stretch[0].start, stretch[-1].end, heard, heard,
+                                    f"recognition was unsure of {listed} (probability "
+                                    f"{min(w.probability for w in unsure):.2f})"))
     return doubts
+
+
+def _accepts(accepted: Accepted, doubt: Doubt) -> bool:
+    """Whether an acceptance is of this doubt. Links not found between the same neighbours share
+    their stretch: their acceptance names the link (its `heard` is the link's title)."""
+    if doubt.kind == "link-not-found" and accepted.heard:
+        return accepted.covers(doubt) and accepted.heard == doubt.chose
+    return accepted.covers(doubt)
 
 
 def review_items(dialogue: Dialogue, accepted: list[Accepted] = ()) -> list[Doubt]:
     """Every doubt in time order, less those the producer accepted as right."""
     items = [*dialogue.doubts, *word_doubts(dialogue)]
-    return sorted((d for d in items if not any(a.covers(d) for a in accepted)), key=lambda d: (d.start, d.end))
+    return sorted((d for d in items if not any(_accepts(a, d) for a in accepted)), key=lambda d: (d.start, d.end))

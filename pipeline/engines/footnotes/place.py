@@ -62,8 +62,8 @@ def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Cor
     refused = _Refused([f for f in placed_by_producer if isinstance(f, NotMention)], links, words, options.fix_slack_s)
     heard = _Heard(refused.kept(confident_matches(
         evidence.heard, list(dict.fromkeys(bare(p) for link in links for p in link.phrases)), options)))
-    chosen = _chosen_mentions([f for f in placed_by_producer if not isinstance(f, NotMention)], links, words,
-                              options.fix_slack_s)
+    chosen = refused.kept_chosen(_chosen_mentions([f for f in placed_by_producer if not isinstance(f, NotMention)],
+                                                  links, words, options.fix_slack_s))
     mentions = refused.settled(_mentions(evidence, heard, chosen, second_listen))
     order = numbering(mentions.first, len(links), mentions.running_order)
     numbers = {index: number for number, index in enumerate(order, start=1)}
@@ -85,7 +85,8 @@ class _Heard:
 
 @dataclass(frozen=True)
 class _Refused:
-    """The producer's "not a mention" fixes: no marker for their link on their words."""
+    """The producer's "not a mention" fixes: no marker for their link on their words (a match
+    is refused when its last word, the one its marker follows, lies in the fix's stretch)."""
 
     fixes: list[NotMention]
     links: list[Link]
@@ -95,11 +96,15 @@ class _Refused:
     def refuses(self, match: Match) -> bool:
         return any(match.phrase in (bare(p) for link in self.links if fix.phrase in (q.strip() for q in link.phrases)
                                     for p in link.phrases)
-                   and fix.covers(self.words[match.first].start, self.words[match.last].end, self.slack)
+                   and fix.covers(self.words[match.last].start, self.words[match.last].end, self.slack)
                    for fix in self.fixes)
 
     def kept(self, matches: list[Match]) -> list[Match]:
         return [m for m in matches if not self.refuses(m)] if self.fixes else matches
+
+    def kept_chosen(self, chosen: dict[int, Match]) -> dict[int, Match]:
+        """The producer's placements less those a later "not a mention" covers."""
+        return {i: m for i, m in chosen.items() if not self.refuses(m)}
 
     def settled(self, mentions: "_Mentions") -> "_Mentions":
         """The mentions less any a second chance found on refused words (the link not found)."""
