@@ -322,28 +322,40 @@ def node_modules(tmp_path_factory) -> Path:
     return folder / "node_modules"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", ["exemple/embed/", "exemple/"])
-def test_the_embed_and_episode_pages_have_no_axe_violations(browser, sample_site, node_modules, path):
-    server = open_server(sample_site, 0)
+@pytest.fixture(scope="module")
+def published_url(tmp_path_factory):
+    """The sample published as a run does it (pages, search index, home page), served."""
+    destination, work = tmp_path_factory.mktemp("published"), tmp_path_factory.mktemp("work")
+    people = [Person(GUEST, "guest", "https://example.org/claire", "https://example.org/claire.jpg")]
+    rendered = render(show(), episode(people=people), timed_dialogue(script_turns()), mastered_audio(), work)
+    publish_one(show(), rendered, work, LocalFolder(destination), str(destination))
+    server = open_server(destination, 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        page = browser.new_page()
-        page.goto(f"http://127.0.0.1:{server.server_port}/{path}", wait_until="networkidle")
-        page.add_script_tag(path=str(node_modules / "axe-core" / "axe.min.js"))
-        result = page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', "
-                               "'best-practice']})")
-        violations = [(v["id"], [n["html"][:80] for n in v["nodes"]]) for v in result["violations"]]
-        assert violations == [], violations
-        assert len(result["passes"]) >= 10  # axe did run its rules
-        print(f"axe-core {result['testEngine']['version']} on {path}: {len(result['passes'])} rules passed, "
-              f"{len(result['violations'])} violations, {len(result['incomplete'])} to review by hand")
-        if path.endswith("embed/"):  # the line being heard shows as the player plays
-            page.evaluate("() => { const p = document.getElementById('player'); p.currentTime = 30; "
-                          "p.dispatchEvent(new Event('timeupdate')); }")
-            page.wait_for_function("document.getElementById('now-text').textContent.length > 0")
-            assert ":" in page.inner_text("#now-text")
-        page.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ["exemple/embed/", "exemple/", ""])
+def test_the_embed_episode_and_home_pages_have_no_axe_violations(browser, published_url, node_modules, path):
+    page = browser.new_page()
+    page.goto(published_url + path, wait_until="networkidle")
+    if not path.endswith("embed/"):  # Pagefind's box, with its label
+        label = page.locator("label[for=search-input]")
+        assert label.count() == 1 and label.inner_text().startswith("Rechercher")
+        assert page.locator("[role=search]").count() == 1
+    page.add_script_tag(path=str(node_modules / "axe-core" / "axe.min.js"))
+    result = page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', "
+                           "'best-practice']})")
+    violations = [(v["id"], [n["html"][:80] for n in v["nodes"]]) for v in result["violations"]]
+    assert violations == [], violations
+    assert len(result["passes"]) >= 10  # axe did run its rules
+    print(f"axe-core {result['testEngine']['version']} on /{path}: {len(result['passes'])} rules passed, "
+          f"{len(result['violations'])} violations, {len(result['incomplete'])} to review by hand")
+    if path.endswith("embed/"):  # the line being heard shows as the player plays
+        page.evaluate("() => { const p = document.getElementById('player'); p.currentTime = 30; "
+                      "p.dispatchEvent(new Event('timeupdate')); }")
+        page.wait_for_function("document.getElementById('now-text').textContent.length > 0")
+        assert ":" in page.inner_text("#now-text")
+    page.close()
