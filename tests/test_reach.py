@@ -359,3 +359,17 @@ def test_the_embed_episode_and_home_pages_have_no_axe_violations(browser, publis
         page.wait_for_function("document.getElementById('now-text').textContent.length > 0")
         assert ":" in page.inner_text("#now-text")
     page.close()
+
+
+def test_an_episode_artwork_goes_to_its_page_card_feed_item_and_mp3(tmp_path):
+    cover = tmp_path / "cover.png"
+    Image.new("RGB", (1400, 1400), "teal").save(cover)
+    rendered = render(show(), episode(artwork=cover), timed_dialogue(script_turns()), mastered_audio(),
+                      tmp_path / "site")
+    page = "https://imaginaires.example.org/exemple/"
+    assert (tmp_path / "site" / "exemple" / "cover.png").read_bytes() == cover.read_bytes()
+    assert "exemple/cover.png" in rendered.files and rendered.item.image_url == page + "cover.png"
+    head = Head((tmp_path / "site" / "exemple" / "index.html").read_text(encoding="utf-8"))
+    assert head.meta["og:image"] == head.meta["twitter:image"] == page + "cover.png"
+    (picture,) = ID3(tmp_path / "site" / "exemple" / "exemple.mp3").getall("APIC")
+    assert picture.mime == "image/png" and picture.data == cover.read_bytes()

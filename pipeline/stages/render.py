@@ -45,7 +45,8 @@ STAGE = Stage(
         "dialogue": run.upstream_key("footnotes"),
         "audio": run.upstream_key("audio"),
         "show": _show_inputs(run),
-        "episode": {**to_data(run.episode), "audio": None, "folder": None},
+        "episode": {**to_data(run.episode), "audio": None, "folder": None,
+                    "artwork": optional_file_digest(run.episode.artwork)},  # its content, not its path
         "templates": _package_files_digest("templates", "assets"),
     },
     make=_render,
