@@ -330,3 +330,16 @@ def test_a_candidate_spot_is_placed_in_one_click_and_every_phrase_is_offered(ope
     assert entry["phrase"] == link["phrase"] and entry["heard"]
     options = page.eval_on_selector_all("#link option", "os => os.map(o => o.value)")
     assert options == [p for each in page.evaluate("page.links") for p in each["phrases"]]
+
+
+@pytest.mark.slow
+def test_the_same_fix_sent_twice_is_written_once_and_says_so(review):
+    session, base, project = review
+    headers = {TOKEN_HEADER: session.token, "Content-Type": "application/json"}
+    fix = {"fix": "speaker", "name": session.page_data()["people"][1], "from": 1.0, "to": 2.5}
+    first_status, first = request(base, "POST", "/api/fix", headers, fix)
+    second_status, second = request(base, "POST", "/api/fix", headers, fix)
+    assert (first_status, second_status) == (200, 200)
+    assert json.loads(first)["fixed"]["written"] is True and json.loads(second)["fixed"]["written"] is False
+    assert len(fixes(project)["speaker"]) == 1
+    assert json.loads(second)["fixed"]["changed"] == []
