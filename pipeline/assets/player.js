@@ -25,6 +25,14 @@
   var opening = secondsIn(location.hash);
   if (opening !== null) player.currentTime = opening;
 
+  // A search result in the episode already open changes only the address's #t=: follow it.
+  window.addEventListener("hashchange", function () {
+    var seconds = secondsIn(location.hash);
+    if (seconds === null) return;
+    player.currentTime = seconds;
+    player.play().catch(function () {});
+  });
+
   var turns = Array.prototype.slice.call(document.querySelectorAll(".turn[data-start]"));
   player.addEventListener("timeupdate", function () {
     var heard = null;
