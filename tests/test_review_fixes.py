@@ -209,7 +209,7 @@ def test_a_fix_during_a_publish_run_is_saved_answered_202_then_rendered_and_a_re
     web = client(session)
     first = post(web, session, ACCEPT)
     assert first.status_code == 202 and first.json["saved"] is True and "publish run" in first.json["fixed"]["waiting"]
-    assert session.pending is True
+    assert session.pending is True and [f["table"] for f in first.json["fixes"]] == ["accepted"]
     again = post(web, session, ACCEPT)  # the producer retries
     assert again.status_code == 202 and again.json["saved"] is False
     assert len(tomllib.loads((tmp_path / "corrections.toml").read_text())["accepted"]) == 1

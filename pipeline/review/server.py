@@ -153,11 +153,11 @@ class ReviewSession:
             ran = self.render()
         except PipelineError as error:
             if not _is_busy(error):
-                return 500, {**before, "saved": written,
+                return 500, {**before, "saved": written, "fixes": _fixes_made(self.fixes_file),
                              "error": f"saved to corrections.toml, but the page could not re-render: {error}"}
             self.pending = True
             threading.Thread(target=self._render_when_free, daemon=True).start()
-            return 202, {**before, "pending": True, "saved": written, "fixed": {
+            return 202, {**before, "pending": True, "saved": written, "fixes": _fixes_made(self.fixes_file), "fixed": {
                 "written": written, "waiting": "a publish run is working on this episode: the page "
                 "re-renders with this fix as soon as it ends"}}
         data = self.page_data()
