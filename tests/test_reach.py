@@ -70,7 +70,9 @@ def test_the_lock_file_is_outside_the_published_folder_and_never_served(tmp_path
     rendered = render_by_hand(built, "ep1", 1)
     publish_one(make_show(), rendered, built, LocalFolder(site), str(site))
     assert not list(site.rglob(".*"))
-    assert lock_path(site).is_file() and not lock_path(site).is_relative_to(site)
+    with LocalFolder(site).show_lock():
+        assert lock_path(site).is_file() and not lock_path(site).is_relative_to(site)
+    assert not lock_path(site).exists()  # removed once released: none pile up
     (site / LEGACY_LOCK_FILE).write_text("")
     client = Client(site_app(site))
     assert client.get("/ep1/index.html").status_code == 200
@@ -373,3 +375,22 @@ def test_an_episode_artwork_goes_to_its_page_card_feed_item_and_mp3(tmp_path):
     assert head.meta["og:image"] == head.meta["twitter:image"] == page + "cover.png"
     (picture,) = ID3(tmp_path / "site" / "exemple" / "exemple.mp3").getall("APIC")
     assert picture.mime == "image/png" and picture.data == cover.read_bytes()
+
+
+def test_the_lock_still_excludes_when_its_file_is_removed_on_release(tmp_path, monkeypatch):
+    monkeypatch.setenv("PUBLISH_CACHE", str(tmp_path / "cache"))
+    site, inside, order = tmp_path / "site", threading.Lock(), []
+
+    def hold(name: str) -> None:
+        for _ in range(30):
+            with LocalFolder(site).show_lock():
+                assert inside.acquire(blocking=False), "two holders at once"
+                order.append(name)
+                inside.release()
+
+    threads = [threading.Thread(target=hold, args=(name,)) for name in "abc"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(order) == 90 and not lock_path(site).exists()

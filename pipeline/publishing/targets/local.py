@@ -85,12 +85,21 @@ class LocalFolder:
         (self.root / LEGACY_LOCK_FILE).unlink(missing_ok=True)
         path = lock_path(self.root)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a") as lock:
+        while True:
+            lock = open(path, "a")  # noqa: SIM115 (closed below, after the unlink)
             fcntl.flock(lock, fcntl.LOCK_EX)  # another publisher finishes its show files first
             try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                if os.stat(path).st_ino == os.fstat(lock.fileno()).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            lock.close()  # the holder before removed this file: lock the one there now
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)  # removed while held: no lock files pile up
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
 
     def read_versioned(self, name: str) -> tuple[bytes | None, str | None]:
         data = self.read(name)
