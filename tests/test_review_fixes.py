@@ -269,3 +269,20 @@ def test_accepting_one_link_not_found_leaves_the_others_sharing_its_stretch():
     left = review_items(Dialogue([], doubts=doubts), [Accepted("link-not-found", 26.05, "CNIL")])
     assert [d.chose for d in left] == ["Wikipédia"]
     assert review_items(Dialogue([], doubts=doubts), [Accepted("link-not-found", 26.05)]) == []  # by hand: both
+
+
+def test_doubted_words_are_one_doubt_per_sentence_stretch():
+    from pipeline.engines.doubts import DOUBTED_WORD, word_doubts
+
+    low, high = DOUBTED_WORD - 0.1, 0.9
+    probabilities = [low, high, low, high, high, low,  # one sentence: 3 doubted words, 2 or 3 apart
+                     high, high, high, high, high, high, low]  # then 5 sure words (a gap) and one more
+    texts = ["un", "deux", "trois", "quatre", "cinq", "six.", "Sept", "huit", "neuf", "dix", "onze", "douze", "treize"]
+    words = [Word(t, i * 1.0, i + 0.5, p) for i, (t, p) in enumerate(zip(texts, probabilities))]
+    doubts = word_doubts(Dialogue([Turn("A", words)]))
+    assert [(d.start, d.end, d.heard) for d in doubts] == [(0.0, 5.5, "un deux trois quatre cinq six."),
+                                                           (12.0, 12.5, "treize")]
+    assert "«un», «trois», «six»" in doubts[0].note
+    words[5] = Word("six", 5.0, 5.5, low)  # no sentence end: the gap alone parts them
+    words[12] = Word("treize", 12.0, 12.5, low)
+    assert len(word_doubts(Dialogue([Turn("A", words)]))) == 2

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from pipeline.model import TRAILING_PUNCTUATION, Accepted, Dialogue, Doubt, Word, join_words
 
-# A word recognition gave this probability or less is worth a listen. bench/doubts.py, v101–v104
-# (base, int8): see the README's benchmark table for the share of doubts holding a real error and
-# the share of wrong words they cover at each threshold.
-DOUBTED_WORD = 0.25
+# A word recognition gave this probability or less is worth a listen. Chosen on bench/doubts.py
+# (v101, v102, v104 against their references; base, int8): up to about 0.35, the words added by a
+# higher threshold are wrong more often than words at large; past 0.4, no more often. Grouped by
+# sentence at 0.35, word doubts are half as many as one per run at 0.25, and point at twice the
+# wrong words (see the README's benchmark table).
+DOUBTED_WORD = 0.35
 GROUP_GAP = 4  # doubted words of one sentence at most this many words apart are one doubt
 SENTENCE_END = (".", "?", "!", "…")
 
