@@ -52,7 +52,7 @@ from pipeline.rendering.layout import (
 
 ASSETS = ("style.css", "player.js", "search.js", "embed.js")
 EMBED_FOLDER = "embed"  # <slug>/embed/index.html: the player other sites put in an <iframe>
-EMBED_HEIGHT = 260  # pixels: the iframe snippet's height (player, current line, chapters)
+EMBED_HEIGHT = 300  # pixels: the iframe snippet's height (player, current line, chapters)
 DESCRIPTION_CHARACTERS = 200  # a link preview's description
 
 _templates = jinja2.Environment(
@@ -338,7 +338,9 @@ def render(
     )
     (folder / PAGE_FILE).write_text(page, encoding="utf-8")
     (folder / EMBED_FOLDER).mkdir()
-    embed = _templates.get_template("embed.html").render(root="../../", **common)
+    # The embed's picture by a relative path: it shows in a preview (publish serve) too.
+    embed_image = f"../{cover}" if cover else f"../../{show.artwork.name}" if show.artwork else None
+    embed = _templates.get_template("embed.html").render(root="../../", embed_image=embed_image, **common)
     (folder / EMBED_FOLDER / PAGE_FILE).write_text(embed, encoding="utf-8")
     description = _templates.get_template("description.html").render(
         notes=notes_html(episode.notes_markdown, FEED_TAGS), references=dialogue.references, words=words
