@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -84,19 +85,25 @@ class Catalogue(dict):
 
 
 def _checked_entries(raw: dict, show: Show, where: str, report: bool) -> Catalogue:
-    catalogue = Catalogue()
+    catalogue, problems = _checked(json.dumps(raw, allow_nan=True, sort_keys=True), show.base_url)
+    for key, why in problems if report else []:
+        log.warning("%s: key %s: %s; left out of the feed, the home page and the search", where, _shown(key), why)
+    return catalogue
+
+
+@functools.lru_cache(maxsize=4)  # the same catalogue is read before the episodes go, then by the show step
+def _checked(raw_json: str, base_url: str) -> tuple[Catalogue, tuple[tuple[str, str], ...]]:
+    catalogue, problems = Catalogue(), []
     catalogue.guids = {}
-    for key, value in raw.items():
+    for key, value in json.loads(raw_json).items():
         try:
-            catalogue[key] = checked_entry(key, value, show)
+            catalogue[key] = checked_entry(key, value, base_url)
         except ValueError as error:
             guid = value.get("guid") if isinstance(value, dict) else None
-            if isinstance(key, str) and SLUG.fullmatch(key) and isinstance(guid, str) and guid.isprintable():
+            if SLUG.fullmatch(key) and isinstance(guid, str) and guid.isprintable():
                 catalogue.guids[key] = guid[:200]
-            if report:
-                log.warning("%s: key %s: %s; left out of the feed, the home page and the search", where,
-                        _shown(key), error)
-    return catalogue
+            problems.append((key, str(error)))
+    return catalogue, tuple(problems)
 
 
 def _shown(key: str) -> str:
@@ -107,7 +114,7 @@ def _shown(key: str) -> str:
 _FEED_ENTRY = pydantic.TypeAdapter(pydantic.dataclasses.dataclass(FeedEntry, config=pydantic.ConfigDict(strict=True)))
 
 
-def checked_entry(key: str, value: Any, show: Show) -> FeedEntry:
+def checked_entry(key: str, value: Any, base_url: str) -> FeedEntry:
     """An entry read from the destination, as a FeedEntry, or ValueError saying what is wrong:
     types exactly (no string for a number, no NaN), the slug by the slug rule and equal to its
     key, an ISO date, numbers in range, URLs under the show's base URL, printable text, and the
@@ -120,11 +127,11 @@ def checked_entry(key: str, value: Any, show: Show) -> FeedEntry:
         first = error.errors()[0] if isinstance(error, pydantic.ValidationError) else {"loc": (), "msg": str(error)}
         raise ValueError(f"'{'.'.join(map(str, first['loc'])) or 'entry'}': {first['msg']}") from None
     entry = FeedEntry(**{f.name: getattr(checked, f.name) for f in dataclasses.fields(FeedEntry)})
-    _check_fields(key, entry, show)
+    _check_fields(key, entry, base_url)
     return replace(entry, description_html=sanitised(entry.description_html))
 
 
-def _check_fields(key: str, entry: FeedEntry, show: Show) -> None:
+def _check_fields(key: str, entry: FeedEntry, base_url: str) -> None:
     if entry.slug != key:
         raise ValueError(f"its slug {_shown(entry.slug)} is not its key")
     try:
@@ -138,7 +145,7 @@ def _check_fields(key: str, entry: FeedEntry, show: Show) -> None:
         raise ValueError("'season': out of range")
     if entry.episode_type not in EPISODE_TYPES:
         raise ValueError(f"'episode_type': not one of {', '.join(EPISODE_TYPES)}")
-    base = show.base_url.rstrip("/") + "/"
+    base = base_url.rstrip("/") + "/"
     urls = {"link": entry.link, "audio_url": entry.audio_url, "chapters_url": entry.chapters_url or base,
             **{f"transcripts[{i}].url": t.url for i, t in enumerate(entry.transcripts, start=1)}}
     for name, url in urls.items():
@@ -268,24 +275,27 @@ def _published_manifest(target: Target) -> dict | None:
 
 
 def _search_index(show: Show, catalogue: dict[str, FeedEntry], target: Target, site: Path,
-                  transcript_of, manifest: dict) -> tuple[dict[str, Path], set[str]]:
+                  transcript_of, manifest: dict) -> tuple[dict[str, Path], set[str], set[str] | None]:
     """The index files to compare with the published ones (none when the published index is
-    whole and made from the same inputs), and the names of the index that should be published."""
+    whole and made from the same inputs), the names of the index that should be published, and
+    the published names when they were listed."""
     named = manifest.get("files")
     if manifest.get("inputs") == index_inputs(catalogue, show.language) and isinstance(named, dict):
         published = set(target.names())
         entry = target.read(SEARCH_ENTRY) if SEARCH_ENTRY in named else None
         if (entry is not None and hashlib.sha256(entry).hexdigest() == named[SEARCH_ENTRY]
                 and all(name in published for name in named)):
-            return {}, {*named, SEARCH_MANIFEST}
+            return {}, {*named, SEARCH_MANIFEST}, published
     search = build_search_index(catalogue, transcript_of, show.language, site)
-    return search, set(search)
+    return search, set(search), None
 
 
-def _remove_stale_index(target: Target, keep: set[str], version: str | None) -> None:
+def _remove_stale_index(target: Target, keep: set[str], version: str | None, names: set[str] | None = None) -> None:
     """Index files that are not the current index's (a draft's or a removed episode's fragments,
-    an older index's), removed while the catalogue is still the one the index was made from."""
-    stale = [name for name in target.names() if name.startswith(f"{SEARCH_FOLDER}/") and name not in keep]
+    an older index's), removed while the catalogue is still the one the index was made from.
+    `names`: the published names, when they were just listed."""
+    names = target.names() if names is None else names
+    stale = [name for name in names if name.startswith(f"{SEARCH_FOLDER}/") and name not in keep]
     if stale and target.read_versioned(CATALOGUE_FILE)[1] == version:
         target.delete(stale)
         log.info("search: %d file(s) of an older index removed", len(stale))
@@ -313,15 +323,15 @@ def publish_show(show: Show, entries: dict[str, FeedEntry], target: Target, dest
             published, manifest = state
             catalogue = merged(published, entries, show)
             files = show_files(show, catalogue, site)
-            search, keep = ({}, set()) if dry_run else _search_index(show, catalogue, target, site, transcript_of,
-                                                                     manifest)
+            search, keep, listed = ({}, set(), None) if dry_run else _search_index(
+                show, catalogue, target, site, transcript_of, manifest)
             # The index after the catalogue, before the home page and the feed that offer it.
             files = {CATALOGUE_FILE: files.pop(CATALOGUE_FILE), **search, **files}
             changed = target.changed(files)
             if dry_run:
                 return changed, catalogue
             if not changed:
-                _remove_stale_index(target, keep, version)
+                _remove_stale_index(target, keep, version, listed)
                 return changed, catalogue
             if CATALOGUE_FILE in changed:
                 version = target.put_if_version(CATALOGUE_FILE, files[CATALOGUE_FILE], version)

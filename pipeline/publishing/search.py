@@ -12,6 +12,7 @@ install stays one pip command. The index lives in `pagefind/` at the site root.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import html
 import json
@@ -94,11 +95,16 @@ def build_search_index(catalogue: dict[str, FeedEntry], transcript_of: Callable[
 def index_inputs(catalogue: dict[str, FeedEntry], language: str) -> str:
     """A digest of what the index is made from: each episode's title and transcript digest,
     the language and Pagefind's version (the same inputs give the same files)."""
-    from importlib.metadata import version
-
-    made_from = {"language": language.split("-")[0], "pagefind": version("pagefind"),
+    made_from = {"language": language.split("-")[0], "pagefind": _pagefind_version(),
                  "episodes": {slug: [item.title, item.transcript_digest] for slug, item in sorted(catalogue.items())}}
     return hashlib.sha256(json.dumps(made_from, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+@functools.cache
+def _pagefind_version() -> str:
+    from importlib.metadata import version
+
+    return version("pagefind")
 
 
 def _check_slug(slug: str) -> None:
