@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.scoring import words_for_scoring  # noqa: E402
 from pipeline.build.project import Project  # noqa: E402
+from pipeline.build.runner import run_stages  # noqa: E402
 from pipeline.review.server import ReviewSession, open_review_server  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -261,7 +262,7 @@ def session_on(project: Project, slug: str, ref: dict) -> dict:
     from playwright.sync_api import sync_playwright
 
     session = ReviewSession(project, slug)
-    session.render()
+    run_stages(session.open_run(), until="render", force=("footnotes",))  # review.json as this code writes it
     server = open_review_server(session)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     figures = {}
