@@ -71,6 +71,8 @@ HOSTILE = {
     "control character": (lambda c: {**c, "ep1": changed(c["ep1"], title="Conver\x1bsation")}, "ep1"),
     "audio on another host": (lambda c: {**c, "ep1": changed(c["ep1"], audio_url="https://evil.example/x.mp3")},
                               "ep1"),
+    "artwork on another host": (lambda c: {**c, "ep1": changed(c["ep1"], image_url="https://evil.example/a.jpg")},
+                                "ep1"),
     "slug not its key": (lambda c: {**c, "ep1": changed(c["ep1"], slug="ep0")}, "ep1"),
     "not an object": (lambda c: {**c, "ep1": ["ep1"]}, "ep1"),
 }

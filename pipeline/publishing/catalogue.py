@@ -147,6 +147,7 @@ def _check_fields(key: str, entry: FeedEntry, base_url: str) -> None:
         raise ValueError(f"'episode_type': not one of {', '.join(EPISODE_TYPES)}")
     base = base_url.rstrip("/") + "/"
     urls = {"link": entry.link, "audio_url": entry.audio_url, "chapters_url": entry.chapters_url or base,
+            "image_url": entry.image_url or base,
             **{f"transcripts[{i}].url": t.url for i, t in enumerate(entry.transcripts, start=1)}}
     for name, url in urls.items():
         if not url.startswith(base) or any(c in url for c in ' "<>\'\\`'):
