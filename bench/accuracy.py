@@ -7,7 +7,9 @@ project under bench/.cache/accuracy/<name>/, whose build cache keeps the transcr
 runs: a change to the diarize or footnotes code re-runs only those stages. Per episode it prints:
 - WER of the published transcript and of bare faster-whisper (same model, beam 5, VAD, no
   hotwords) against the reference text;
-- DER of the named turns against the reference timeline, collar 0.25 s and none (pyannote.metrics);
+- DER of the named turns against the reference timeline, collar 0.25 s and none (pyannote.metrics),
+  and the collar-0 DER's shares of speaker confusion, missed speech and false alarm ("conf",
+  "miss", "FA", as fractions of the reference speech: they add up to DER0);
   "host" says whether the host's name went to the reference host (the first speaker);
 - seconds of reference speech with no word within 0.5 s ("unworded");
 - for episodes with gold footnotes: links numbered as in the seed and marked within 3 words of
@@ -126,16 +128,18 @@ def real(file: str, language: str, reference: str | None) -> Case:
     return Case(audio.stem.lower(), "real", audio, language, text, timeline, toml)
 
 
-def project_for(case: Case) -> Project:
-    """The case as a one-episode project: its show file in the case's language, its episode."""
-    root = WORK / case.name
+def project_for(case: Case, batch_size: int | None = None) -> Project:
+    """The case as a one-episode project: its show file in the case's language, its episode
+    (with `batch_size`, the transcribe stage's, in a folder of its own)."""
+    root = WORK / case.name if batch_size is None else WORK / f"batch-{batch_size}" / case.name
     folder = root / "episodes" / case.name
     folder.mkdir(parents=True, exist_ok=True)
     (root / "feeds").mkdir(exist_ok=True)
     show = (ROOT / "feeds" / "show.toml").read_text(encoding="utf-8")
     show = re.sub(r'(?m)^language = .*$', f'language = "{case.language}"', show)
     show = re.sub(r'(?m)^artwork = .*\n', "", show)
-    (root / "feeds" / "show.toml").write_text(show.replace('device = "auto"', 'device = "cpu"'), encoding="utf-8")
+    show = show.replace('device = "auto"', 'device = "cpu"' + ("" if batch_size is None else f"\nbatch_size = {batch_size}"))
+    (root / "feeds" / "show.toml").write_text(show, encoding="utf-8")
     (folder / "episode.toml").write_text(case.episode_file, encoding="utf-8")
     (folder / "notes.md").write_text("Bench episode.\n", encoding="utf-8")
     audio = folder / f"audio{case.audio.suffix}"
@@ -144,15 +148,15 @@ def project_for(case: Case) -> Project:
     return Project(root / "feeds" / "show.toml", root / "episodes", root / "build")
 
 
-def run_case(case: Case, rerun: tuple[str, ...]) -> None:
+def run_case(case: Case, rerun: tuple[str, ...], batch_size: int | None = None) -> None:
     """Publish the case up to footnotes (the stages cached), timing each stage that runs."""
-    project = project_for(case)
-    run = project.open_run(case.name, str(WORK / case.name / "site"))
+    project = project_for(case, batch_size)
+    run = project.open_run(case.name, str(project.work.parent / "site"))
     timings_file = run.work / "bench-timings.json"
     timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
     # The footnotes stage is timed with no second listen cached. (A run of its own for the check:
     # a run keeps the keys it computed, and the stages before may change what footnotes reads.)
-    check = project.open_run(case.name, str(WORK / case.name / "site"))
+    check = project.open_run(case.name, str(project.work.parent / "site"))
     if "footnotes" in rerun or any(check.state(stage) != "done" for stage in check.stages[:4]):
         (run.work / LISTENS_FILE).unlink(missing_ok=True)
     for stage in STAGES:
@@ -181,7 +185,11 @@ def score_case(case: Case, dialogue, diarized, duration: float) -> dict:
             hypothesis[Segment(turn.start, turn.end)] = turn.speaker
         whole = Timeline([Segment(0, duration)])
         figures["der"] = DiarizationErrorRate(collar=0.5)(case.timeline, hypothesis, uem=whole)  # ±0.25 s
-        figures["der0"] = DiarizationErrorRate(collar=0.0)(case.timeline, hypothesis, uem=whole)
+        detail = DiarizationErrorRate(collar=0.0)(case.timeline, hypothesis, uem=whole, detailed=True)
+        figures["der0"] = detail["diarization error rate"]
+        total = detail["total"] or 1.0  # the shares of the collar-0 DER: they add up to it
+        figures.update(confusion=detail["confusion"] / total, miss=detail["missed detection"] / total,
+                       fa=detail["false alarm"] / total)
         host = next(case.timeline.itertracks(yield_label=True))[2]
         said_by_host = case.timeline.label_timeline(host)
         named = hypothesis.label_timeline(HOST) if HOST in hypothesis.labels() else Timeline()
@@ -220,9 +228,10 @@ def row(case: Case) -> str:
     cells = [f"{case.name:22}", f"{case.set:9}"]
     cells.append(f"{f['wer']:6.1%} {f['bare wer']:6.1%}" if "wer" in f else f"{'-':>6} {'-':>6}")
     if "der" in f:
-        cells.append(f"{f['der']:6.1%} {f['der0']:6.1%} {'yes' if f['host'] else 'NO':>4} {f['unworded']:6.1f} s {f['unworded share']:5.1%}")
+        cells.append(f"{f['der']:6.1%} {f['der0']:6.1%} {f['confusion']:5.1%} {f['miss']:5.1%} {f['fa']:5.1%}"
+                     f" {'yes' if f['host'] else 'NO':>4} {f['unworded']:6.1f} s {f['unworded share']:5.1%}")
     else:
-        cells.append(f"{'-':>6} {'-':>6} {'-':>4} {'-':>8} {'-':>5}")
+        cells.append(f"{'-':>6} {'-':>6} {'-':>5} {'-':>5} {'-':>5} {'-':>4} {'-':>8} {'-':>5}")
     if "footnotes" in f:
         notes = f["footnotes"]
         cells.append(f"{notes['numbered as in the seed and marked within 3 words']:>6} {notes['gold markers hit within 3 words (any number)']:>6}"
@@ -235,7 +244,7 @@ def row(case: Case) -> str:
     return " ".join(cells)
 
 
-HEADER = (f"{'episode':22} {'set':9} {'WER':>6} {'bare':>6} {'DER':>6} {'DER0':>6} {'host':>4} {'unworded':>8} {'share':>5}"
+HEADER = (f"{'episode':22} {'set':9} {'WER':>6} {'bare':>6} {'DER':>6} {'DER0':>6} {'conf':>5} {'miss':>5} {'FA':>5} {'host':>4} {'unworded':>8} {'share':>5}"
           f" {'right':>6} {'in3w':>6} {'fls':>3} {'terms':>6} {'RTF tr':>5} {'diar':>5} {'foot':>5} {'review':>6}")
 
 
@@ -253,6 +262,8 @@ def summary(cases: list[Case]) -> None:
 
 def _summary_rates(chosen: list[Case]) -> None:
     for key, label, worst in (("wer", "WER", max), ("der", "DER ±0.25 s", max), ("der0", "DER no collar", max),
+                              ("confusion", "  of it confusion", max), ("miss", "  of it missed speech", max),
+                              ("fa", "  of it false alarm", max),
                               ("unworded share", "speech without words", max)):
         values = [c.figures[key] for c in chosen if key in c.figures]
         if values:
@@ -294,6 +305,8 @@ def main() -> None:
     parser.add_argument("--no-real", action="store_true", help="leave out the real recordings")
     parser.add_argument("--no-tuning", action="store_true", help="leave out the tuning episodes")
     parser.add_argument("--rerun", action="append", default=[], choices=STAGES, help="run this stage again")
+    parser.add_argument("--batch-size", type=int, help="the transcribe stage's batch size (0: sequential; "
+                        "default: the show's); its projects under bench/.cache/accuracy/batch-N/")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each episode's footnote details")
     args = parser.parse_args()
     if not DATA.is_dir():
@@ -310,7 +323,7 @@ def main() -> None:
     load_model("base", "cpu", "auto")  # once, outside every stage's time
     print(HEADER)
     for case in cases:
-        run_case(case, tuple(args.rerun))
+        run_case(case, tuple(args.rerun), args.batch_size)
         print(row(case), flush=True)
         if args.verbose and "footnotes" in case.figures:
             for key in ("placement error in words, per link", "false markers", "gold markers missed"):

@@ -1,24 +1,29 @@
-"""Diarization error rate and speed of pipeline.diarization on the shared recordings.
+"""Diarization error rate and speed of pipeline.engines.diarize on the shared recordings.
 
 Prints, per file: DER with a ±0.25 s forgiveness collar around reference boundaries (NIST
 md-eval's `-c 0.25`) and with none (overlapped speech scored, as pyannote's model cards do),
-the number of speakers found, and the real-time factor of diarization alone (decoding
-excluded). The number of speakers is given from the reference, as the episode file gives it;
+the collar-0 DER's shares of confusion, missed speech and false alarm, the number of speakers
+found, and the real-time factor of diarization alone (decoding excluded), by the wall clock and
+by the process's CPU time (all threads; the fair figure on a loaded machine), then the peak
+resident memory. The number of speakers is given from the reference, as the episode file gives it;
 `--auto` lets the clustering count them. "host named" says whether the voice the stage names
 the host without a voiceprint (S1, the first heard) is the reference's first speaker, the host
-of a podcast. Run: python bench/diarize.py [--auto] [--only NAME]
+of a podcast. Run: python bench/diarize.py [--auto] [--only NAME] [--option KEY=VALUE]...
+(`--option` sets a DiarizeOptions field, e.g. step_s=2.5.)
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import resource
 import time
 from pathlib import Path
 
 from pyannote.core import Annotation, Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 
-from pipeline.engines.diarize import diarize_audio, load_audio
+from pipeline.engines.diarize import DiarizeOptions, diarize_audio, load_audio
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FILES = [
@@ -27,6 +32,7 @@ FILES = [
     "real-speech/ami-dev00.wav",
     "real-speech/ami-tst00.wav",
     "real-speech/tcof-3speakers.wav",
+    "real-speech/france-inter-1998.wav",
 ]
 
 
@@ -39,20 +45,47 @@ def reference_of(rttm: Path) -> Annotation:
     return reference
 
 
+def parse_options(pairs: list[str]) -> DiarizeOptions:
+    kinds = {f.name: f.type for f in dataclasses.fields(DiarizeOptions)}
+    values = {}
+    for pair in pairs:
+        key, value = pair.split("=", 1)
+        values[key] = int(value) if kinds[key] in (int, "int") else float(value)
+    return DiarizeOptions(**values)
+
+
+def scores(reference: Annotation, segments: list, seconds: float) -> dict[str, float]:
+    hypothesis = Annotation()
+    for segment in segments:
+        hypothesis[Segment(segment.start, segment.end)] = segment.speaker
+    whole = Timeline([Segment(0, seconds)])
+    detail = DiarizationErrorRate(collar=0.0)(reference, hypothesis, uem=whole, detailed=True)
+    total = detail["total"] or 1.0
+    first_heard = reference.itertracks(yield_label=True).__next__()[2]
+    mapping = DiarizationErrorRate().optimal_mapping(reference, hypothesis)
+    return {"der": DiarizationErrorRate(collar=0.5)(reference, hypothesis, uem=whole),  # ±0.25 s
+            "der0": detail["diarization error rate"], "conf": detail["confusion"] / total,
+            "miss": detail["missed detection"] / total, "fa": detail["false alarm"] / total,
+            "host": mapping.get(0) == first_heard}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--auto", action="store_true", help="let the clustering count speakers")
     parser.add_argument("--only", default="", help="bench only the files whose name has this")
+    parser.add_argument("--option", action="append", default=[], help="a DiarizeOptions field, KEY=VALUE")
     args = parser.parse_args()
+    options = parse_options(args.option)
 
     warm_up = DATA / "real-speech" / "pyannote-sample.wav"
     if not warm_up.exists():
         raise SystemExit(f"{DATA} is absent: nothing to bench")
     started = time.perf_counter()  # models, imports and kernels load once per process
-    diarize_audio(load_audio(warm_up), 2)
+    diarize_audio(load_audio(warm_up), 2, options)
     print(f"one-time load and warm-up: {time.perf_counter() - started:.1f} s (not in the RTF)")
 
-    print(f"{'file':34} {'DER±0.25s':>9} {'DER':>6} {'spk ref/hyp':>11} {'RTF':>6} {'host named':>11}")
+    print(f"{'file':34} {'DER±0.25s':>9} {'DER':>6} {'conf':>5} {'miss':>5} {'FA':>5} {'spk ref/hyp':>11}"
+          f" {'RTF':>6} {'cpuRTF':>6} {'host named':>11}")
     for name in [f for f in FILES if args.only in f]:
         audio_path = DATA / name
         if not audio_path.exists():
@@ -60,20 +93,16 @@ def main() -> None:
             continue
         reference = reference_of(audio_path.with_suffix(".rttm"))
         audio = load_audio(audio_path)
-        started = time.perf_counter()
-        result = diarize_audio(audio, None if args.auto else len(reference.labels()))
-        rtf = (time.perf_counter() - started) / (len(audio) / 16000)
-        hypothesis = Annotation()
-        for segment in result.segments:
-            hypothesis[Segment(segment.start, segment.end)] = segment.speaker
-        whole = Timeline([Segment(0, len(audio) / 16000)])
-        collared = DiarizationErrorRate(collar=0.5)(reference, hypothesis, uem=whole)  # ±0.25 s
-        strict = DiarizationErrorRate(collar=0.0)(reference, hypothesis, uem=whole)
+        seconds = len(audio) / 16000
+        started, cpu = time.perf_counter(), time.process_time()
+        result = diarize_audio(audio, None if args.auto else len(reference.labels()), options)
+        rtf, cpu_rtf = (time.perf_counter() - started) / seconds, (time.process_time() - cpu) / seconds
+        s = scores(reference, result.segments, seconds)
         speakers = f"{len(reference.labels())}/{result.speakers}"
-        first_heard = reference.itertracks(yield_label=True).__next__()[2]
-        mapping = DiarizationErrorRate().optimal_mapping(reference, hypothesis)
-        host = "right" if mapping.get(0) == first_heard else "wrong"
-        print(f"{name:34} {collared:9.1%} {strict:6.1%} {speakers:>11} {rtf:6.3f} {host:>11}")
+        print(f"{name:34} {s['der']:9.1%} {s['der0']:6.1%} {s['conf']:5.1%} {s['miss']:5.1%} {s['fa']:5.1%}"
+              f" {speakers:>11} {rtf:6.3f} {cpu_rtf:6.3f} {'right' if s['host'] else 'wrong':>11}", flush=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory: {peak:.0f} MiB")
 
 
 if __name__ == "__main__":

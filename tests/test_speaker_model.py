@@ -1,4 +1,5 @@
-"""The speaker encoder runs on onnxruntime: no torch, librosa or resemblyzer in the runtime.
+"""The diarizer's models run on onnxruntime: no torch, librosa or resemblyzer in the runtime.
+Each ONNX file is checked by SHA-256 at load and ships with its licence.
 
 Against the torch original (tests marked for the `[convert]` extra, skipped without it) the
 ONNX path must give the same voice vectors on real recordings.
@@ -77,23 +78,66 @@ def test_the_model_file_is_checked_at_load(tmp_path):
         GE2EEncoder(tmp_path / "absent.onnx")
 
 
+def at_training_loudness(audio: np.ndarray) -> np.ndarray:
+    return audio * (10 ** (-30 / 20) / (np.sqrt(np.mean(audio**2)) + 1e-9))
+
+
 def test_vectors_are_unit_length_and_tell_two_real_voices_apart():
-    from pipeline.engines.diarize import (
-        at_training_loudness,
-        load_audio,
-        speech_regions,
-    )
+    from pipeline.engines.diarize import load_audio
 
     audio = load_audio(shared_file("real-speech/pyannote-sample.wav"))
-    regions = speech_regions(audio)
     # 1.6 s windows of each speaker alone, by the reference timeline (10.6-14.7 s and 21.8-28.5 s).
     windows = [(1100, 1260), (1280, 1440), (2200, 2360), (2400, 2560)]
-    vectors = GE2EEncoder().embed(at_training_loudness(audio, regions), windows)
+    vectors = GE2EEncoder().embed(at_training_loudness(audio), windows)
     assert vectors.shape == (4, 256)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     same = min(vectors[0] @ vectors[1], vectors[2] @ vectors[3])
     other = max(vectors[0] @ vectors[2], vectors[1] @ vectors[3])
     assert same > other + 0.1
+
+
+@pytest.mark.parametrize("module", ["segmentation", "speaker_model.campplus"])
+def test_the_pyannote_class_models_are_checked_at_load(tmp_path, module):
+    import importlib
+
+    loaded = importlib.import_module(f"pipeline.engines.diarize.{module}")
+    assert hashlib.sha256(loaded.MODEL_FILE.read_bytes()).hexdigest() == loaded.MODEL_SHA256
+    assert (loaded.MODEL_FILE.parent / ("LICENSE-pyannote-segmentation" if module == "segmentation"
+                                        else "LICENSE-campplus")).is_file()
+    model = loaded.Segmenter if module == "segmentation" else loaded.CamPlusPlus
+    damaged = tmp_path / loaded.MODEL_FILE.name
+    damaged.write_bytes(loaded.MODEL_FILE.read_bytes()[:-10])
+    with pytest.raises(PipelineError, match="damaged"):
+        model(model_file=damaged)
+    with pytest.raises(PipelineError, match="missing"):
+        model(model_file=tmp_path / "absent.onnx")
+
+
+def test_campplus_gives_unit_vectors_that_tell_two_real_voices_apart():
+    from pipeline.engines.diarize import load_audio
+    from pipeline.engines.diarize.speaker_model import default_voice_encoder
+
+    audio = load_audio(shared_file("real-speech/pyannote-sample.wav"))
+    # 1.5 s of each speaker alone, by the reference timeline (10.6-14.7 s and 21.8-28.5 s).
+    spans = [(int(a * 16000), int((a + 1.5) * 16000)) for a in (11.0, 12.8, 22.0, 24.0)]
+    joined = default_voice_encoder(2, 0.25, True).embed(audio, spans)
+    assert joined.shape == (4, 192 + 256)
+    for part in (joined[:, :192], joined[:, 192:]):
+        assert np.allclose(np.linalg.norm(part, axis=1), 1.0, atol=1e-4)
+    cam = joined[:, :192]
+    assert min(cam[0] @ cam[1], cam[2] @ cam[3]) > max(cam[0] @ cam[2], cam[1] @ cam[3]) + 0.2
+
+
+def test_segmentation_hears_speech_and_silence():
+    from pipeline.engines.diarize import load_audio
+    from pipeline.engines.diarize.segmentation import CHUNK_FRAMES, default_segmenter
+
+    audio = load_audio(shared_file("real-speech/pyannote-sample.wav"))[: 16000 * 20]
+    silence = np.zeros(16000 * 10, np.float32)
+    activity = default_segmenter().activity(np.concatenate([audio, silence]), np.array([0, 160_000, 320_000]))
+    assert activity.shape == (3, CHUNK_FRAMES, 3)
+    assert activity[1].any(axis=1).mean() > 0.5  # 10-20 s: people talk most of the time
+    assert not activity[2].any()  # 20-30 s: nobody
 
 
 def test_mel_filters_equal_librosas():
@@ -111,12 +155,7 @@ def test_onnx_vectors_equal_the_torch_originals(clip):
         pytest.skip("needs the [convert] extra")
     import torch
 
-    from pipeline.engines.diarize import (
-        at_training_loudness,
-        embedding_windows,
-        load_audio,
-        speech_regions,
-    )
+    from pipeline.engines.diarize import load_audio
     from pipeline.engines.diarize.speaker_model.encoder import (
         N_MELS,
         WINDOW_FRAMES,
@@ -124,10 +163,8 @@ def test_onnx_vectors_equal_the_torch_originals(clip):
     )
     from pipeline.engines.diarize.speaker_model.export import pretrained
 
-    audio = load_audio(shared_file(f"real-speech/{clip}"))
-    regions = speech_regions(audio)
-    audio = at_training_loudness(audio, regions)
-    windows = embedding_windows(regions)
+    audio = at_training_loudness(load_audio(shared_file(f"real-speech/{clip}")))
+    windows = [(a, a + WINDOW_FRAMES) for a in range(0, len(audio) // 160 - WINDOW_FRAMES, 75)]
     mel = power_mel(audio)
     mels = np.stack([np.resize(mel[a:b], (WINDOW_FRAMES, N_MELS)) for a, b in windows])
     with torch.inference_mode():

@@ -8,8 +8,11 @@ from pathlib import Path
 from pipeline.build.context import mastered
 from pipeline.build.files import file_digest
 from pipeline.build.runner import EpisodeRun, Stage
+from pipeline.engines.diarize import DiarizeOptions
 from pipeline.engines.diarize.turns import diarize
 from pipeline.model import Dialogue, transcript_from_data
+
+OPTIONS = DiarizeOptions()  # every tuning number of the diarizer: in the cache key
 
 
 def optional_file_digest(path: Path | None) -> str | None:
@@ -24,6 +27,7 @@ def _diarize(run: EpisodeRun) -> Dialogue:
         run.episode.guests,
         host_voiceprint=run.show.host_voiceprint,
         mapping=run.episode.speakers,
+        options=OPTIONS,
     )
 
 
@@ -36,7 +40,8 @@ STAGE = Stage(
         "guests": run.episode.guests,
         "voiceprint": optional_file_digest(run.show.host_voiceprint),
         "mapping": run.episode.speakers,
+        "options": OPTIONS.key(),
     },
     make=_diarize,
-    revision=3,  # 3: no turn starts mid-word
+    revision=4,  # 3: no turn starts mid-word; 4: segmentation-3.0 + CAM++/GE2E (issue 22)
 )

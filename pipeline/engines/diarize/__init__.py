@@ -1,56 +1,97 @@
-"""Who spoke when, from the audio alone.
+"""Who spoke when, from the audio alone: a diarizer of the pyannote 3.x kind on onnxruntime and
+numpy (no torch at run time).
 
-1. Speech regions: Silero VAD (bundled with faster-whisper) splits the audio at pauses.
-2. Voice vectors: a speaker encoder (by default Resemblyzer's pretrained GE2E on onnxruntime,
-   see speaker_model/encoder.py) embeds 1.6 s windows sliding over every region, so a change of
-   speaker inside a long region shows. The vector every voice of the recording shares is
-   subtracted: what is left tells voices apart.
-3. Clustering: regions are cut into pieces of up to 2 s, each piece gets the mean vector of its
-   windows, and agglomerative clustering (cosine, average linkage) groups the pieces into the
-   known number of speakers; a few k-means style passes then settle the speakers' centroids.
-   When the number is not known, the count from 2 to MAX_SPEAKERS whose clusters stand apart
-   best (silhouette) wins. That count is rough: with the shared vector removed, even one voice
-   splits into look-alike groups, so one voice is seldom recognised as one. Give the count.
-4. Re-segmentation: each 10 ms frame scores each speaker by how much its covering windows
-   resemble them, and the likeliest speaker path (Viterbi) pays SWITCH_COST for a change of
-   speaker inside a region but nothing across a pause; a change left inside a region moves to
-   the quietest frame nearby, so boundaries land on pauses.
+1. Segmentation (segmentation.py): pyannote's segmentation-3.0 reads 10 s windows sliding by
+   `step_s` and says, per 16.875 ms frame, which of up to three local speakers talk (overlap
+   included).
+2. Voice vectors (speaker_model/): the encoders embed "pieces": runs of speech where one local
+   speaker talks alone, cut at its pauses and into parts of at most `max_piece_s`, short enough
+   that a change of voice the segmentation missed (it often hears two similar voices as one)
+   still shows. CAM++ (3D-Speaker, 192-d) does most of the work; GE2E (Resemblyzer, 256-d),
+   with the vector every voice of the recording shares removed, is joined to it (each part a
+   unit vector, weighted by `ge2e_weight`): the two encoders fail on different pairs of voices.
+   Long recordings only embed a tiling of windows (`embed_step_s` apart).
+3. Clustering (clustering.py): each (window, local speaker) track's pieces are averaged into a
+   steady vector; centroid-linkage clustering of the tracks (as pyannote) is cut at the known
+   number of speakers, clusters under `min_cluster_share` of the speech folded into the nearest
+   large one; the pieces then go to the nearest centroid, refined k-means style.
+4. Reconstruction (timeline.py): every active frame of a track votes for the speaker of its
+   nearest piece; a frame is speech where the mean count of local speakers over its windows
+   reaches `speech_threshold`, and goes to the speaker with most votes: the result is exclusive
+   (one speaker at a time), as the pipeline needs. A speaker's pauses under `max_gap_s` stay in
+   the turn, turns under `min_turn_s` go to the previous speaker.
 
-Each segment gets a confidence: the mean lead, over its frames, of its speaker's similarity
-over the likeliest other one, SURE_MARGIN making it certain. The result is exclusive (one
-speaker at a time): overlapping speech goes to the voice that dominates it. Speakers are numbered by first appearance: label "S1" speaks first.
+Each segment's confidence (0-1) is the mean lead, over its frames, of its speaker's votes over
+the runner-up's, votes weighted by how surely each piece matched its speaker. Speakers are
+numbered by first appearance: label "S1" speaks first. Every tuning number is in
+`DiarizeOptions`, whose `key()` the diarize stage puts in its cache key.
+
+Another backend: pyannote.audio's own pipeline (speaker-diarization-3.1 or community-1) needs
+torch, pyannote.audio and a Hugging Face token accepted for the gated models, downloads its
+weights at first run, and gives overlapping segments. Behind `diarize_audio` it would need: the
+token from the environment (never in the show file), the weights cached under the user's data
+folder, its annotation made exclusive (the dominant voice in overlap, as here), centroids from
+its embeddings for `Diarization.similarity` (so the host's voiceprint, enrolled with the same
+embedding model, still names the host), and `torch` kept out of the default install (an extra).
+A different speaker encoder only has to follow `speaker_model.VoiceEncoder`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.engines.diarize.speaker_model.encoder import (
-    HOP,
+from pipeline.engines.diarize.clustering import cluster_pieces, unit
+from pipeline.engines.diarize.segmentation import (
+    CHUNK_FRAMES,
+    FRAME_S,
     SAMPLE_RATE,
-    WINDOW_FRAMES,
-    SpeakerEncoder,
-    default_encoder,
-    power_mel,
+    default_segmenter,
+    frame_count,
+    frame_time,
+    piece_span,
+    window_pieces,
+    window_starts,
+)
+from pipeline.engines.diarize.speaker_model import VoiceEncoder, default_voice_encoder
+from pipeline.engines.diarize.timeline import (
+    coverage,
+    frame_confidence,
+    frame_path,
+    runs,
+    smooth,
+    speaker_votes,
+    speech_frames,
 )
 from pipeline.errors import PipelineError
 
-FRAME_S = HOP / SAMPLE_RATE  # the timeline's resolution: 10 ms
-STEP_FRAMES = 75  # a new window every 0.75 s
-PIECE_FRAMES = 200  # clustering works on pieces of speech up to 2 s long
-MIN_REGION_S = 0.3  # shorter speech bursts carry too little voice to embed
-VAD_THRESHOLD = 0.5
-VAD_PAD_MS = 150  # speech kept either side of what the VAD hears: word edges are quiet
-SWITCH_COST = 1.0  # in seconds of clear voice evidence (similarity summed over time)
-MAX_PAUSE_IN_TURN_S = 1.0  # a speaker's pause shorter than this stays inside the turn
-SNAP_S = 0.3  # how far a change point may move to reach a pause
-MAX_SPEAKERS = 8  # tried when the number of speakers is not known
-MIN_SILHOUETTE = 0.1  # under it, the unknown count is taken to be one voice
-SURE_MARGIN = 0.2  # a similarity lead over the next speaker that makes a turn's speaker certain
-TARGET_DBFS = -30.0  # the loudness Resemblyzer normalises its training utterances to
+
+@dataclass(frozen=True)
+class DiarizeOptions:
+    """Every number the diarizer was tuned with (on the tuning set only: the excerpt, v101-v104
+    and the hard pairs 621, 622)."""
+
+    step_s: float = 5.0  # segmentation windows (10 s long) start every step_s
+    embed_step_s: float = 10.0  # on long audio, embed only windows this far apart
+    embed_all_below: int = 40  # audio with at most this many windows embeds every window
+    min_piece_s: float = 0.5  # shorter solo runs are not embedded (their neighbours label them)
+    max_piece_s: float = 1.5  # solo runs are cut into pieces this long at most
+    embed_bucket_s: float = 0.25  # CAM++ clips are cut to a multiple of this to batch them
+    ge2e_weight: float = 0.5  # share of GE2E in the joined voice vector (0: CAM++ alone)
+    min_cluster_share: float = 0.1  # clusters with less of the speech than this are folded
+    kmeans_passes: int = 5
+    speech_threshold: float = 0.5  # mean local-speaker count at which a frame is speech
+    max_gap_s: float = 0.5  # a speaker's pause shorter than this stays inside the turn
+    min_turn_s: float = 0.2  # a shorter turn between others is given to its neighbour
+    sure_margin: float = 0.2  # a cosine lead over the next speaker that makes a match certain
+    unknown_threshold: float = 0.8  # centroid-linkage distance cut when the count is unknown
+    threads: int = 2  # onnxruntime intra-op threads (not a tuning number: left out of key())
+
+    def key(self) -> dict:
+        """The options that change the result, as a plain dict, for cache keys."""
+        return {name: value for name, value in asdict(self).items() if name != "threads"}
 
 
 @dataclass
@@ -58,23 +99,46 @@ class SpeakerSegment:
     start: float  # seconds
     end: float
     speaker: int  # 0 is the first voice heard
-    confidence: float = 1.0  # 0-1: how much more its voice is this speaker's than another's
+    confidence: float = 1.0  # 0-1: how surely this stretch is this speaker's rather than another's
 
 
 @dataclass
 class Diarization:
     segments: list[SpeakerSegment]  # sorted, non-overlapping
-    centroids: np.ndarray  # (speakers, the encoder's dimension): unit voice vectors, row i for speaker i
-    common: np.ndarray  # the voice vector all speakers share, removed before comparing
-    separation: float  # 0-1: how cleanly the speech falls into the speakers found
+    centroids: np.ndarray  # (speakers, dimension): unit voice vectors, row i for speaker i
+    common: np.ndarray  # the raw voice vector all speakers share, removed before comparing
+    separation: float  # 0-1: how cleanly the voices fall into the speakers found
+    ge2e_weight: float = 0.0  # how raw vectors were joined (see VoiceSpace)
 
     @property
     def speakers(self) -> int:
         return len(self.centroids)
 
     def similarity(self, voice: np.ndarray) -> np.ndarray:
-        """Cosine similarity of a voice vector (e.g. an enrolled voiceprint) to each speaker."""
-        return self.centroids @ unit(voice - self.common)
+        """Cosine similarity of a raw voice vector (e.g. an enrolled voiceprint) to each speaker."""
+        space = VoiceSpace(self.common, self.ge2e_weight)
+        return self.centroids @ space.project(voice[None])[0]
+
+
+@dataclass(frozen=True)
+class VoiceSpace:
+    """Where voices are compared: the raw vector is [CAM++ unit | GE2E unit]; the recording's
+    common vector is taken off each part, each part made unit again, and GE2E's part weighted
+    by ge2e_weight (CAM++'s by the rest), so the joined vector is unit."""
+
+    common: np.ndarray
+    ge2e_weight: float
+
+    def project(self, raw: np.ndarray) -> np.ndarray:
+        cam, ge2e = np.split(raw - self.common, [CAMPPLUS_DIMENSION], axis=1)
+        if self.ge2e_weight <= 0:
+            return unit(cam).astype(np.float32)
+        return np.concatenate([unit(cam) * np.sqrt(1 - self.ge2e_weight),
+                               unit(ge2e) * np.sqrt(self.ge2e_weight)], axis=1).astype(np.float32)
+
+
+CAMPPLUS_DIMENSION = 192
+GE2E_DIMENSION = 256
 
 
 def speaker_label(speaker: int) -> str:
@@ -96,236 +160,86 @@ def load_audio(path: Path) -> np.ndarray:
         ) from exc
 
 
-def speech_regions(audio: np.ndarray) -> list[tuple[int, int]]:
-    """Speech as (first, last+1) frame pairs, split wherever the speaker pauses a quarter second."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    options = VadOptions(
-        threshold=VAD_THRESHOLD, min_silence_duration_ms=250, speech_pad_ms=VAD_PAD_MS
-    )
-    regions = []
-    for speech in get_speech_timestamps(audio, options, sampling_rate=SAMPLE_RATE):
-        first, last = speech["start"] // HOP, -(-speech["end"] // HOP)
-        if (last - first) * FRAME_S >= MIN_REGION_S:
-            regions.append((first, last))
-    return regions
+def _embedded_windows(count: int, options: DiarizeOptions) -> np.ndarray:
+    if count <= options.embed_all_below:
+        return np.arange(count)
+    stride = max(1, round(options.embed_step_s / options.step_s))
+    return np.array(sorted(set(range(0, count, stride)) | {count - 1}))
 
 
-def at_training_loudness(audio: np.ndarray, regions: list[tuple[int, int]]) -> np.ndarray:
-    """The audio with its speech brought to the loudness GE2E was trained on."""
-    speech = np.concatenate([audio[a * HOP : b * HOP] for a, b in regions]) if regions else audio
-    return audio * (10 ** (TARGET_DBFS / 20) / (np.sqrt(np.mean(speech**2)) + 1e-9))
+def _common(raw: np.ndarray, options: DiarizeOptions) -> np.ndarray:
+    """What every voice of the recording shares (room, channel, the encoder's bias): the mean
+    GE2E part, which hides what tells voices apart. CAM++'s part is left whole: it was trained
+    to ignore the channel, and on the tuning set removing its mean only hurt."""
+    common = np.zeros(raw.shape[1], np.float32)
+    if options.ge2e_weight > 0:
+        common[CAMPPLUS_DIMENSION:] = raw[:, CAMPPLUS_DIMENSION:].mean(axis=0)
+    return common
 
 
-def embedding_windows(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Windows of WINDOW_FRAMES sliding over each region; a short region is one shorter window."""
-    windows = []
-    for first, last in regions:
-        if last - first <= WINDOW_FRAMES:
-            windows.append((first, last))
-            continue
-        starts = list(range(first, last - WINDOW_FRAMES, STEP_FRAMES)) + [last - WINDOW_FRAMES]
-        windows.extend((s, s + WINDOW_FRAMES) for s in starts)
-    return windows
+def _to_segments(path: np.ndarray, confidence: np.ndarray, seconds: float) -> tuple[list[SpeakerSegment], list[int]]:
+    """Segments numbered by first appearance, and that order (old speaker index per new one)."""
+    turns = [(a, b, s) for a, b, s in runs(path) if s >= 0]
+    order = list(dict.fromkeys(s for _, _, s in turns))
+    segments = [
+        SpeakerSegment(round(frame_time(a), 3), round(min(frame_time(b), seconds), 3), order.index(s),
+                       round(float(confidence[a:b].mean()), 2))
+        for a, b, s in turns
+    ]
+    return segments, order
 
 
-def clustering_pieces(regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Regions cut into equal pieces of at most PIECE_FRAMES: short enough to hold one voice
-    mostly, long enough for a steady voice vector."""
-    pieces = []
-    for first, last in regions:
-        count = -(-(last - first) // PIECE_FRAMES)
-        bounds = np.linspace(first, last, count + 1).round().astype(int)
-        pieces.extend(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
-    return pieces
+def _empty(dimension: int, options: DiarizeOptions) -> Diarization:
+    return Diarization([], np.zeros((0, dimension), np.float32), np.zeros(dimension, np.float32), 0.0,
+                       options.ge2e_weight)
 
 
-def piece_vectors(
-    pieces: list[tuple[int, int]], windows: list[tuple[int, int]], vectors: np.ndarray
-) -> np.ndarray:
-    """The mean voice vector of the windows centred in each piece (or of the nearest window)."""
-    centres = np.array([(a + b) / 2 for a, b in windows])
-    means = []
-    for first, last in pieces:
-        inside = (centres >= first) & (centres < last)
-        if not inside.any():
-            inside = (
-                np.abs(centres - (first + last) / 2) == np.abs(centres - (first + last) / 2).min()
-            )
-        means.append(vectors[inside].mean(axis=0))
-    return unit(np.array(means))
-
-
-def unit(vectors: np.ndarray) -> np.ndarray:
-    return vectors / (np.linalg.norm(vectors, axis=-1, keepdims=True) + 1e-9)
-
-
-def cluster(vectors: np.ndarray, speakers: int | None) -> np.ndarray:
-    """A cluster index per vector: `speakers` clusters or, when that is unknown, the count whose
-    clusters stand apart best (silhouette), one if none stands out by MIN_SILHOUETTE."""
-    from sklearn.metrics import silhouette_score
-
-    if speakers is not None:
-        return _clusters(vectors, speakers)
-    candidates = [_clusters(vectors, k) for k in range(2, min(MAX_SPEAKERS, len(vectors) - 1) + 1)]
-    candidates = [labels for labels in candidates if len(np.unique(labels)) > 1]
-    scores = [silhouette_score(vectors, labels, metric="cosine") for labels in candidates]
-    if not scores or max(scores) < MIN_SILHOUETTE:
-        return np.zeros(len(vectors), int)
-    return candidates[int(np.argmax(scores))]
-
-
-def _clusters(vectors: np.ndarray, count: int) -> np.ndarray:
-    from sklearn.cluster import AgglomerativeClustering
-
-    if count < 2 or len(vectors) < 2:
-        return np.zeros(len(vectors), int)
-    clustering = AgglomerativeClustering(
-        n_clusters=min(count, len(vectors)), metric="cosine", linkage="average"
-    )
-    labels = clustering.fit_predict(vectors)
-    for _ in range(5):  # refine against centroids, as k-means would
-        labels = np.argmax(vectors @ centroids_of(vectors, labels).T, axis=1)
-    return labels
-
-
-def centroids_of(vectors: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    return unit(np.stack([vectors[labels == c].mean(axis=0) for c in np.unique(labels)]))
-
-
-def frame_similarity(
-    windows: list[tuple[int, int]], vectors: np.ndarray, centroids: np.ndarray, frames: int
-) -> np.ndarray:
-    """(frames, speakers): mean similarity to each speaker of the windows covering each frame."""
-    similarity = vectors @ centroids.T
-    total = np.zeros((frames + 1, len(centroids)))
-    count = np.zeros(frames + 1)
-    for (first, last), row in zip(windows, similarity):
-        total[first] += row
-        total[last] -= row
-        count[first] += 1
-        count[last] -= 1
-    return np.cumsum(total, axis=0)[:frames] / np.maximum(np.cumsum(count)[:frames, None], 1)
-
-
-def resegment(
-    regions: list[tuple[int, int]], similarity: np.ndarray, loudness: np.ndarray
-) -> list[tuple[int, int, int]]:
-    """(first, last, speaker) turns along the likeliest speaker path through the speech frames.
-
-    A change of speaker costs SWITCH_COST (in seconds of clear voice evidence) inside a region and
-    nothing across a pause, so turns change at pauses unless the voice says otherwise; a change
-    left inside a region then moves to the quietest frame within SNAP_S.
-    """
-    speech = np.concatenate([np.arange(a, b) for a, b in regions])
-    switch_cost = np.full(len(speech), SWITCH_COST)
-    switch_cost[np.cumsum([0] + [b - a for a, b in regions[:-1]])] = 0.0
-    path = np.empty(len(similarity), int)
-    path[speech] = best_path(similarity[speech] * FRAME_S, switch_cost)
-    snap = round(SNAP_S / FRAME_S)
-    turns = []
-    for first, last in regions:
-        changes = np.flatnonzero(np.diff(path[first:last])) + 1
-        bounds = [first, *(first + changes).tolist(), last]
-        speakers = [int(path[b]) for b in bounds[:-1]]
-        for i in range(1, len(bounds) - 1):
-            lo, hi = (
-                max(bounds[i] - snap, bounds[i - 1] + 1),
-                min(bounds[i] + snap, bounds[i + 1] - 1),
-            )
-            bounds[i] = lo + int(np.argmin(loudness[lo : hi + 1]))
-        turns += list(zip(bounds, bounds[1:], speakers))
-    return turns
-
-
-def best_path(scores: np.ndarray, switch_cost: np.ndarray) -> np.ndarray:
-    """Viterbi: the label sequence maximising the summed scores minus the switches' costs."""
-    frames, labels = scores.shape
-    came_from = np.zeros((frames, labels), int)
-    total = scores[0].copy()
-    for t in range(1, frames):
-        leader = int(np.argmax(total))
-        switched = total[leader] - switch_cost[t]
-        came_from[t] = np.where(total >= switched, np.arange(labels), leader)
-        total = np.maximum(total, switched) + scores[t]
-    path = np.empty(frames, int)
-    path[-1] = int(np.argmax(total))
-    for t in range(frames - 1, 0, -1):
-        path[t - 1] = came_from[t, path[t]]
-    return path
-
-
-def _joined(turns: list[tuple[int, int, int]], max_gap: int) -> list[tuple[int, int, int]]:
-    """One turn for a speaker's speech across pauses shorter than max_gap frames."""
-    joined: list[tuple[int, int, int]] = []
-    for first, last, speaker in turns:
-        if joined and joined[-1][2] == speaker and first - joined[-1][1] < max_gap:
-            joined[-1] = (joined[-1][0], last, speaker)
-        else:
-            joined.append((first, last, speaker))
-    return joined
-
-
-def separation(vectors: np.ndarray, centroids: np.ndarray) -> float:
-    """0-1: the median margin by which a window resembles its own speaker over the next one."""
-    if len(centroids) < 2:
-        return 1.0
-    similarity = np.sort(vectors @ centroids.T, axis=1)
-    margin = float(np.median(similarity[:, -1] - similarity[:, -2]))
-    return float(np.clip(margin / SURE_MARGIN, 0.0, 1.0))
-
-
-def turn_confidence(similarity: np.ndarray, speech: np.ndarray, first: int, last: int, speaker: int) -> float:
-    """0-1: the mean lead of the turn's speaker over the likeliest other one, on its speech frames."""
-    if similarity.shape[1] < 2:
-        return 1.0
-    frames = similarity[first:last][speech[first:last]]
-    if not len(frames):
-        return 0.0
-    others = np.delete(frames, speaker, axis=1).max(axis=1)
-    return float(np.clip(np.mean(frames[:, speaker] - others) / SURE_MARGIN, 0.0, 1.0))
-
-
-def diarize_audio(audio: np.ndarray, speakers: int | None = None,
-                  encoder: SpeakerEncoder | None = None) -> Diarization:
-    """Who spoke when in `audio` (16 kHz mono), with `speakers` voices if known."""
-    encoder = encoder or default_encoder()
-    regions = speech_regions(audio)
-    if not regions:
-        return Diarization([], np.zeros((0, encoder.dimension), np.float32),
-                           np.zeros(encoder.dimension, np.float32), 0.0)
-    audio = at_training_loudness(audio, regions)
-    windows = embedding_windows(regions)
-    raw = encoder.embed(audio, windows)
-    # What all voices of the recording share (room, channel, the encoder's bias) hides what
-    # tells them apart: take it out before comparing.
-    common = raw.mean(axis=0)
-    vectors = unit(raw - common)
-    pieces = clustering_pieces(regions)
-    piece_vecs = piece_vectors(pieces, windows, vectors)
-    labels = cluster(piece_vecs, speakers)
-    centroids = centroids_of(piece_vecs, labels)
-    loudness = np.log(power_mel(audio).sum(axis=1) + 1e-6)
-    similarity = frame_similarity(windows, vectors, centroids, len(loudness))
-    turns = _joined(resegment(regions, similarity, loudness), round(MAX_PAUSE_IN_TURN_S / FRAME_S))
-    order = list(dict.fromkeys(speaker for _, _, speaker in turns))  # by first appearance
+def diarize_audio(audio: np.ndarray, speakers: int | None = None, options: DiarizeOptions | None = None,
+                  encoder: VoiceEncoder | None = None) -> Diarization:
+    """Who spoke when in `audio` (16 kHz mono float), with `speakers` voices if known."""
+    options = options or DiarizeOptions()
+    encoder = encoder or default_voice_encoder(options.threads, options.embed_bucket_s, options.ge2e_weight > 0)
+    starts = window_starts(len(audio), round(options.step_s / FRAME_S))
+    activity = default_segmenter(options.threads).activity(audio, starts)
+    frames = frame_count(len(audio))
+    embedded = _embedded_windows(len(starts), options)
+    pieces = [p for w in embedded for p in window_pieces(activity[w], int(w), options.min_piece_s,
+                                                          options.max_piece_s)]
+    if not pieces:
+        return _empty(encoder.dimension, options)
+    raw = encoder.embed(audio, [piece_span(int(starts[p.window]), p) for p in pieces])
+    space = VoiceSpace(_common(raw, options), options.ge2e_weight)
+    labels, weights, centroids, separation = cluster_pieces(space.project(raw), pieces, speakers, options)
+    votes = speaker_votes(activity, starts, pieces, labels, weights, len(centroids), frames)
+    path = frame_path(votes, speech_frames(activity, starts, frames, options.speech_threshold))
+    path = smooth(path, round(options.max_gap_s / FRAME_S), round(options.min_turn_s / FRAME_S))
+    confidence = frame_confidence(votes, coverage(starts[embedded], frames))
+    segments, order = _to_segments(path, confidence, len(audio) / SAMPLE_RATE)
     order += [c for c in range(len(centroids)) if c not in order]
-    speech = np.zeros(len(similarity), bool)
-    for first, last in regions:
-        speech[first:last] = True
-    segments = [SpeakerSegment(a * FRAME_S, b * FRAME_S, order.index(s),
-                               round(turn_confidence(similarity, speech, a, b, s), 2)) for a, b, s in turns]
-    centroids = centroids[order]
-    return Diarization(segments, centroids, common, separation(vectors, centroids))
+    return Diarization(segments, centroids[order], space.common, separation, options.ge2e_weight)
 
 
-def voice_vector(audio: np.ndarray, encoder: SpeakerEncoder | None = None) -> tuple[np.ndarray, float]:
-    """One voice vector for all the speech in `audio` (to enroll a known speaker), and how many
-    seconds of speech it was made from."""
-    encoder = encoder or default_encoder()
-    regions = speech_regions(audio)
-    if not regions:
+def voice_vector(audio: np.ndarray, options: DiarizeOptions | None = None,
+                 encoder: VoiceEncoder | None = None) -> tuple[np.ndarray, float]:
+    """One raw voice vector for the speech in `audio` where one voice talks alone (to enroll a
+    known speaker, e.g. the host), and how many seconds of speech it was made from: the
+    length-weighted mean of its pieces' vectors, as the diarizer embeds pieces."""
+    options = options or DiarizeOptions()
+    encoder = encoder or default_voice_encoder(options.threads, options.embed_bucket_s, options.ge2e_weight > 0)
+    starts = window_starts(len(audio), CHUNK_FRAMES)  # disjoint windows: each second once
+    activity = default_segmenter(options.threads).activity(audio, starts)
+    pieces = [p for w in range(len(starts))
+              for p in window_pieces(activity[w], w, options.min_piece_s, options.max_piece_s)]
+    spans = [piece_span(int(starts[p.window]), p) for p in pieces]
+    spans = [(a, min(b, len(audio))) for a, b in spans if min(b, len(audio)) > a]
+    if not spans:
         return np.zeros(encoder.dimension, np.float32), 0.0
-    vectors = encoder.embed(at_training_loudness(audio, regions), embedding_windows(regions))
-    seconds = sum(b - a for a, b in regions) * FRAME_S
-    return unit(vectors.mean(axis=0)).astype(np.float32), seconds
+    lengths = np.array([b - a for a, b in spans], np.float32)[:, None]
+    mean = (encoder.embed(audio, spans) * lengths).sum(axis=0) / lengths.sum()
+    return mean.astype(np.float32), float(lengths.sum() / SAMPLE_RATE)
+
+
+def voiceprint_dimension(options: DiarizeOptions | None = None) -> int:
+    """The length of a voiceprint made by today's encoders (an older one is refused)."""
+    options = options or DiarizeOptions()
+    return CAMPPLUS_DIMENSION + (GE2E_DIMENSION if options.ge2e_weight > 0 else 0)

@@ -1,6 +1,6 @@
 """Diarize stage: every word of the transcript gets the name of who said it.
 
-Who spoke when comes from the audio alone (`pipeline.diarization`); each word then takes the
+Who spoke when comes from the audio alone (`pipeline.engines.diarize`); each word then takes the
 speaker it overlaps most. A change of speaker may then move by up to MAX_BOUNDARY_SHIFT words to
 the nearest sentence end or pause: one or two boundary words on the wrong side is the commonest
 complaint about word-level diarization.
@@ -19,7 +19,7 @@ Naming the voices:
 - `Dialogue.confidence` (0-1) combines how clearly the voices separate with how sure the naming
   is; under LOW_CONFIDENCE the dialogue carries a warning instead of a silent guess.
 - Each turn carries a confidence too (0-1): how much more its voice resembles its speaker than
-  the other, over its words (see diarization.turn_confidence). A turn under DOUBTED_TURN becomes a
+  the other, over its words (see pipeline.engines.diarize: votes' lead). A turn under DOUBTED_TURN becomes a
   doubt for the producer (build/<slug>/review.json), with the transcript's own doubts.
 """
 
@@ -33,11 +33,13 @@ import numpy as np
 
 from pipeline.engines.diarize import (
     Diarization,
+    DiarizeOptions,
     SpeakerSegment,
     diarize_audio,
     load_audio,
     speaker_label,
     voice_vector,
+    voiceprint_dimension,
 )
 from pipeline.errors import PipelineError
 from pipeline.model import (
@@ -69,10 +71,11 @@ def diarize(
     *,
     host_voiceprint: Path | None = None,
     mapping: dict[str, str] | None = None,
+    options: DiarizeOptions | None = None,
 ) -> Dialogue:
     """The transcript as named turns: who said each word, by name."""
     mapping = _checked_mapping(mapping or {})
-    diarization = diarize_audio(load_audio(audio), 1 + len(guests))
+    diarization = diarize_audio(load_audio(audio), 1 + len(guests), options)
     words = transcript.words
     if not diarization.segments:
         named = [dataclasses.replace(w, speaker=host) for w in words]
@@ -113,8 +116,11 @@ def load_voiceprint(path: Path) -> np.ndarray:
         vector = np.load(path)
     except (OSError, ValueError) as exc:
         raise PipelineError(path, f"cannot read the host voiceprint ({exc})") from exc
-    if vector.shape != (256,) or not np.isfinite(vector).all():
+    if vector.ndim != 1 or not np.isfinite(vector).all():
         raise PipelineError(path, "not a host voiceprint; make one with `publish enroll-host CLIP`")
+    if vector.shape != (voiceprint_dimension(),):
+        raise PipelineError(path, f"this host voiceprint was made by an older speaker model ({len(vector)} values, "
+                                  f"{voiceprint_dimension()} now); enroll the host again: `publish enroll-host CLIP`")
     return vector
 
 

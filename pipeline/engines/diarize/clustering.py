@@ -1,0 +1,130 @@
+"""Which voice each piece is: centroid-linkage clustering of tracks (as pyannote), then pieces
+to the nearest centroid, refined k-means style."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pipeline.engines.diarize.segmentation import FRAME_S, Piece
+
+if TYPE_CHECKING:
+    from pipeline.engines.diarize import DiarizeOptions
+
+
+def unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / (np.linalg.norm(vectors, axis=-1, keepdims=True) + 1e-9)
+
+
+def _fold_small(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarray, min_weight: float,
+                count: int) -> tuple[np.ndarray, int]:
+    """(labels with clusters lighter than min_weight given to the nearest of the `count`
+    heaviest large clusters, how many large clusters there were)."""
+    ids = np.unique(labels)
+    mass = np.array([weights[labels == c].sum() for c in ids])
+    large = ids[mass >= min_weight]
+    kept = large[np.argsort(-mass[mass >= min_weight])][:count]
+    if not len(kept):
+        return np.zeros(len(vectors), int), 0
+    centroids = unit(np.stack([vectors[labels == c].mean(axis=0) for c in kept]))
+    return np.argmax(vectors @ centroids.T, axis=1), len(large)
+
+
+def centroid_linkage(vectors: np.ndarray, weights: np.ndarray, count: int | None,
+                     options: DiarizeOptions) -> np.ndarray:
+    """A cluster index per unit vector: centroid-linkage agglomerative clustering cut into
+    `count` clusters that each hold at least min_cluster_share of the speech (lighter ones are
+    outliers folded into the nearest large cluster, as pyannote's min_cluster_size does), or cut
+    at a distance when the count is unknown. When no cut yields `count` large clusters (a voice
+    heard for a second), fewer speakers are returned rather than a real voice split in two."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    if len(vectors) < 2 or count == 1:
+        return np.zeros(len(vectors), int)
+    tree = linkage(vectors, method="centroid", metric="euclidean")
+    min_weight = options.min_cluster_share * weights.sum()
+    if count is None:
+        count = max(1, _fold_small(vectors, fcluster(tree, options.unknown_threshold, criterion="distance"),
+                                   weights, min_weight, len(vectors))[1])
+    best, best_large = np.zeros(len(vectors), int), 0
+    for cut in range(count, len(vectors) + 1):
+        labels, large = _fold_small(vectors, fcluster(tree, cut, criterion="maxclust"), weights, min_weight, count)
+        if large >= count:
+            return labels
+        if large > best_large:
+            best, best_large = labels, large
+    return best
+
+
+def refine(vectors: np.ndarray, labels: np.ndarray, passes: int,
+           count: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, unit centroids) after k-means-style passes with cosine similarity."""
+    count = count or (int(labels.max()) + 1 if len(labels) else 0)
+    centroids = _centroids(vectors, labels, count)
+    for _ in range(passes):
+        labels = np.argmax(vectors @ centroids.T, axis=1)
+        centroids = _centroids(vectors, labels, count, centroids)
+    return labels, centroids
+
+
+def _centroids(vectors: np.ndarray, labels: np.ndarray, count: int, previous: np.ndarray | None = None) -> np.ndarray:
+    rows = []
+    for c in range(count):
+        members = vectors[labels == c]
+        rows.append(members.mean(axis=0) if len(members) else previous[c])
+    return unit(np.stack(rows)) if rows else np.zeros((0, vectors.shape[1]), np.float32)
+
+
+def match_margin(similarity: np.ndarray, labels: np.ndarray, sure_margin: float) -> np.ndarray:
+    """0-1 per vector: its similarity lead of its speaker over the best other one."""
+    if similarity.shape[1] < 2:
+        return np.ones(len(labels))
+    own = similarity[np.arange(len(labels)), labels]
+    others = similarity.copy()
+    others[np.arange(len(labels)), labels] = -np.inf
+    return np.clip((own - others.max(axis=1)) / sure_margin, 0.0, 1.0)
+
+
+def track_vectors(pieces: list[Piece], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(track of each piece, unit vector of each track): a track is one local speaker's solo
+    speech in one window, whose pieces' vectors are averaged by length. Tracks are long, so
+    their vectors are steady enough for the linkage to find the speakers."""
+    keys = [(p.window, p.local) for p in pieces]
+    index = {key: i for i, key in enumerate(dict.fromkeys(keys))}
+    track = np.array([index[key] for key in keys])
+    lengths = np.array([p.last - p.first for p in pieces], np.float32)[:, None]
+    sums = np.zeros((len(index), vectors.shape[1]), np.float32)
+    np.add.at(sums, track, vectors * lengths)
+    return track, unit(sums)
+
+
+def cluster_pieces(vectors: np.ndarray, pieces: list[Piece], speakers: int | None,
+                   options: DiarizeOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(speaker per piece, its match weight 0.5-1, unit centroids, separation 0-1) for unit
+    piece vectors.
+
+    The linkage runs on tracks (steady vectors); the pieces (short, but able to show a change
+    of voice inside a track) then go to the nearest centroid, refined k-means style."""
+    track, tracks = track_vectors(pieces, vectors)
+    piece_seconds = np.array([p.last - p.first for p in pieces]) * FRAME_S
+    track_labels = centroid_linkage(tracks, np.bincount(track, piece_seconds), speakers, options)
+    _, centroids = refine(tracks, track_labels, options.kmeans_passes)
+    labels, centroids = refine(vectors, np.argmax(vectors @ centroids.T, axis=1), options.kmeans_passes,
+                               len(centroids))
+    margin = match_margin(vectors @ centroids.T, labels, options.sure_margin)
+    separation = float(np.median(margin)) if len(margin) else 0.0
+    return labels, 0.5 + 0.5 * margin, centroids, separation
+
+
+def silhouette(vectors: np.ndarray, labels: np.ndarray, sample: int = 2000) -> float:
+    """Mean cosine silhouette of the labelling (on at most `sample` vectors, fixed seed): how
+    much closer each vector is to its own cluster than to the next. -1 for one cluster."""
+    from sklearn.metrics import silhouette_score
+
+    if len(np.unique(labels)) < 2:
+        return -1.0
+    chosen = np.random.default_rng(0).choice(len(vectors), min(len(vectors), sample), replace=False)
+    if len(np.unique(labels[chosen])) < 2:
+        return -1.0
+    return float(silhouette_score(vectors[chosen], labels[chosen], metric="cosine"))
