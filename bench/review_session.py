@@ -269,6 +269,9 @@ def session_on(project: Project, slug: str, ref: dict) -> dict:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
+        errors = []
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+        page.on("pageerror", lambda error: errors.append(str(error)))
         began = time.perf_counter()
         page.goto(f"http://127.0.0.1:{server.server_port}/?token={session.token}", wait_until="networkidle")
         page.wait_for_selector(".w")
@@ -292,6 +295,7 @@ def session_on(project: Project, slug: str, ref: dict) -> dict:
         figures.update(actions=producer.actions, page_seconds=round(producer.seconds, 1), fixes=producer.fixes,
                        collateral=producer.collateral, kinds=producer.kinds)
         figures["idempotent"] = same_fix_twice(page)
+        figures["page errors"] = errors
         browser.close()
     server.shutdown()
     return figures
@@ -312,7 +316,8 @@ def main() -> None:
     print(f"  {figures['fixes']} fixes ({figures['link fixes']} for links, {figures['speaker fixes']} for speakers), "
           f"{figures['actions']} actions (clicks, keys, choices), page's own time {figures['page_seconds']} s; "
           f"speaker runs left {figures['speaker runs left']}; doubts at start {figures['doubts at start']}")
-    print(f"  by kind: {figures['kinds']}; the same fix sent again written once: {figures['idempotent']}")
+    print(f"  by kind: {figures['kinds']}; the same fix sent again written once: {figures['idempotent']}; "
+          f"console errors: {len(figures['page errors'])}")
     print(f"  changed besides the fix named: {len(figures['collateral'])}" +
           "".join(f"\n    {line}" for line in figures["collateral"]))
 

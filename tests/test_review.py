@@ -324,6 +324,9 @@ def test_a_candidate_spot_is_placed_in_one_click_and_every_phrase_is_offered(ope
     page = open_page()
     page.locator("#doubt-list button", has_text=missing["chose"]).click()
     assert page.locator("#candidates li").count() == 1
+    page.locator(".w").nth(20).click()  # words selected while a link's doubt is shown: that link offered
+    assert page.input_value("#link") == link["phrase"]
+    page.keyboard.press("Escape")
     page.click("#candidates .place-here")
     saved(page)
     [entry] = fixes(project)["link"]

@@ -212,7 +212,7 @@ function renderCandidates(doubt) {
   if (doubt.kind !== "link-not-found" || !link) return;
   for (const spot of doubt.candidates || []) {
     const item = element("li", "candidate");
-    item.append(element("span", "time", clock(spot.start)), "«" + spot.heard + "» ",
+    item.append(element("span", "time", clock(spot.start)), " «" + spot.heard + "» ",
       button("▶", () => play(spot.start)),
       " ", button("Place here", () => placeAt(link.phrase, spot), "place-here"));
     list.append(item);
@@ -290,6 +290,8 @@ function selectWords(turn, first, last) {
   $("selected").textContent = text;
   $("selected-time").textContent = clock(+words[0].dataset.start);
   $("meant").value = text;
+  const doubt = currentDoubt(), doubted = doubt && LINK_KINDS.has(doubt.kind) && page.links.find((l) => l.title === doubt.chose);
+  if (doubted) $("link").value = doubted.phrase; // walking the links' doubts: the one shown is offered first
   const marker = markerOf(turn, selection.first, selection.last);
   $("not-mention").hidden = !(marker && marker[1]);
   $("marked-title").textContent = marker && marker[1] ? "[" + marker[0] + "] " + marker[1].title : "";
