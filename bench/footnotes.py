@@ -1,8 +1,8 @@
 """Footnotes on episodes with gold markers: the 11-minute sample excerpt by default.
 
     .venv/bin/python bench/footnotes.py [--episode PATH]... [--vocabulary none|hotwords|anchors|all]
-                                        [--no-relisten] [--relisten-compute-type TYPE]
-                                        [--corrections FILE] [--decoys]
+                                        [--no-audio] [--audio-compute-type TYPE] [--threshold X]
+                                        [--words-dir DIR] [--corrections FILE] [--decoys]
 
 An episode is an audio file with its `.ref.json` beside it, footnoted with
 ../shared/data/seed/links.json (../shared/data/sample-episode/excerpt.mp3, the default), or an
@@ -15,12 +15,17 @@ vocabulary setting it prints: references numbered as in the seed, markers within
 gold (hypothesis aligned to the reference text), false markers, the link terms spelled right
 before and after the stage, and WER with and without the stage. Targets: every link numbered as
 in the seed, each within 3 words, 0 false markers, term recall >= 90 %, WER no worse than
-without the stage. The stage gives links missing after the first pass a second listen (the
-audio decoded again around likely stretches); --no-relisten measures without it, and
---relisten-compute-type decodes it with other CTranslate2 kernels (float32, int8_float32): the
-int8 kernels differ between CPUs, so a placement that holds under one type only is luck.
---decoys adds links that are never said, spread through the list, and counts the markers they
-get: each is a false marker the gold markers cannot show.
+without the stage. The stage scores links missing after the first pass against the audio
+(engines/footnotes/audio_score.py); --no-audio measures without it, --audio-compute-type scores
+with other CTranslate2 kernels (float32, int8_float32): the int8 kernels differ between CPUs,
+so a placement that holds under one type only is luck. --threshold sets the contrast a
+placement by sound needs (`-inf`: every missing link placed at its best spot, each printed
+with its contrast and whether it is right: how the threshold is chosen). For each link not
+placed it prints whether its gold mention is within 5 s of one of its candidate spots (top 3).
+--words-dir DIR takes the first pass from DIR/<name>.words.json ([{text, start, end,
+probability}]) instead of transcribing. --decoys adds links that are never said, spread
+through the list, and counts the markers they get: each is a false marker the gold markers
+cannot show.
 """
 
 from __future__ import annotations
@@ -41,12 +46,13 @@ from scoring import MARKER, wer, words_for_scoring
 from pipeline.config import load_episode
 from pipeline.corrections_file import load_corrections
 from pipeline.engines.corrections import vocabulary
-from pipeline.engines.footnotes import place_footnotes
-from pipeline.engines.relisten import SecondListener
+from pipeline.engines.footnotes import Footnoted, FootnoteOptions, footnote
+from pipeline.engines.relisten import PhraseScorer
 from pipeline.engines.transcribe import TranscribeOptions, transcribe
 from pipeline.model import (
     Dialogue,
     Link,
+    Segment,
     Transcript,
     Turn,
     Word,
@@ -240,7 +246,7 @@ def _spelling(anchors: list[str], heard: str, text: str, ref_text: str) -> dict:
     }
 
 
-def score(footnoted: Dialogue, plain: Dialogue, episode: BenchEpisode) -> dict:
+def score(footnoted: Dialogue, plain: Dialogue, episode: BenchEpisode, with_hits: bool = False) -> dict:
     """Markers are compared by the link they stand for (the seed numbers gold markers, the stage
     numbers its own), so a link missed early shows as wrong numbers, not as misplaced markers."""
     links = episode.links
@@ -263,6 +269,7 @@ def score(footnoted: Dialogue, plain: Dialogue, episode: BenchEpisode) -> dict:
         **_spelling([link.phrases[0] for link in links], heard, text, ref_text),
         "WER without the stage": round(wer(ref_text, heard), 4),
         "WER with the stage": round(wer(ref_text, text), 4),
+        **({"hit_urls": sorted(placement.hit_urls)} if with_hits else {}),
     }
 
 
@@ -290,9 +297,11 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--vocabulary", choices=[*MODES, "all"], default="hotwords")
     parser.add_argument("--corrections", type=Path,
                         help="a producer's corrections.toml, e.g. bench/excerpt-corrections.toml")
-    parser.add_argument("--no-relisten", action="store_true", help="no second listen for missing links")
-    parser.add_argument("--relisten-compute-type", default="auto",
-                        help="CTranslate2 type for second listens (the first pass stays int8)")
+    parser.add_argument("--no-audio", action="store_true", help="no scoring by sound for missing links")
+    parser.add_argument("--audio-compute-type", default="auto",
+                        help="CTranslate2 type for scoring by sound (the first pass stays int8)")
+    parser.add_argument("--threshold", type=float, help="the contrast a placement by sound needs")
+    parser.add_argument("--words-dir", type=Path, help="first passes as DIR/<name>.words.json")
     parser.add_argument("--decoys", action="store_true", help="add never-said links and count their markers")
     return parser.parse_args()
 
@@ -316,20 +325,76 @@ def _score_tally(footnoted: Dialogue, plain: Dialogue, episode: BenchEpisode) ->
     return tally
 
 
+def _first_pass(episode: BenchEpisode, mode: str, args: argparse.Namespace) -> Dialogue:
+    """The first pass as the stage reads it, its words given the reference speakers."""
+    cached = args.words_dir / f"{episode.name}.words.json" if args.words_dir else None
+    if cached is not None and cached.is_file():
+        words = [Word(w["text"], w["start"], w["end"], w["probability"])
+                 for w in json.loads(cached.read_text(encoding="utf-8"))]
+        segments = [Segment(words[0].start, words[-1].end, join_words(words), words)] if words else []
+        transcript = Transcript("fr", words[-1].end if words else 0.0, segments)
+    else:
+        transcript = cached_transcript(episode.audio, settings_for(mode, episode.links, episode.names))
+    return dialogue_by_reference_speakers(transcript, episode.reference["turns"])
+
+
+def _gold_times(episode: BenchEpisode) -> dict[str, list[float]]:
+    """Each link's gold markers (by URL) as times: its word's place in its reference turn."""
+    seed, times = seed_links(), {}
+    for turn in episode.reference["turns"]:
+        words, markers = marker_positions(words_for_scoring(turn["raw"]))
+        for number, at in markers:
+            share = (max(at, 0) + 0.5) / max(len(words), 1)
+            times.setdefault(_same(seed[number - 1].url), []).append(turn["start"] + share * (turn["end"] - turn["start"]))
+    return times
+
+
+def _candidate_tally(found: Footnoted, episode: BenchEpisode) -> tuple[int, int]:
+    """Links not placed whose gold mention is within 5 s of one of their candidate spots."""
+    gold = _gold_times(episode)
+    url_of = {link.title: _same(link.url) for link in episode.links}
+    hits = total = 0
+    for title, spots in found.candidates.items():
+        if title not in url_of or url_of[title] not in gold:
+            continue  # a decoy, or a link the episode never says
+        total += 1
+        hit = any(abs(spot["start"] - t) <= 5.0 for spot in spots for t in gold[url_of[title]])
+        hits += hit
+        print(f"  not placed: {title}: gold at {[round(t) for t in gold[url_of[title]]]}, spots"
+              f" {[(round(s['start']), s['heard'], s['score']) for s in spots]} {'HIT' if hit else 'miss'}")
+    return hits, total
+
+
+def _by_sound(found: Footnoted, episode: BenchEpisode, figures: dict | None) -> None:
+    """Each placement by sound with its contrast, and whether it is within 3 words of gold."""
+    right = set(figures["hit_urls"]) if figures else set()
+    url_of = {link.title: _same(link.url) for link in episode.links}
+    for doubt in found.dialogue.doubts:
+        if doubt.kind == "second-chance" and "by sound" in doubt.note:
+            contrast = float(doubt.note.split(" by ")[-1].split(")")[0])
+            verdict = "right" if url_of.get(doubt.chose) in right else "WRONG"
+            print(f"  by sound: {doubt.chose!r} over {doubt.heard!r} at {doubt.start:.0f} s, contrast {contrast:.2f}, {verdict}")
+
+
 def _run(episode: BenchEpisode, mode: str, corrections: list, args: argparse.Namespace) -> dict[str, tuple[int, int]]:
     """One episode footnoted under one vocabulary setting: its figures printed, its tally."""
-    transcript = cached_transcript(episode.audio, settings_for(mode, episode.links, episode.names))
-    plain = dialogue_by_reference_speakers(transcript, episode.reference["turns"])
-    second_listen = None if args.no_relisten else SecondListener(
-        episode.audio, settings_for(mode, episode.links, episode.names, args.relisten_compute_type))
+    plain = _first_pass(episode, mode, args)
+    options = FootnoteOptions() if args.threshold is None else FootnoteOptions(contrast_threshold=args.threshold)
+    audio = None if args.no_audio else PhraseScorer(
+        episode.audio, settings_for(mode, episode.links, episode.names, args.audio_compute_type), options)
     listed = with_decoys(episode.links, episode.text) if args.decoys else episode.links
     began = time.monotonic()
-    footnoted = place_footnotes(plain, listed, corrections, second_listen=second_listen)
+    found = footnote(plain, listed, corrections, audio=audio, options=options)
     elapsed = time.monotonic() - began
+    footnoted = found.dialogue
+    duration = plain.turns[-1].words[-1].end if plain.turns else 0.0
     print(f"{episode.name}, vocabulary={mode}: {MODES[mode]}, {len(corrections)} producer corrections,"
-          f" second listen {'off' if args.no_relisten else 'on (' + args.relisten_compute_type + ')'}"
-          f"  (footnoting took {elapsed:.1f} s)")
+          f" by sound {'off' if args.no_audio else 'on (' + args.audio_compute_type + ')'}"
+          f"  (footnoting took {elapsed:.1f} s, RTF {elapsed / max(duration, 1):.3f})")
     tally = _decoy_tally(footnoted, listed, episode) if args.decoys else _score_tally(footnoted, plain, episode)
+    if not args.decoys:
+        _by_sound(found, episode, score(footnoted, plain, episode, with_hits=True))
+    tally["candidates with the gold mention in the top 3"] = _candidate_tally(found, episode)
     for warning in footnoted.warnings:
         print(f"  warning: {warning}")
     return tally

@@ -16,9 +16,12 @@ from pipeline.corrections_file import load_corrections
 from pipeline.engines.corrections import vocabulary
 from pipeline.engines.footnotes import (
     FootnoteOptions,
+    Margin,
     Match,
     control_names,
+    footnote,
     is_running_order,
+    is_sorted_list,
     place_footnotes,
 )
 from pipeline.engines.spelling import phonetic_key, plain_tokens
@@ -80,14 +83,15 @@ def test_a_link_not_found_keeps_its_number_and_renumbers_none_of_the_others():
     assert doubt.start == 0.0 and doubt.end < 4.0  # before the next link placed, "Turk"
 
 
-def test_with_links_listed_out_of_order_a_link_not_found_takes_no_number():
+def test_with_links_listed_out_of_order_a_link_not_found_is_numbered_after_the_others():
     heard = dialogue(
         ("Gérald", "bonjour à tous, bienvenue"),
         ("Antonio", "une plateforme comme Amazon Mechanical Turk et puis ChatGPT"),
     )
     result = place_footnotes(heard, [CHATGPT, IMAGINAIRES, TURK])  # not the running order
     assert marked(result) == [("Turk", 1), ("ChatGPT", 2)]
-    assert [(r.number, r.url) for r in result.references] == [(1, TURK.url), (2, CHATGPT.url), (None, IMAGINAIRES.url)]
+    # Numbered, unmarked: placed later by the producer, it renumbers none of the others.
+    assert [(r.number, r.url) for r in result.references] == [(1, TURK.url), (2, CHATGPT.url), (3, IMAGINAIRES.url)]
     assert [d.kind for d in result.doubts] == ["link-not-found"]
     assert (result.doubts[0].start, result.doubts[0].end) == (0.0, heard.turns[-1].end)
 
@@ -103,7 +107,7 @@ def test_a_sound_alike_heard_only_out_of_the_list_order_is_not_placed():
     heard = dialogue(("Gérald", "on parle de châche et pété puis de Imaginaires ce soir"))
     result = place_footnotes(heard, [IMAGINAIRES, CHATGPT])
     assert marked(result) == [("Imaginaires", 1)]
-    assert [(r.number, r.url) for r in result.references] == [(1, IMAGINAIRES.url), (None, CHATGPT.url)]
+    assert [(r.number, r.url) for r in result.references] == [(1, IMAGINAIRES.url), (2, CHATGPT.url)]
     assert "châche" in text(result) and "'ChatGPT'" in result.warnings[0]
 
 
@@ -128,10 +132,10 @@ def test_a_later_phrase_reuses_the_number_and_a_repeated_anchor_gets_no_new_mark
     assert result.turns[1].words[5].footnote == 1
 
 
-def test_a_link_never_heard_is_listed_last_without_a_number_and_warned_about():
+def test_a_link_never_heard_is_listed_last_unmarked_and_warned_about():
     heard = dialogue(("Gérald", "vous écoutez Imaginaires et rien d'autre"))
     result = place_footnotes(heard, [REDDIT, IMAGINAIRES])
-    assert [(r.number, r.url) for r in result.references] == [(1, IMAGINAIRES.url), (None, REDDIT.url)]
+    assert [(r.number, r.url) for r in result.references] == [(1, IMAGINAIRES.url), (2, REDDIT.url)]
     assert len(result.warnings) == 1 and "'Reddit'" in result.warnings[0]
 
 
@@ -141,7 +145,7 @@ def test_weak_evidence_places_no_marker_and_changes_no_word():
     result = place_footnotes(heard, [REDDIT, TURK])
     assert marked(result) == []
     assert text(result) == text(heard)
-    assert [r.number for r in result.references] == [None, None]
+    assert [r.number for r in result.references] == [1, 2]  # numbered in the list's order, unmarked
 
 
 def test_a_short_name_is_not_matched_by_sound_alone():
@@ -319,143 +323,12 @@ def test_a_link_missing_between_placed_neighbours_takes_a_doubted_sound_alike():
     assert marked(late) == [("ChatGPT", 1)]
 
 
-def test_a_doubted_sound_alike_needs_no_second_listen():
-    heard = doubted(dialogue(
-        ("Gérald", "vous écoutez Imaginaires, bienvenue"),
-        ("Antonio", "un commentaire de blog ou de réditer c'est un truc, puis ChatGPT et réditer encore"),
-    ), "réditer", 0.4)
-    # Even a decoder that writes any name it is told over "réditer" is not asked: the first
-    # pass's evidence owes nothing to a favoured name.
-    eager = Suggestible("un commentaire de blog ou de réditer c'est un truc", "réditer", start=2.0)
-    result = place_footnotes(heard, [IMAGINAIRES, REDDIT, CHATGPT], second_listen=eager)
-    assert marked(result) == [("Imaginaires,", 1), ("Reddit", 2), ("ChatGPT", 3)]
-    assert eager.requests == []
-
-
-def test_a_names_own_article_replaces_the_article_heard():
-    heard = dialogue(
-        ("Gérald", "Antonio Casilli. Cette étude publiée sur le Commensation fait écho à Time Magazine"),
-    )
-    casilli = Link(["Antonio Casilli"], "Antonio Casilli", "https://www.casilli.fr")
-    result = place_footnotes(doubted(heard, "Commensation", 0.31), [casilli, CONVERSATION, TIME])
-    assert "publiée sur The Conversation [2] fait écho à Time Magazine [3]" in text(result)
-
-
-class ScriptedListen:
-    """Stands in for the decoder in these placement tests (a real second listen is tested on
-    the excerpt below): it hears `words` in any clip, and records each request."""
-
-    def __init__(self, heard_again: str, start: float):
-        self.words = dialogue(("?", heard_again), start=start).turns[0].words
-        self.requests: list[tuple[float, float, str]] = []
-
-    def __call__(self, start: float, end: float, phrase: str) -> list[Word]:
-        self.requests.append((start, end, phrase))
-        return [w for w in self.words if start <= w.start and w.end <= end]
-
-
-def test_a_second_listen_places_a_link_where_it_writes_the_phrase():
-    heard = doubted(dialogue(
-        ("Gérald", "vous écoutez Imaginaires. Quand on a un débat au niveau européen autour de React, qui doit"),
-        ("Antonio", "cadrer le développement. ChatGPT aussi."),
-    ), "React,", 0.05)
-    # "React," is the 11th word, at 5.0 s: the second listen hears the name there.
-    listen = ScriptedListen("écoutez Imaginaires. Quand on a un débat au niveau européen autour de l'IA Act, qui doit",
-                          start=0.5)
-    result = place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], second_listen=listen)
-    assert marked(result) == [("Imaginaires.", 1), ("Act,", 2), ("ChatGPT", 3)]
-    assert "autour de l'IA Act [2], qui doit" in text(result)
-    (start, end, phrase), (again_from, again_to, again), *controls = listen.requests
-    assert phrase == "l'IA Act" and start <= 5.0 < end and start >= 1.0  # from the sentence's start
-    # Another context: from just before the stretch, running on after it.
-    assert again == "l'IA Act" and 5.0 - DEFAULTS.run_on_s[0] <= again_from < 5.0 and again_to > end
-    # Control listens of the same clip favour unrelated names: this decoder wrote none of them.
-    assert len(controls) == DEFAULTS.control_listens
-    assert all((a, b) == (start, end) and name in DEFAULTS.control_names for a, b, name in controls)
-    # A second listen that hears the same words again places nothing.
-    same = ScriptedListen("Quand on a un débat au niveau européen autour de React, qui doit", start=1.5)
-    assert marked(place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], second_listen=same)) == [
-        ("Imaginaires.", 1), ("ChatGPT", 3)]
-
-
-class Suggestible:
-    """A decoder that writes whatever name it is told to favour over the `unsure` word."""
-
-    def __init__(self, heard: str, unsure: str, start: float):
-        self.heard = dialogue(("?", heard), start=start).turns[0].words
-        self.unsure = unsure
-        self.requests: list[str] = []
-
-    def __call__(self, start: float, end: float, phrase: str) -> list[Word]:
-        self.requests.append(phrase)
-        return [replace(w, text=phrase) if w.text.startswith(self.unsure) else w for w in self.heard]
-
-
-def test_a_name_written_only_after_the_sentences_opening_is_not_placed():
-    heard = doubted(dialogue(
-        ("Gérald", "vous écoutez Imaginaires. Quand on a un débat au niveau européen autour de React, qui doit"),
-        ("Antonio", "cadrer le développement. ChatGPT aussi."),
-    ), "React,", 0.05)
-
-    def led_by_the_opening(start: float, end: float, phrase: str) -> list[Word]:
-        """Writes the name only when the clip starts at the sentence (1.0 s), not otherwise."""
-        text = "Quand on a un débat au niveau européen autour de " + ("l'IA Act," if start < 2.0 else "React,")
-        return [w for w in dialogue(("?", text + " qui doit"), start=1.5).turns[0].words if start <= w.start]
-
-    result = place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], second_listen=led_by_the_opening)
-    assert marked(result) == [("Imaginaires.", 1), ("ChatGPT", 3)]
-
-
-def test_a_name_a_decoder_writes_wherever_it_is_told_is_not_placed():
-    heard = doubted(dialogue(
-        ("Gérald", "vous écoutez Imaginaires. Quand on a un débat au niveau européen autour de React, qui doit"),
-        ("Antonio", "cadrer le développement. ChatGPT aussi."),
-    ), "React,", 0.05)
-    listen = Suggestible("Quand on a un débat au niveau européen autour de React, qui doit", "React", start=1.5)
-    result = place_footnotes(heard, [IMAGINAIRES, ACT, CHATGPT], second_listen=listen)
-    assert listen.requests[:2] == ["l'IA Act", "l'IA Act"] and listen.requests[2] in DEFAULTS.control_names
-    assert marked(result) == [("Imaginaires.", 1), ("ChatGPT", 3)]
-    assert any("l'IA Act" in w and "not found" in w for w in result.warnings)
-
-
 def test_control_names_never_sound_like_the_episodes_links():
     mastodon = Link(["Mastodon"], "Mastodon", "https://joinmastodon.org")
     spotify = Link(["le podcast sur Spotify"], "Spotify", "https://spotify.com")
     controls = control_names([IMAGINAIRES, mastodon, spotify])
     assert "Mastodon" not in controls and "Spotify" not in controls
     assert len(controls) >= len(DEFAULTS.control_names) - 4
-
-
-def test_second_listens_are_few_per_episode():
-    # Twelve links never said, each with stretches alike enough to be worth a second listen.
-    names = [Link(["Mastodon"], f"Mastodon {n}", f"https://example.org/{n}") for n in range(12)]
-    said = "vous écoutez Imaginaires. " + "le maxtre bof. " * 12
-    for talk, most in ((said + FILLER * 60, "windows"), (said, "seconds")):  # 16 minutes, then 20 s
-        heard = doubted(dialogue(("G", talk)), "maxtre", 0.2)
-        listen = ScriptedListen("rien de tel", start=0.0)
-        result = place_footnotes(heard, [IMAGINAIRES, *names], second_listen=listen)
-        listened = sum(end - start for start, end, _ in listen.requests)
-        if most == "windows":
-            assert len(listen.requests) == DEFAULTS.relisten_budget
-        else:  # the last listen may begin just under the share
-            assert 0 < len(listen.requests) < DEFAULTS.relisten_budget
-            assert listened - (listen.requests[-1][1] - listen.requests[-1][0]) < DEFAULTS.relisten_share * heard.turns[-1].words[-1].end
-        assert marked(result) == [("Imaginaires.", 1)] and len(result.warnings) == 12
-
-
-def test_the_options_set_how_many_second_listens_and_controls_an_episode_takes():
-    names = [Link(["Mastodon"], f"Mastodon {n}", f"https://example.org/{n}") for n in range(12)]
-    heard = doubted(dialogue(("G", "vous écoutez Imaginaires. " + "le maxtre bof. " * 12 + FILLER * 60)), "maxtre", 0.2)
-    listen = ScriptedListen("rien de tel", start=0.0)
-    place_footnotes(heard, [IMAGINAIRES, *names], second_listen=listen, options=FootnoteOptions(relisten_budget=3))
-    assert len(listen.requests) == 3
-    # A decoder that writes what it is told: each stretch gets its listen, its check, and as
-    # many control listens as the options say.
-    eager = Suggestible("vous écoutez Imaginaires. le maxtre bof.", "maxtre", start=0.0)
-    place_footnotes(doubted(dialogue(("G", "vous écoutez Imaginaires. le maxtre bof.")), "maxtre", 0.2),
-                    [IMAGINAIRES, names[0]], second_listen=eager, options=FootnoteOptions(control_listens=1))
-    assert eager.requests[:2] == ["Mastodon", "Mastodon"] and len(eager.requests) == 3
-    assert eager.requests[2] in DEFAULTS.control_names
 
 
 def test_the_options_set_how_doubted_a_sound_alike_must_be():
@@ -472,43 +345,143 @@ def test_the_options_set_how_doubted_a_sound_alike_must_be():
 def test_the_options_key_holds_every_tuning_number_as_data():
     key = DEFAULTS.key()
     assert json.loads(json.dumps(key)) == key
-    assert key["relisten_budget"] == DEFAULTS.relisten_budget and key["run_on_s"] == list(DEFAULTS.run_on_s)
+    assert key["contrast_threshold"] == DEFAULTS.contrast_threshold
+    assert key["control_names"] == list(DEFAULTS.control_names)
     assert FootnoteOptions().key() == key and FootnoteOptions(order_shuffles=100).key() != key
     with pytest.raises(AttributeError):
-        DEFAULTS.relisten_budget = 9  # frozen: a run's options cannot drift from its key
+        DEFAULTS.contrast_threshold = 9  # frozen: a run's options cannot drift from its key
+
+
+def test_a_names_own_article_replaces_the_article_heard():
+    heard = dialogue(
+        ("Gérald", "Antonio Casilli. Cette étude publiée sur le Commensation fait écho à Time Magazine"),
+    )
+    casilli = Link(["Antonio Casilli"], "Antonio Casilli", "https://www.casilli.fr")
+    result = place_footnotes(doubted(heard, "Commensation", 0.31), [casilli, CONVERSATION, TIME])
+    assert "publiée sur The Conversation [2] fait écho à Time Magazine [3]" in text(result)
+
+
+class BySound:
+    """Stands in for the audio (the real scorer is tested on the excerpt below): at heard words
+    starting with a key of `said`, the audio supports that phrase by `margin` per token, any
+    other text by `others`; elsewhere every text loses. Records what it is asked."""
+
+    def __init__(self, said: dict[str, str], margin: float = 1.0, others: float = -2.0):
+        self.said, self.margin, self.others = said, margin, others
+        self.asked: list[tuple[str, list[str]]] = []
+
+    def __call__(self, words: list[Word]) -> BySound:
+        self.words = words
+        return self
+
+    def margins(self, first: int, last: int, texts: list[str]) -> list[Margin]:
+        heard = join_words(self.words[first : last + 1])
+        self.asked.append((heard, list(texts)))
+        meant = next((phrase for key, phrase in self.said.items() if heard.startswith(key)), None)
+        if meant is None:
+            return [Margin(-8.0, -2.0) for _ in texts]
+        return [Margin(4 * self.margin, self.margin) if text == meant else Margin(4 * self.others, self.others)
+                for text in texts]
+
+
+def test_a_doubted_sound_alike_needs_no_audio():
+    heard = doubted(dialogue(
+        ("Gérald", "vous écoutez Imaginaires, bienvenue"),
+        ("Antonio", "un commentaire de blog ou de réditer c'est un truc, puis ChatGPT et réditer encore"),
+    ), "réditer", 0.4)
+    audio = BySound({})
+    result = place_footnotes(heard, [IMAGINAIRES, REDDIT, CHATGPT], audio=audio)
+    assert marked(result) == [("Imaginaires,", 1), ("Reddit", 2), ("ChatGPT", 3)]
+    assert audio.asked == []  # nothing missing: the audio is not asked
+
+
+ACT_HEARD = (("Gérald", "vous écoutez Imaginaires. Quand on a un débat au niveau européen autour de React, qui doit"),
+             ("Antonio", "cadrer le développement. ChatGPT aussi."))
+
+
+def test_a_link_the_audio_prefers_to_unrelated_names_is_placed_by_sound():
+    audio = BySound({"React,": "l'IA Act"})
+    found = footnote(dialogue(*ACT_HEARD), [IMAGINAIRES, ACT, CHATGPT], audio=audio)
+    result = found.dialogue
+    assert marked(result) == [("Imaginaires.", 1), ("Act,", 2), ("ChatGPT", 3)]
+    assert "autour de l'IA Act [2], qui doit" in text(result)
+    [doubt] = result.doubts
+    assert doubt.kind == "second-chance" and doubt.heard == "React," and "by 3.00" in doubt.note
+    assert any("l'IA Act\" placed at 0:06" in w and "by sound" in w for w in result.warnings)
+    # Asked: the margin of the phrase at the bracket's stretches, then the contrast at the best,
+    # against as many control names as the options say, none alike to the episode's links.
+    heard, texts = audio.asked[-1]
+    assert heard == "React," and texts[0] == "l'IA Act" and len(texts) == 1 + DEFAULTS.contrast_controls
+    assert set(texts[1:]) <= set(control_names([IMAGINAIRES, ACT, CHATGPT]))
+    assert found.candidates == {}
+
+
+def test_a_name_the_audio_favours_no_more_than_unrelated_names_is_not_placed():
+    # Where recognition is unsure, any name gains: the phrase as much as the control names.
+    suggestible = BySound({"React,": "l'IA Act"}, margin=1.0, others=0.5)
+    found = footnote(dialogue(*ACT_HEARD), [IMAGINAIRES, ACT, CHATGPT], audio=suggestible)
+    assert marked(found.dialogue) == [("Imaginaires.", 1), ("ChatGPT", 3)]  # l'IA Act keeps its number
+    assert [d.kind for d in found.dialogue.doubts] == ["link-not-found"]
+    # Its candidate spots, best first: the stretch the audio favours it at leads.
+    spots = found.candidates[ACT.title]
+    assert spots[0] == {"start": 6.5, "end": 6.9, "heard": "React,", "score": 4.0}
+    assert 1 <= len(spots) <= DEFAULTS.candidate_spots
+    assert all(set(spot) == {"start", "end", "heard", "score"} for spot in spots)
+    stricter = footnote(dialogue(*ACT_HEARD), [IMAGINAIRES, ACT, CHATGPT], audio=BySound({"React,": "l'IA Act"}),
+                        options=FootnoteOptions(contrast_threshold=3.5))
+    assert ACT.title in stricter.candidates
+
+
+def test_candidate_spots_are_the_best_few_stretches_apart_and_found_without_audio_too():
+    names = "le maxtre bof. " + FILLER + "un mastoc ici. " + FILLER + "la mastière. " + FILLER + "le master. "
+    heard = dialogue(("G", "vous écoutez Imaginaires. " + names))
+    mastodon = Link(["Mastodon"], "Mastodon", "https://joinmastodon.org")
+    found = footnote(heard, [IMAGINAIRES, mastodon])
+    spots = found.candidates["Mastodon"]
+    assert len(spots) == DEFAULTS.candidate_spots
+    assert spots == sorted(spots, key=lambda s: -s["score"])  # by likeness in text, without audio
+    starts = sorted(s["start"] for s in spots)
+    assert all(b - a >= DEFAULTS.spot_separation_s for a, b in zip(starts, starts[1:]))
+    # With audio, by the margin the audio gives the phrase there.
+    by_sound = footnote(heard, [IMAGINAIRES, mastodon], audio=BySound({"master.": "Mastodon"}, others=1.0))
+    assert by_sound.candidates["Mastodon"][0]["heard"] == "master."
+
+
+def test_the_stage_writes_candidate_spots_in_review_json_for_a_link_not_found():
+    from pipeline.model import Doubt
+    from pipeline.stages.footnotes import _with_candidates
+
+    spots = {"l'IA Act": [{"start": 6.0, "end": 6.4, "heard": "React,", "score": 4.0}]}
+    missing = _with_candidates(Doubt("link-not-found", 0.0, 9.0, "", "l'IA Act", "not heard"), spots)
+    assert missing["candidates"] == spots["l'IA Act"] and json.loads(json.dumps(missing)) == missing
+    assert "candidates" not in _with_candidates(Doubt("word", 1.0, 2.0, "x", "x", ""), spots)
 
 
 @pytest.mark.slow
-def test_real_second_listens_place_the_name_said_and_never_a_decoy():
+def test_the_audio_prefers_a_said_phrase_to_unrelated_names_and_places_no_decoy():
     """The excerpt's first pass heard "au bout de l'acte" at 8:04 where "l'IA Act" is said, and
-    "ça maltaude" for "Sam Altman" at 8:10. With real second listens: names never said that
-    sound a little like "maltaude" get no marker, even where the decoder is led to write them
-    (on one CPU a listen favouring "Mastodon" wrote it for "Sam Altman"), and "l'IA Act", if
-    marked, is marked only where it is said. Which stretches the budget reaches, and so whether
-    "l'IA Act" is listened to at all, depends on how this CPU's kernels decode the first ones."""
-    from pipeline.engines.relisten import SecondListener
+    "ça maltaude" for "Sam Altman" at 8:10. Scored against the audio, the phrase said beats
+    unrelated names at its stretch; names never said that sound a little like "maltaude" are
+    not placed, and "l'IA Act", if placed, only where it is said."""
+    from pipeline.engines.relisten import PhraseScorer
     from pipeline.engines.transcribe import TranscribeOptions
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     data = json.loads((Path(__file__).parent / "excerpt-first-pass-477-498.json").read_text(encoding="utf-8"))
     words = [Word(t, a, b, p, speaker="Gérald") for t, a, b, p in data["words (text, start, end, probability)"]]
-    decoys = [Link([name], f"decoy {name}", f"https://decoy.example/{name}")
-              for name in ("Malakoff", "Altice")]
-    listener = SecondListener(shared_file("sample-episode/excerpt.mp3"),
-                              TranscribeOptions(model="base", device="cpu", language="fr"))
-    favoured = []
-
-    def listen(start: float, end: float, phrase: str) -> list[Word]:
-        favoured.append(phrase)
-        return listener(start, end, phrase)
-
-    result = place_footnotes(Dialogue([Turn("Gérald", words)]), [ACT, *decoys], second_listen=listen)
-    # The decoys' stretches are the most promising, so listened to first, on any CPU: had the
-    # decoder written a decoy there past the checks, the test would see its marker.
-    assert {"Malakoff", "Altice"} & set(favoured)
-    placed = {r.title for r in result.references if r.number is not None}
+    audio = PhraseScorer(shared_file("sample-episode/excerpt.mp3"), TranscribeOptions(model="base", device="cpu"))
+    scores = audio(words)
+    acte = next(k for k, w in enumerate(words) if w.text == "'acte")
+    act, *controls = scores.margins(acte - 1, acte, ["l'IA Act", *DEFAULTS.control_names[:6]])
+    assert act.per_token > max(c.per_token for c in controls) + 1.0
+    heard_as = scores.margins(acte - 1, acte, ["l'acte"])[0]  # the words as heard: no margin
+    assert abs(heard_as.total) < 1e-6
+    decoys = [Link([name], f"decoy {name}", f"https://decoy.example/{name}") for name in ("Malakoff", "Altice")]
+    found = footnote(Dialogue([Turn("Gérald", words)]), [ACT, *decoys], audio=audio)
+    placed = {r.title for r in found.dialogue.references if r.number is not None
+              and any(w.footnote == r.number for t in found.dialogue.turns for w in t.words)}
     assert placed <= {ACT.title}
-    said_at = [w.start for t in result.turns for w in t.words if w.footnote]
+    said_at = [w.start for t in found.dialogue.turns for w in t.words if w.footnote]
     assert all(484.0 <= at <= 486.0 for at in said_at)
 
 
@@ -625,3 +598,79 @@ def test_links_heard_in_the_list_order_more_than_chance_allows_are_its_running_o
     assert is_running_order(heard_at(10, None, 30, 400, None, 500, 700))  # every link heard in order
     assert not is_running_order(heard_at(700, 30, 400, 10, 500, 90, 200))  # shuffled
     assert not is_running_order(heard_at(10, None, None))  # one link tells nothing
+
+
+ALPHABETICAL = [Link(["Antonio Casilli"], "Antonio Casilli", "https://www.casilli.fr"), CHATGPT,
+                Link(["Imaginaires"], "Imaginaires", "https://example.org/imaginaires"),
+                Link(["OpenAI"], "OpenAI", "https://openai.com"), TIME]
+
+
+def test_a_list_sorted_by_title_or_phrase_is_not_the_running_order():
+    assert is_sorted_list(ALPHABETICAL)
+    assert is_sorted_list([REDDIT, TURK, TIME, CHATGPT]) is False
+    assert is_sorted_list([TURK, CHATGPT, IMAGINAIRES]) is False  # too short to tell
+    by_phrase = [Link([p], f"{9 - k} {p}", f"https://example.org/{k}")
+                 for k, p in enumerate(["Amazon", "Bing", "Claude", "Deezer"])]
+    assert is_sorted_list(by_phrase)
+    # Heard in the alphabet's order, as it happens: still not a running order, and numbers follow
+    # the order of first mention.
+    heard_at = [[Match(link.phrases[0], at, at, 1.0, exact=True)] for at, link in zip((10, 20, 30, 40, 50), ALPHABETICAL)]
+    assert is_running_order(heard_at) and not is_running_order(heard_at, links=ALPHABETICAL)
+    heard = dialogue(
+        ("Gérald", "bonjour, vous écoutez Imaginaires avec Antonio Casilli, bienvenue"),
+        ("Antonio", "merci. Time Magazine a publié une enquête sur OpenAI, le créateur de ChatGPT"),
+    )
+    result = place_footnotes(heard, ALPHABETICAL)
+    assert marked(result) == [("Imaginaires", 1), ("Casilli,", 2), ("Magazine", 3), ("enquête", 3), ("OpenAI,", 4),
+                              ("ChatGPT", 5)]
+
+
+def test_with_a_list_in_any_order_a_name_the_intro_drops_is_footnoted_where_taken_up():
+    heard = dialogue(
+        ("Gérald", "bonjour, vous écoutez Imaginaires. Time Magazine révèle qu'OpenAI, le créateur de ChatGPT, "
+                   "paie mal. Antonio Casilli, bienvenue."),
+        ("Antonio", "merci. Prenons ChatGPT, qui est sous les yeux de tout le monde. " + FILLER * 2),
+        ("Gérald", FILLER * 4 + "merci Antonio Casilli. Vous avez écouté Imaginaires."),
+    )
+    result = place_footnotes(heard, ALPHABETICAL)
+    at = {w.footnote: (w.speaker, w.text) for t in result.turns for w in t.words if w.footnote}
+    chatgpt = next(r.number for r in result.references if r.url == CHATGPT.url)
+    assert at[chatgpt] == ("Antonio", "ChatGPT,")  # taken up by the guest: the intro named it in passing
+    # Recalled only at the end, the show and the guest stay footnoted in the intro.
+    imaginaires = next(r.number for r in result.references if r.title == "Imaginaires")
+    casilli = next(r.number for r in result.references if r.title == "Antonio Casilli")
+    assert at[imaginaires][0] == at[casilli][0] == "Gérald" and imaginaires == 1
+    assert [r.number for r in result.references] == [1, 2, 3, 4, 5]
+
+
+def _markers(result: Dialogue) -> dict[int, float]:
+    return {w.footnote: w.start for t in result.turns for w in t.words if w.footnote}
+
+
+@pytest.mark.parametrize("links", [[IMAGINAIRES, TIME, CHATGPT, REDDIT, TURK],  # the running order
+                                   ALPHABETICAL[:2] + [REDDIT] + ALPHABETICAL[2:]])  # alphabetical
+def test_a_fix_renumbers_and_moves_no_other_link(links):
+    from pipeline.engines.corrections import NotMention
+    from pipeline.model import LinkFix
+
+    heard = dialogue(
+        ("Gérald", "bonjour, vous écoutez Imaginaires avec Antonio Casilli. Time Magazine, une enquête"),
+        ("Antonio", "merci. ChatGPT et de réditer c'est un truc. Amazon Mechanical Turk, OpenAI puis ChatGPT encore"),
+    )
+    before = place_footnotes(heard, links)
+    numbers = {r.url: r.number for r in before.references}
+    assert REDDIT.url in numbers and "Reddit" not in text(before)
+    # The producer places Reddit on "réditer": it is marked with the number it had; nothing else moves.
+    fixed = place_footnotes(heard, links, placed_by_producer=[LinkFix("Reddit", "réditer", 7.4, 8.0)])
+    assert {r.url: r.number for r in fixed.references} == numbers
+    others = {n: at for n, at in _markers(before).items()}
+    assert {n: at for n, at in _markers(fixed).items() if n != numbers[REDDIT.url]} == others
+    assert _markers(fixed)[numbers[REDDIT.url]] == 7.5
+    # "Not a mention" on ChatGPT's first: it goes to its next (out of the running order: none),
+    # the others stay as they were.
+    chatgpt = numbers[CHATGPT.url]
+    refused = place_footnotes(heard, links, placed_by_producer=[NotMention("ChatGPT", "ChatGPT", 5.9, 6.5)])
+    assert {r.url: r.number for r in refused.references} == numbers
+    assert {n: at for n, at in _markers(refused).items() if n != chatgpt} == {
+        n: at for n, at in others.items() if n != chatgpt}
+    assert _markers(refused).get(chatgpt, float("inf")) > others[chatgpt]

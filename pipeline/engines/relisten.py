@@ -1,5 +1,6 @@
-"""Second listens: a stretch of the episode decoded again, favouring one phrase, for the
-footnotes stage's last chance at a name the first pass misheard (see engines/footnotes).
+"""Second listens: a stretch of the episode decoded again, favouring one phrase; and the
+episode's audio scoring a phrase in place of heard words (PhraseScorer), the footnotes stage's
+last chance at a name the first pass misheard (see engines/footnotes).
 
 Each listen costs a decode of a few seconds of audio; the footnotes stage re-runs after every
 producer's fix, so with a cache file each listen is decoded once for this audio and these
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.build.files import data_digest, file_digest, write_json_atomically
+from pipeline.engines.footnotes import AudioScorer, FootnoteOptions
 from pipeline.engines.transcribe import SAMPLE_RATE, TranscribeOptions, samples_of
 from pipeline.engines.whisper_model import load_model
 from pipeline.model import Word, to_data
@@ -78,3 +80,19 @@ class SecondListener:
                  round(float(w.probability), 3))
             for segment in segments for w in segment.words or [] if w.word.strip()
         ]
+
+
+class PhraseScorer:
+    """`scorer(words)`: the episode's audio, asked how well a link's phrase fits in place of
+    heard words (engines/footnotes/audio_score.py), with the transcription's model, loaded once
+    per process. Its encoder passes and decoder scores are kept for the run only."""
+
+    def __init__(self, source: Path, options: TranscribeOptions, footnote_options: FootnoteOptions = FootnoteOptions()):
+        self.source = source
+        self.options = options
+        self.footnote_options = footnote_options
+
+    def __call__(self, words: list[Word]) -> AudioScorer:
+        options = self.options
+        model = load_model(options.model, options.device, options.compute_type)
+        return AudioScorer(model, samples_of(self.source), words, options.language or "fr", self.footnote_options)

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 @dataclass(frozen=True)
 class FootnoteOptions:
     """How alike, how many and how much: the thresholds of matching, of the running order, and
-    of the second chances (see the package's docstring for the story they tell)."""
+    of the second chances by sound (see the package's docstring for the story they tell)."""
 
     # Matching (match.py).
     # A window's spoken length, relative to the phrase's, to be compared at all.
@@ -50,28 +50,46 @@ class FootnoteOptions:
     # doubtful_probability) is taken: a misheard name is near in sound and heard unsure.
     bracketed_similarity: float = 0.72
     doubtful_probability: float = 0.5
-    # Stretches worth a second listen: this alike, promising this much (similarity x doubt),
-    # the few most promising per link, and so many in all per episode: each costs a decoding.
-    relisten_similarity: float = 0.5
-    relisten_promise: float = 0.3
-    relisten_tries: int = 3
-    relisten_budget: int = 8
-    # ... and no more audio in all than this share of the episode's (context and control
-    # listens included), so that second listens stay a small part of a run's time.
-    relisten_share: float = 0.1
-    # Seconds decoded either side of the stretch: alone, a name is rarely spelled right; and
-    # a margin around the clip's first and last words, so that neither is cut mid-word.
-    relisten_context_s: float = 10.0
-    clip_margin_s: float = 0.2
-    # The check listen's clip: from so long before the stretch to so long after it.
-    run_on_s: tuple[float, float] = (4.0, 15.0)
-    # Unrelated names of varied sounds for control listens; the most like the stretch are
-    # favoured, so many per stretch.
+    # Scoring by sound (audio_score.py), for each link still missing: the stretches of its
+    # bracket (the whole episode when the list is not the running order) at least
+    # sound_similarity alike, the `sound_candidates` most alike, are scored with the phrase in
+    # place of the words heard; the best `contrast_spots` by margin are weighed against
+    # `contrast_controls` unrelated names (those most like the stretch), and the phrase is placed
+    # where its margin per token beats theirs by contrast_threshold or more. Chosen on the tuning
+    # episodes (excerpt, v101-v104): see bench/footnotes.py.
+    sound_similarity: float = 0.5
+    sound_candidates: int = 8
+    contrast_spots: int = 2
+    contrast_controls: int = 4
+    contrast_threshold: float = 2.03
+    # A link not placed gets so many candidate spots for the producer, best margin first, none
+    # within spot_separation_s of a better one.
+    candidate_spots: int = 3
+    spot_separation_s: float = 5.0
+    # The scorer's windows: so much audio each (at most 30 s), one every score_step_s, owning the
+    # spans starting score_lead_s or more after its start; from score_slack_s before its first
+    # word, holding the words ending score_edge_s or more before its end; after_words heard words
+    # after a span scored too (how the phrase joins on); score_batch texts per decoder call.
+    score_window_s: float = 16.0
+    score_step_s: float = 10.0
+    score_lead_s: float = 1.0
+    score_slack_s: float = 0.2
+    score_edge_s: float = 0.5
+    after_words: int = 3
+    score_batch: int = 16
+    # Unrelated names of varied sounds, the controls; those alike to a link are left out.
     control_names: tuple[str, ...] = (
         "Mastodon", "Palantir", "Spotify", "Netflix", "Instagram", "Mediapart", "Duolingo",
         "Doctolib", "Blablacar", "Deezer", "Vinted", "Kickstarter", "Salesforce", "Nintendo",
     )
-    control_listens: int = 2
+
+    # Lists in any order (order.py): a list of at least sorted_list_links links sorted by title or
+    # phrase is not a running order. When the list is not the running order, a name the intro (the
+    # first turn, within intro_s) drops and the episode takes up again before taken_up_share of its
+    # length is footnoted where taken up; one only recalled at the end stays in the intro.
+    sorted_list_links: int = 4
+    intro_s: float = 90.0
+    taken_up_share: float = 0.5
 
     def key(self) -> dict:
         """Every field, as JSON data: what a cache of the engine's results is keyed by."""

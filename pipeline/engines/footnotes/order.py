@@ -8,9 +8,11 @@ the same links would give in random orders (a permutation test)."""
 from __future__ import annotations
 
 import random
+import unicodedata
 
 from pipeline.engines.footnotes.match import Match
 from pipeline.engines.footnotes.options import FootnoteOptions
+from pipeline.model import Link
 
 
 def room_for_missing(word_count: int, link_count: int, options: FootnoteOptions = FootnoteOptions()) -> int:
@@ -53,11 +55,27 @@ def order_chance(per_link: list[list[Match]], shuffles: int = FootnoteOptions.or
     return (as_long + 1) / (shuffles + 1)
 
 
-def is_running_order(per_link: list[list[Match]], options: FootnoteOptions = FootnoteOptions()) -> bool:
+def _sort_key(text: str) -> str:
+    """A title or phrase as an alphabetical list sorts it: no accents, case or leading punctuation."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+    return "".join(c for c in plain if c.isalnum() or c == " ").strip()
+
+
+def is_sorted_list(links: list[Link], options: FootnoteOptions = FootnoteOptions()) -> bool:
+    """Whether the list is sorted by title or by phrase (sorted_list_links links or more: a
+    running order of that many seldom is), so ordered by the alphabet, not by the episode."""
+    if len(links) < options.sorted_list_links:
+        return False
+    return any(keys == sorted(keys) for keys in ([_sort_key(link.title) for link in links],
+                                                  [_sort_key(link.phrases[0]) for link in links]))
+
+
+def is_running_order(per_link: list[list[Match]], options: FootnoteOptions = FootnoteOptions(),
+                     links: list[Link] = ()) -> bool:
     """Whether most links heard were heard in the list's order, or more than chance would give,
-    on all matches or on exact spellings alone."""
+    on all matches or on exact spellings alone; never for a list sorted by title or phrase."""
     heard = sum(map(bool, per_link))
-    if heard < 2:
+    if heard < 2 or is_sorted_list(list(links), options):
         return False
     exact = [[m for m in matches if m.exact] for matches in per_link]
     share = len(in_list_order(per_link)) / heard

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, replace
 
 from pipeline.engines.corrections import NotMention, apply_corrections
+from pipeline.engines.footnotes.audio_score import ScoreAudio
 from pipeline.engines.footnotes.match import (
     NAME_ARTICLE,
     Match,
@@ -31,7 +32,7 @@ from pipeline.engines.footnotes.match import (
 )
 from pipeline.engines.footnotes.options import FootnoteOptions
 from pipeline.engines.footnotes.order import bracket, in_list_order, is_running_order, room_for_missing
-from pipeline.engines.footnotes.second_chance import Evidence, SecondListen, second_chances
+from pipeline.engines.footnotes.second_chance import Evidence, Spot, second_chances
 from pipeline.engines.spelling import find_phrase, respell, split_elision
 from pipeline.model import (
     Correction,
@@ -49,28 +50,80 @@ from pipeline.model import (
 HEARD_ARTICLES = {"the", "le", "la", "les", "l"}
 
 
+@dataclass(frozen=True)
+class Footnoted:
+    """The footnoted dialogue, and for each link not placed (by title) its candidate spots:
+    {"start", "end", "heard", "score"}, best first, for the review page's "place here"."""
+
+    dialogue: Dialogue
+    candidates: dict[str, list[dict]]
+
+
 def place_footnotes(dialogue: Dialogue, links: list[Link], corrections: list[Correction] = (),
-                    second_listen: SecondListen | None = None, placed_by_producer: list[LinkFix] = (),
+                    audio: ScoreAudio | None = None, placed_by_producer: list[LinkFix] = (),
                     people: list[str] = (), options: FootnoteOptions = FootnoteOptions()) -> Dialogue:
-    """The dialogue with [n] markers after each link's first mention, respelled, with references.
-    `second_listen` gives links missing from the words a second listen (see second_chance.py);
-    `placed_by_producer` are first mentions the producer chose, which win over the stage's;
+    """The dialogue with [n] markers after each link's first mention, respelled, with references
+    (see `footnote`)."""
+    return footnote(dialogue, links, corrections, audio, placed_by_producer, people, options).dialogue
+
+
+def footnote(dialogue: Dialogue, links: list[Link], corrections: list[Correction] = (),
+             audio: ScoreAudio | None = None, placed_by_producer: list[LinkFix] = (),
+             people: list[str] = (), options: FootnoteOptions = FootnoteOptions()) -> Footnoted:
+    """The dialogue with [n] markers after each link's first mention, respelled, with references,
+    and candidate spots for the links not placed. `audio` scores phrases against the episode's
+    audio for links missing from the words (see second_chance.py); `placed_by_producer` are
+    first mentions the producer chose, which win over the stage's, and "not a mention" fixes;
     `people`'s names (whole, or the family name alone) are respelled where they sound so."""
     dialogue = apply_corrections(dialogue, list(corrections))
     words = [word for turn in dialogue.turns for word in turn.words]
-    evidence = Evidence(links, words, [Spoken.of(word.text) for word in words], options)
-    refused = _Refused([f for f in placed_by_producer if isinstance(f, NotMention)], links, words, options.fix_slack_s)
-    heard = _Heard(refused.kept(confident_matches(
-        evidence.heard, list(dict.fromkeys(bare(p) for link in links for p in link.phrases)), options)))
-    chosen = refused.kept_chosen(_chosen_mentions([f for f in placed_by_producer if not isinstance(f, NotMention)],
-                                                  links, words, options.fix_slack_s))
-    mentions = refused.settled(_mentions(evidence, heard, chosen, second_listen))
-    order = numbering(mentions.first, len(links), mentions.running_order)
-    numbers = {index: number for number, index in enumerate(order, start=1)}
-    marked = _marked(links, mentions.first, numbers, heard)
+    intro = dialogue.turns[0].words[-1].end if len(dialogue.turns) > 1 and dialogue.turns[0].words else 0.0
+    evidence = Evidence(links, words, [Spoken.of(word.text) for word in words], options,
+                        audio(words) if audio is not None and words else None, min(intro, options.intro_s))
+    matches = confident_matches(evidence.heard, list(dict.fromkeys(bare(p) for link in links for p in link.phrases)),
+                                options)
+    mentions = _with_fixes(evidence, matches, list(placed_by_producer))
+    numbers = {index: number for number, index in enumerate(mentions.order, start=1)}
+    marked = _marked(links, mentions.first, numbers, mentions.heard)
     with_markers = _with_markers(dialogue, {m.last: number for m, number in marked.items()})
     spelled = respell(with_markers, _respellings(evidence, mentions, marked, people))
-    return _reported(spelled, evidence, mentions, order, numbers)
+    return Footnoted(_reported(spelled, evidence, mentions, numbers), _candidates(evidence, mentions))
+
+
+def _with_fixes(evidence: Evidence, matches: list[Match], fixes: list[LinkFix]) -> _Mentions:
+    """The first mentions with the producer's fixes: the stage's own (the baseline, with no fix)
+    for every link no fix names, less any on words a producer placed another link on; those
+    found with the fixes for the links they name. Numbers are the baseline's: a fix renumbers
+    no other link, nor moves its marker."""
+    links, words, slack = evidence.links, evidence.words, evidence.options.fix_slack_s
+    baseline = _mentions(evidence, _Heard(matches), {})
+    if not fixes:
+        return baseline
+    refused = _Refused([f for f in fixes if isinstance(f, NotMention)], links, words, slack)
+    chosen = refused.kept_chosen(_chosen_mentions([f for f in fixes if not isinstance(f, NotMention)],
+                                                  links, words, slack))
+    fixed = refused.settled(_mentions(evidence, _Heard(refused.kept(matches)), chosen))
+    named = {i for i, link in enumerate(links) for f in fixes if f.phrase in (p.strip() for p in link.phrases)}
+    return _merged(baseline, fixed, named)
+
+
+def _merged(baseline: _Mentions, fixed: _Mentions, named: set[int]) -> _Mentions:
+    """The baseline's mentions for the links no fix names (less those on words the producer gave
+    another link), the fixed run's for the links they name; the baseline's numbers."""
+    chosen = fixed.chosen.values()
+    first = {i: m for i, m in baseline.first.items() if i not in named and not overlaps(m, chosen)}
+    first.update({i: m for i, m in fixed.first.items()
+                  if i in named and (i in fixed.chosen or not overlaps(m, first.values()))})
+
+    def pick(ours: dict, theirs: dict) -> dict:
+        return {**{i: v for i, v in ours.items() if i not in named and i in first},
+                **{i: v for i, v in theirs.items() if i in named}}
+
+    return replace(fixed, first=first, guessed={i: m for i, m in pick(baseline.guessed, fixed.guessed).items()
+                                                if i in first},
+                   running_order=baseline.running_order, order=baseline.order,
+                   contrast=pick(baseline.contrast, fixed.contrast),
+                   spots={i: s for i, s in pick(baseline.spots, fixed.spots).items() if i not in first})
 
 
 @dataclass(frozen=True)
@@ -121,34 +174,57 @@ class _Mentions:
     chosen: dict[int, Match]  # those the producer chose
     guessed: dict[int, Match]  # those found by a second chance
     running_order: bool
+    order: list[int]  # link indexes in the order they are numbered
+    heard: _Heard  # the confident matches these mentions were chosen from
+    contrast: dict[int, float]  # of those placed by sound
+    spots: dict[int, list[Spot]]  # candidate spots of the links not placed
 
 
-def _mentions(evidence: Evidence, heard: _Heard, chosen: dict[int, Match],
-              second_listen: SecondListen | None) -> _Mentions:
-    """The links' first mentions: in the list's order, the producer's, out of order when the
-    list is not the running order, then second chances."""
+def _mentions(evidence: Evidence, heard: _Heard, chosen: dict[int, Match]) -> _Mentions:
+    """The links' first mentions: in the list's order, the producer's, at their first mention
+    when the list is not the running order, then second chances."""
     links, words = evidence.links, evidence.words
     per_link = [heard.heard_as(link.phrases[0]) for link in links]
     room = room_for_missing(len(words), len(links), evidence.options)
     in_order = in_list_order(per_link, room)
-    running_order = is_running_order(per_link, evidence.options)
+    running_order = is_running_order(per_link, evidence.options, links)
     in_order = {i: m for i, m in in_order.items() if i not in chosen and not overlaps(m, chosen.values())}
-    in_order.update(chosen)
-    first = dict(in_order)
-    if not running_order:
-        _add_out_of_order(first, links, words, heard)
-    guessed = second_chances(evidence, in_order, first, second_listen, room)
-    first.update(guessed)
-    return _Mentions(first, chosen, guessed, running_order)
+    if running_order:
+        in_order.update(chosen)
+        first = dict(in_order)
+    else:
+        first = _first_heard(evidence, heard, set(in_order), chosen)
+    chances = second_chances(evidence, in_order if running_order else {}, first, room, running_order)
+    first.update(chances.found)
+    return _Mentions(first, chosen, chances.found, running_order, numbering(first, len(links), running_order),
+                     heard, chances.contrast, chances.spots)
 
 
-def _add_out_of_order(first: dict[int, Match], links: list[Link], words: list[Word], heard: _Heard) -> None:
-    """Links not in the run, marked at their first match written exactly as the phrase."""
-    for index, link in enumerate(links):
-        exact = [m for m in heard.heard_as(link.phrases[0])
-                 if m.exact and _written_as(words, m) and m not in first.values()]
-        if index not in first and exact:
-            first[index] = exact[0]
+def _first_heard(evidence: Evidence, heard: _Heard, in_run: set[int], chosen: dict[int, Match]) -> dict[int, Match]:
+    """With a list not in the running order: each link at its first trusted match (any match of
+    a link heard in the list's longest run, else one written exactly as the phrase, capitals
+    too: a sound-alike out of order is weak evidence), past the intro when the intro names it
+    in passing (see `_past_intro`)."""
+    first = dict(chosen)
+    for index, link in enumerate(evidence.links):
+        trusted = [m for m in heard.heard_as(link.phrases[0])
+                   if (index in in_run or (m.exact and _written_as(evidence.words, m))) and not overlaps(m, first.values())]
+        if index not in first and trusted:
+            first[index] = _past_intro(evidence, trusted)
+    return first
+
+
+def _past_intro(evidence: Evidence, matches: list[Match]) -> Match:
+    """The first match, unless it is in the intro (the first turn, within intro_s) and the
+    episode takes the name up again before taken_up_share of its length: the intro then names
+    it in passing ("le créateur de ChatGPT"), and the footnote goes where it is talked about.
+    A name the intro introduces (the show, the guest) and only the end recalls stays there."""
+    words, options = evidence.words, evidence.options
+    if words[matches[0].last].end > evidence.intro_end:
+        return matches[0]
+    until = options.taken_up_share * words[-1].end
+    taken_up = [m for m in matches if evidence.intro_end < words[m.first].start < until]
+    return taken_up[0] if taken_up else matches[0]
 
 
 def _marked(links: list[Link], first: dict[int, Match], numbers: dict[int, int], heard: _Heard) -> dict[Match, int]:
@@ -177,30 +253,44 @@ def _respellings(evidence: Evidence, mentions: _Mentions, marked: dict[Match, in
             **dict(_respelling(m, written[m.phrase], evidence.words, m in guessed) for m in marked if m not in chosen)}
 
 
-def _reported(spelled: Dialogue, evidence: Evidence, mentions: _Mentions, order: list[int],
-              numbers: dict[int, int]) -> Dialogue:
+def _reported(spelled: Dialogue, evidence: Evidence, mentions: _Mentions, numbers: dict[int, int]) -> Dialogue:
     """The dialogue with its references, and the warnings and doubts for the producer."""
     links, words = evidence.links, evidence.words
-    references = [Reference(numbers[i], links[i].title, links[i].url) for i in order]
+    references = [Reference(numbers[i], links[i].title, links[i].url) for i in mentions.order]
     unplaced = [index for index in range(len(links)) if index not in mentions.first]
     references += [Reference(None, links[i].title, links[i].url) for i in unplaced if i not in numbers]
     warnings = [_not_found_warning(links[i], numbers.get(i)) for i in unplaced]
     checks = [
         f"link {links[index].phrases[0]!r} placed at {clock(words[m.first].start)} where recognition"
-        f" heard {join_words(words[m.first : m.last + 1])!r}: check it"
+        f" heard {join_words(words[m.first : m.last + 1])!r}{_by_sound(mentions, index)}: check it"
         for index, m in mentions.guessed.items()
     ]
     doubts = [
         Doubt("second-chance", words[m.first].start, words[m.last].end, join_words(words[m.first : m.last + 1]),
-              links[index].title, f"placed where recognition heard something else: is {links[index].phrases[0]!r} said here?")
+              links[index].title, f"placed where recognition heard something else{_by_sound(mentions, index)}:"
+              f" is {links[index].phrases[0]!r} said here?")
         for index, m in mentions.guessed.items()
     ] + [
-        Doubt("link-not-found", *_expected_between(i, mentions.first, words, len(order) == len(links)), "",
+        Doubt("link-not-found", *_expected_between(i, mentions.first, words, mentions.running_order), "",
               links[i].title, f"{links[i].phrases[0]!r} was not heard: select where it is said")
         for i in unplaced
     ]
     return replace(spelled, references=references, warnings=[*spelled.warnings, *checks, *warnings],
                    doubts=sorted([*spelled.doubts, *doubts], key=lambda d: d.start))
+
+
+def _by_sound(mentions: _Mentions, index: int) -> str:
+    contrast = mentions.contrast.get(index)
+    return "" if contrast is None else f" (by sound: the audio prefers it to unrelated names by {contrast:.2f})"
+
+
+def _candidates(evidence: Evidence, mentions: _Mentions) -> dict[str, list[dict]]:
+    """Each link not placed (by title): its candidate spots, as the review page offers them."""
+    words = evidence.words
+    return {evidence.links[index].title: [
+        {"start": words[s.first].start, "end": words[s.last].end,
+         "heard": join_words(words[s.first : s.last + 1]), "score": round(s.score, 2)} for s in spots]
+        for index, spots in mentions.spots.items() if index not in mentions.first}
 
 
 def _not_found_warning(link: Link, number: int | None) -> str:
@@ -233,13 +323,14 @@ def _chosen_mentions(fixes: list[LinkFix], links: list[Link], words: list[Word],
 
 def numbering(mentions: dict[int, Match], count: int, running_order: bool) -> list[int]:
     """Link indexes in the order they are numbered. When the list is the episode's running
-    order (and the placed links were heard in it), every link keeps its place in it, so one not
-    found keeps its number, unmarked, and renumbers none of the others. Otherwise the placed
-    links are numbered as heard and the others left unnumbered."""
-    placed = sorted(mentions, key=lambda index: mentions[index].first)
-    if running_order and placed == sorted(placed):
+    order, every link keeps its place in it; otherwise the placed links are numbered in the
+    order they are first said, and the others after them, in the list's order. Either way every
+    link has a number, so a link not found keeps its number, unmarked, and placing it later (a
+    producer's fix) renumbers none of the others."""
+    if running_order:
         return list(range(count))
-    return placed
+    placed = sorted(mentions, key=lambda index: mentions[index].first)
+    return [*placed, *(index for index in range(count) if index not in mentions)]
 
 
 def _expected_between(index: int, mentions: dict[int, Match], words: list[Word],
