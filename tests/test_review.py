@@ -346,3 +346,26 @@ def test_the_same_fix_sent_twice_is_written_once_and_says_so(review):
     assert json.loads(first)["fixed"]["written"] is True and json.loads(second)["fixed"]["written"] is False
     assert len(fixes(project)["speaker"]) == 1
     assert json.loads(second)["fixed"]["changed"] == []
+
+
+@pytest.mark.slow
+def test_a_fix_during_a_publish_run_is_saved_and_rendered_when_the_run_ends(review, monkeypatch):
+    from pipeline.build.runner import episode_lock
+    from pipeline.review import server
+
+    monkeypatch.setattr(server, "RETRY_S", 0.2)
+    session, base, project = review
+    headers = {TOKEN_HEADER: session.token, "Content-Type": "application/json"}
+    fix = {"fix": "speaker", "name": session.page_data()["people"][1], "from": 1.0, "to": 2.5}
+    with episode_lock(project.work / "clip"):  # a `publish episode clip` at work
+        status, body = request(base, "POST", "/api/fix", headers, fix)
+        assert status == 202 and "publish run" in json.loads(body)["fixed"]["waiting"]
+        assert len(fixes(project)["speaker"]) == 1 and session.pending
+    for _ in range(300):
+        if not session.pending:
+            break
+        threading.Event().wait(0.1)
+    assert not session.pending
+    status, body = request(base, "POST", "/api/fix", headers, fix)  # the producer's retry
+    assert status == 200 and json.loads(body)["fixed"]["written"] is False
+    assert len(fixes(project)["speaker"]) == 1
