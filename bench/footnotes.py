@@ -37,7 +37,7 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from pathlib import Path
 
@@ -301,6 +301,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--audio-compute-type", default="auto",
                         help="CTranslate2 type for scoring by sound (the first pass stays int8)")
     parser.add_argument("--threshold", type=float, help="the contrast a placement by sound needs")
+    parser.add_argument("--option", action="append", default=[], metavar="NAME=NUMBER",
+                        help="another FootnoteOptions number (repeatable), e.g. contrast_controls=8")
     parser.add_argument("--words-dir", type=Path, help="first passes as DIR/<name>.words.json")
     parser.add_argument("--decoys", action="store_true", help="add never-said links and count their markers")
     return parser.parse_args()
@@ -379,18 +381,21 @@ def _by_sound(found: Footnoted, episode: BenchEpisode, figures: dict | None) -> 
 def _run(episode: BenchEpisode, mode: str, corrections: list, args: argparse.Namespace) -> dict[str, tuple[int, int]]:
     """One episode footnoted under one vocabulary setting: its figures printed, its tally."""
     plain = _first_pass(episode, mode, args)
-    options = FootnoteOptions() if args.threshold is None else FootnoteOptions(contrast_threshold=args.threshold)
+    options = FootnoteOptions(**{name: type(getattr(FootnoteOptions, name))(value) for name, value in
+                                 (option.split("=", 1) for option in args.option)})
+    options = options if args.threshold is None else replace(options, contrast_threshold=args.threshold)
     audio = None if args.no_audio else PhraseScorer(
         episode.audio, settings_for(mode, episode.links, episode.names, args.audio_compute_type), options)
     listed = with_decoys(episode.links, episode.text) if args.decoys else episode.links
-    began = time.monotonic()
+    began, cpu = time.monotonic(), time.process_time()
     found = footnote(plain, listed, corrections, audio=audio, options=options)
-    elapsed = time.monotonic() - began
+    elapsed, cpu = time.monotonic() - began, time.process_time() - cpu
     footnoted = found.dialogue
     duration = plain.turns[-1].words[-1].end if plain.turns else 0.0
     print(f"{episode.name}, vocabulary={mode}: {MODES[mode]}, {len(corrections)} producer corrections,"
           f" by sound {'off' if args.no_audio else 'on (' + args.audio_compute_type + ')'}"
-          f"  (footnoting took {elapsed:.1f} s, RTF {elapsed / max(duration, 1):.3f})")
+          f"  (footnoting took {elapsed:.1f} s, RTF {elapsed / max(duration, 1):.3f};"
+          f" {cpu:.1f} CPU-seconds, {cpu / 2 / max(duration, 1):.3f} of 2 cores' time)")
     tally = _decoy_tally(footnoted, listed, episode) if args.decoys else _score_tally(footnoted, plain, episode)
     if not args.decoys:
         _by_sound(found, episode, score(footnoted, plain, episode, with_hits=True))

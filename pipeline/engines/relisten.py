@@ -85,14 +85,37 @@ class SecondListener:
 class PhraseScorer:
     """`scorer(words)`: the episode's audio, asked how well a link's phrase fits in place of
     heard words (engines/footnotes/audio_score.py), with the transcription's model, loaded once
-    per process. Its encoder passes and decoder scores are kept for the run only."""
+    per process. With a cache file, each text is scored once for this audio, model and options:
+    the footnotes stage re-runs after every producer's fix; `save()` writes what was scored."""
 
-    def __init__(self, source: Path, options: TranscribeOptions, footnote_options: FootnoteOptions = FootnoteOptions()):
+    def __init__(self, source: Path, options: TranscribeOptions, footnote_options: FootnoteOptions = FootnoteOptions(),
+                 cache: Path | None = None):
         self.source = source
         self.options = options
         self.footnote_options = footnote_options
+        self.cache = cache
 
     def __call__(self, words: list[Word]) -> AudioScorer:
         options = self.options
         model = load_model(options.model, options.device, options.compute_type)
-        return AudioScorer(model, samples_of(self.source), words, options.language or "fr", self.footnote_options)
+        return AudioScorer(model, samples_of(self.source), words, options.language or "fr", self.footnote_options,
+                           self._kept)
+
+    def save(self) -> None:
+        if self.cache is not None:
+            write_json_atomically(self.cache, {"for": self._identity, "scores": self._kept})
+
+    @functools.cached_property
+    def _identity(self) -> str:
+        """The audio, model and options the kept scores were computed for."""
+        return data_digest([file_digest(self.source), self.options.key(), self.footnote_options.key()])
+
+    @functools.cached_property
+    def _kept(self) -> dict[str, list]:
+        if self.cache is None or not self.cache.is_file():
+            return {}
+        try:
+            stored = json.loads(self.cache.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return stored.get("scores", {}) if stored.get("for") == self._identity else {}

@@ -5,6 +5,7 @@ doubts written for the review page, a link not found with its candidate spots.""
 from __future__ import annotations
 
 from pipeline.build.context import (
+    LISTENS_FILE,
     MASTER_FILE,
     REVIEW_FILE,
     corrections_file,
@@ -25,11 +26,14 @@ from pipeline.stages.transcribe import transcribe_options
 def _footnotes(run: EpisodeRun) -> Dialogue:
     fixes = producer_fixes(run)
     options = FootnoteOptions()
+    # Scores by sound are kept where second listens were (a bench deletes that file to time a run
+    # with nothing kept): a re-run after a producer's fix scores only what it had not.
+    audio = PhraseScorer(run.episode.audio, transcribe_options(run), options, run.work / LISTENS_FILE)
     footnoted = footnote(
         apply_speaker_fixes(dialogue_from_data(run.artifact("diarize")), fixes.speakers), run.episode.links,
-        fixes.corrections, audio=PhraseScorer(run.episode.audio, transcribe_options(run), options),
-        placed_by_producer=fixes.links, people=people(run), options=options,
+        fixes.corrections, audio=audio, placed_by_producer=fixes.links, people=people(run), options=options,
     )
+    audio.save()
     items = [_with_candidates(item, footnoted.candidates) for item in review_items(footnoted.dialogue, fixes.accepted)]
     counts = {kind: sum(item["kind"] == kind for item in items) for kind in dict.fromkeys(i["kind"] for i in items)}
     write_json_atomically(run.work / REVIEW_FILE,

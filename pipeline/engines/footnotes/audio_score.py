@@ -68,8 +68,9 @@ def text_of(words: Sequence[Word], first: int, last: int) -> str:
 @dataclass
 class _Window:
     start: float
+    end: float
     words: range  # the heard words wholly inside it
-    encoded: object = None  # encoder output, [1, positions, width]
+    encoded: object = None  # encoder output, [1, positions, width], when first needed
     scored: dict[tuple, float] = field(default_factory=dict)  # token sequences -> log-probability
 
 
@@ -77,13 +78,17 @@ class AudioScorer:
     """PhraseScores over one episode's samples (16 kHz mono) with a faster-whisper model."""
 
     def __init__(self, whisper, samples, words: list[Word], language: str,
-                 options: FootnoteOptions = FootnoteOptions()):
+                 options: FootnoteOptions = FootnoteOptions(), kept: dict[str, list] | None = None):
+        """`kept`: scores of earlier runs on this audio (text key -> [log-probability, tokens]),
+        read and added to, so that a run after a producer's fix encodes and decodes only what
+        it had not scored."""
         from faster_whisper.tokenizer import Tokenizer
 
         self.whisper, self.samples, self.words, self.options = whisper, samples, words, options
         self.tokenizer = Tokenizer(whisper.hf_tokenizer, multilingual=True, task="transcribe", language=language)
         self.starts = self._window_starts()
         self._windows: dict[int, _Window] = {}
+        self.kept = {} if kept is None else kept
 
     def margins(self, first: int, last: int, texts: Sequence[str]) -> list[Margin]:
         window = self._window(self._window_of(first))
@@ -119,7 +124,7 @@ class AudioScorer:
             end = start + min(options.score_window_s, LONGEST_WINDOW_S)
             last = max((k for k in range(first, len(self.words)) if self.words[k].end <= end - options.score_edge_s),
                        default=first)
-            self._windows[index] = _Window(start, range(first, last + 1), self._encode(start, end))
+            self._windows[index] = _Window(start, end, range(first, last + 1))
         return self._windows[index]
 
     def _encode(self, start: float, end: float):
@@ -138,6 +143,15 @@ class AudioScorer:
 
     def _scores(self, window: _Window, prefix: str, texts: list[str]) -> list[tuple[float, int]]:
         """Each text's log-probability after the prefix in the window's audio, and its tokens."""
+        keys = [f"{window.start:.3f} {window.end:.3f}|{prefix}|{text}" for text in texts]
+        if any(key not in self.kept for key in keys):
+            for key, scored in zip(keys, self._scored(window, prefix, texts), strict=True):
+                self.kept[key] = [round(scored[0], 4), scored[1]]
+        return [tuple(self.kept[key]) for key in keys]
+
+    def _scored(self, window: _Window, prefix: str, texts: list[str]) -> list[tuple[float, int]]:
+        if window.encoded is None:
+            window.encoded = self._encode(window.start, window.end)
         head = self._tokens(prefix)
         pairs = [(head, self._tokens(text)) for text in texts]
         todo = [pair for pair in dict.fromkeys(pairs) if pair not in window.scored]

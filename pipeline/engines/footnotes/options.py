@@ -57,7 +57,7 @@ class FootnoteOptions:
     # `contrast_controls` unrelated names (those most like the stretch), and the phrase is placed
     # where its margin per token beats theirs by contrast_threshold or more. Chosen on the tuning
     # episodes (excerpt, v101-v104): see bench/footnotes.py.
-    sound_similarity: float = 0.5
+    sound_similarity: float = 0.4
     sound_candidates: int = 8
     contrast_spots: int = 2
     contrast_controls: int = 4
@@ -77,7 +77,9 @@ class FootnoteOptions:
     score_edge_s: float = 0.5
     after_words: int = 3
     score_batch: int = 16
-    # Unrelated names of varied sounds, the controls; those alike to a link are left out.
+    # Unrelated names of varied sounds, the controls; those control_similarity alike to a link
+    # are left out (the audio favouring them would be no sign of suggestion).
+    control_similarity: float = 0.5
     control_names: tuple[str, ...] = (
         "Mastodon", "Palantir", "Spotify", "Netflix", "Instagram", "Mediapart", "Duolingo",
         "Doctolib", "Blablacar", "Deezer", "Vinted", "Kickstarter", "Salesforce", "Nintendo",

@@ -178,4 +178,4 @@ def control_names(links: list[Link], options: FootnoteOptions = FootnoteOptions(
     episode's links: the decoder writing those would be no sign of suggestion."""
     phrases = [Spoken.of(name_of(bare(p))) for link in links for p in link.phrases]
     return [name for name in options.control_names
-            if all(similarity(Spoken.of(name), phrase, options) < options.sound_similarity for phrase in phrases)]
+            if all(similarity(Spoken.of(name), phrase, options) < options.control_similarity for phrase in phrases)]
