@@ -132,13 +132,14 @@ def _decoded(start: float, end: float, text: str):
     return SimpleNamespace(start=start, end=end, text=text, words=words, no_speech_prob=0.1, avg_logprob=-0.9)
 
 
-def test_speech_every_retry_loops_on_is_decoded_in_pieces_and_marked_as_guessed(tmp_path):
+@pytest.mark.parametrize("batch_size", [0, 8])
+def test_speech_every_retry_loops_on_is_decoded_in_pieces_and_marked_as_guessed(tmp_path, batch_size):
     from types import SimpleNamespace
 
     asked = []
 
     def decoder_that_loops_on_hard_speech(source, options, clip=None, pushed=False):
-        asked.append((clip, pushed, options.vocabulary))
+        asked.append((clip, pushed, options.vocabulary, len(source) / 16000))
         info = SimpleNamespace(duration=30.0)
         if clip is None:  # the first pass hears the intro only
             return iter([_decoded(0.0, 5.0, "Bonjour et bienvenue à tous")]), info
@@ -150,17 +151,65 @@ def test_speech_every_retry_loops_on_is_decoded_in_pieces_and_marked_as_guessed(
     backend = Backend(decode=decoder_that_loops_on_hard_speech,
                       samples_of=lambda source: np.zeros(30 * 16000, dtype=np.float32),
                       speech_heard=lambda samples: [(0.2, 29.5)])
-    options = TranscribeOptions(vocabulary=("Imaginaires",))
+    options = TranscribeOptions(vocabulary=("Imaginaires",), batch_size=batch_size)
     result = transcribe(tmp_path / "episode.mp3", options, progress=False, backend=backend)
 
-    pushed = [clip for clip, was_pushed, _ in asked if was_pushed]
-    assert len(pushed) == 1 and pushed[0][0] == 0.0 and 25.0 <= pushed[0][-1] <= 25.5  # the 25 s after the intro
-    assert all(0 < end - start <= 6.0 for start, end in zip(pushed[0][::2], pushed[0][1::2]))
-    assert all(vocabulary == () for clip, _, vocabulary in asked if clip is not None)  # retries: no hotwords
+    pushed = [(clip, seconds) for clip, was_pushed, _, seconds in asked if was_pushed]
+    assert len(pushed) == 1 and 25.0 <= pushed[0][0][-1] - pushed[0][0][0] <= 25.5  # the 25 s after the intro
+    clip, seconds = pushed[0]
+    # Sequential: the stretch alone, from 0; batched: the episode, the stretch where it is.
+    assert (clip[-1], seconds) == (30.0, 30.0) if batch_size else clip[0] == 0.0 and seconds == clip[-1]
+    assert all(0 < end - start <= 6.0 for start, end in zip(clip[::2], clip[1::2]))
+    assert all(vocabulary == () for clip, _, vocabulary, _ in asked if clip is not None)  # retries: no hotwords
+    assert len(asked) == 3  # the first pass, one retry, one pushed
     assert unheard_speech([(0.2, 29.5)], result.segments, 30.0) == []
     assert [d.kind for d in result.doubts] == ["guessed"]
     assert "difficiles" in result.doubts[0].heard and not any("ah ah" in s.text for s in result.segments)
     assert any("only when pushed" in warning for warning in result.warnings)
+
+
+@pytest.mark.parametrize("batch_size", [0, 8])
+def test_batched_retries_decode_every_stretch_without_words_in_one_call(tmp_path, batch_size):
+    from types import SimpleNamespace
+
+    asked = []
+
+    def decoder_that_hears_the_middle_only(source, options, clip=None, pushed=False):
+        asked.append(clip)
+        info = SimpleNamespace(duration=60.0)
+        if clip is None:
+            return iter([_decoded(20.0, 30.0, "au milieu de l'épisode")]), info
+        found = [" ".join(f"mot{round(a + k) * 7919 % 1009}" for k in range(round(b - a))) for a, b in zip(clip[::2], clip[1::2])]
+        return iter([_decoded(a, b, text) for (a, b), text in zip(zip(clip[::2], clip[1::2]), found)]), info
+
+    backend = Backend(decode=decoder_that_hears_the_middle_only,
+                      samples_of=lambda source: np.zeros(60 * 16000, dtype=np.float32),
+                      speech_heard=lambda samples: [(0.5, 59.5)])
+    result = transcribe(tmp_path / "episode.mp3", TranscribeOptions(batch_size=batch_size), progress=False,
+                        backend=backend)
+    retries = asked[1:]
+    if batch_size:  # before and after the middle, in 30 s pieces at most, in one call
+        assert len(retries) == 1 and len(retries[0]) == 6
+        assert all(end - start <= 30.0 for start, end in zip(retries[0][::2], retries[0][1::2]))
+    else:
+        assert len(retries) == 2  # one stretch at a time
+    assert unheard_speech([(0.5, 59.5)], result.segments, 60.0) == [] and result.doubts == []
+    assert any("0 of them only when pushed" in warning for warning in result.warnings)
+
+
+def test_batched_decoding_is_the_default_and_the_show_file_can_turn_it_off(project, tmp_path):
+    from pipeline.build.project import Project
+    from pipeline.stages.transcribe import transcribe_options
+
+    assert TranscribeOptions().batch_size == 8
+    silence = make_silence(tmp_path / "silence.mp3", seconds=1)
+    project.add_episode("un", silence)
+    project.add_episode("deux", silence)
+    built = Project(project.show, project.episodes, project.work)
+    assert transcribe_options(built.open_run("un")).batch_size == 8
+    project.show.write_text(project.show.read_text(encoding="utf-8") + "batch_size = 0\n", encoding="utf-8")
+    assert transcribe_options(built.open_run("deux")).batch_size == 0
+    assert TranscribeOptions(batch_size=0).key()["batch_size"] == 0  # sequential: another cache
 
 
 def test_a_segment_copying_the_hotwords_is_decoded_again_without_them(tmp_path):
@@ -185,11 +234,12 @@ def test_a_segment_copying_the_hotwords_is_decoded_again_without_them(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_pushed_decoding_writes_words_across_every_piece_of_speech(sample_clip):
-    options = TranscribeOptions(model="base", device="cpu", language="fr")
+@pytest.mark.parametrize("batch_size", [0, 8])
+def test_a_pushed_decoding_writes_words_across_every_piece_of_speech(sample_clip, batch_size):
+    options = TranscribeOptions(model="base", device="cpu", language="fr", batch_size=batch_size)
     segments, _ = decode(sample_clip, options, pieces((2.0, 26.0)), pushed=True)
     words = [w for s in segments for w in s.words]
-    assert len(words) >= 30  # about 2 words a second of speech
+    assert len(words) >= 25  # about 2 words a second of speech (batched, each 4 s piece alone: fewer)
     for start, end in zip(*[iter(pieces((2.0, 26.0)))] * 2):
         assert any(start - 0.5 <= w.start < end for w in words), f"no word in {start:.1f}-{end:.1f} s"
     texts = [s.text.strip() for s in segments]
@@ -206,3 +256,13 @@ def test_the_key_asks_no_cuda_where_no_gpu_can_be():
             "assert TranscribeOptions().key()['device'] == ('cpu', 'int8'); "
             "assert 'ctranslate2' not in sys.modules and 'faster_whisper' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+
+
+@pytest.mark.slow
+def test_batched_decoding_writes_words_for_all_the_speech_of_a_real_clip(sample_clip):
+    options = TranscribeOptions(model="base", device="cpu", language="fr", batch_size=8)
+    result = transcribe(sample_clip, options, progress=False)
+    words = result.words
+    assert len(words) >= 50  # about 2 words a second over 30 s
+    assert unheard_speech(speech_heard(sample_clip), result.segments, result.duration) == []
+    assert all(0.0 <= w.start <= w.end <= result.duration + 0.5 for w in words)

@@ -13,6 +13,7 @@ import fcntl
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,9 @@ from pipeline.errors import PipelineError
 from pipeline.model import Episode, Show
 
 log = logging.getLogger("publish")
+# The stages without a bar of their own (transcribe draws one as it decodes): their typical
+# real-time factor on a 2-core CPU (bench/accuracy.py), for a bar with the time left while they run.
+TYPICAL_RTF = {"diarize": 0.03, "footnotes": 0.05, "render": 0.01}
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,43 @@ class EpisodeRun:
         return self.artifact(stage.name).get("warnings", []) if self.artifact_path(stage.name).is_file() else []
 
 
+def _audio_seconds(run: EpisodeRun) -> float | None:
+    try:
+        return float(run.artifact("audio")["duration"])
+    except (OSError, KeyError, TypeError, ValueError):
+        return None
+
+
+@contextmanager
+def expected_time_bar(name: str, run: EpisodeRun) -> Iterator[None]:
+    """On a terminal (and not --quiet), a bar for the stage filling at its typical pace over the
+    audio's duration: the time left on a 45-minute episode, by its typical real-time factor. It
+    stops short of the end while the stage runs on, and goes when the stage is done."""
+    rtf, seconds = TYPICAL_RTF.get(name), _audio_seconds(run)
+    if rtf is None or seconds is None or not log.isEnabledFor(logging.INFO):
+        yield
+        return
+    from tqdm import tqdm
+
+    expected = max(1.0, rtf * seconds)
+    done = threading.Event()
+    with tqdm(total=round(expected, 1), desc=name, unit="s", leave=False, disable=None,
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed} elapsed, about {remaining} left") as bar:
+        def tick() -> None:
+            began = time.monotonic()
+            while not done.wait(0.5):
+                bar.n = round(min(0.99 * expected, time.monotonic() - began), 1)
+                bar.refresh()
+
+        ticker = threading.Thread(target=tick, daemon=True)
+        ticker.start()
+        try:
+            yield
+        finally:
+            done.set()
+            ticker.join()
+
+
 @contextmanager
 def episode_lock(work: Path) -> Iterator[None]:
     """Refuse a second run on the same episode while one is going (their artifacts would mix)."""
@@ -138,7 +179,8 @@ def run_stages(run: EpisodeRun, until: str | None = None, force: tuple[str, ...]
             if stage.always or run.state(stage) != "done":
                 log.info("%s: running", stage.name)
                 started = time.perf_counter()
-                run.run_stage(stage)
+                with expected_time_bar(stage.name, run):
+                    run.run_stage(stage)
                 log.info("%s: done in %.1f s", stage.name, time.perf_counter() - started)
                 ran.append(stage.name)
             else:

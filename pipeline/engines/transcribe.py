@@ -41,7 +41,9 @@ class TranscribeOptions:
     compute_type: str = "auto"  # auto (int8 on the CPU, float16 on CUDA) or a CTranslate2 type
     language: str = "fr"
     beam_size: int = 5
-    batch_size: int = 0  # 0: sequential decoding; >0: batched (faster, no cross-window context)
+    # 8: batched, 30 s windows side by side (about 3 times faster on 2 cores, as accurate: chosen on
+    # bench/accuracy.py, see README.md); 0: sequential, each window after the one before.
+    batch_size: int = 8
     vocabulary: tuple[str, ...] = ()  # names and terms to favour, passed as hotwords
     # A segment rated likely non-speech *and* decoded with low confidence is a hallucination.
     no_speech_probability: float = field(default=0.6, metadata=_TUNING)
@@ -83,11 +85,12 @@ def copies_hotwords(text: str, options: TranscribeOptions) -> bool:
 
 def decode(source, options: TranscribeOptions, clip: list[float] | None = None, pushed: bool = False):
     """faster-whisper's lazy (segments, info) for `source` (a file, or samples at 16 kHz), with
-    the guards against invented text.
+    the guards against invented text; batched when `options.batch_size` is set.
 
     A `clip` ([start, end, start, end...] in seconds) is where the VAD heard speech: there the
     model's own no-speech guess, which can skip a whole 30 s window of real speech, is not
     allowed to. A `pushed` decoding is the last try on such a clip, with repetition penalised.
+    Batched, each piece of a clip is decoded alone (at most 30 s of it), side by side.
     """
     from faster_whisper import BatchedInferencePipeline
 
@@ -99,24 +102,25 @@ def decode(source, options: TranscribeOptions, clip: list[float] | None = None, 
         word_timestamps=True,
         vad_filter=True,
         hotwords=options.hotwords(),
+        condition_on_previous_text=False,  # stops one misheard phrase repeating in a loop
         no_speech_threshold=None if clip else options.no_speech_probability,
         log_prob_threshold=options.low_logprob,
+        **(_clip_settings(options, clip, pushed) if clip else {}),
     )
-    if options.batch_size and clip is None:
+    if options.batch_size:
+        if clip:
+            common["clip_timestamps"] = [{"start": a, "end": b} for a, b in zip(clip[::2], clip[1::2])]
         return BatchedInferencePipeline(model).transcribe(audio, batch_size=options.batch_size, **common)
-    if clip:  # one try each, a loop cut short: warmer tries cost 2-3 times more for no better text
-        longest = max(end - start for start, end in zip(clip[::2], clip[1::2]))
-        return model.transcribe(
-            audio, condition_on_previous_text=False, clip_timestamps=clip, temperature=0.0,
-            repetition_penalty=options.pushed_repetition_penalty if pushed else 1.0,
-            max_new_tokens=round(options.max_tokens_per_s * min(longest, _WINDOW_S)), **common,
-        )
-    return model.transcribe(
-        audio,
-        condition_on_previous_text=False,  # stops one misheard phrase repeating in a loop
-        hallucination_silence_threshold=options.hallucination_silence_s,
-        **common,
-    )
+    if clip:
+        return model.transcribe(audio, clip_timestamps=clip, **common)
+    return model.transcribe(audio, hallucination_silence_threshold=options.hallucination_silence_s, **common)
+
+
+def _clip_settings(options: TranscribeOptions, clip: list[float], pushed: bool) -> dict:
+    """One try each, a loop cut short: warmer tries cost 2-3 times more for no better text."""
+    longest = max(end - start for start, end in zip(clip[::2], clip[1::2]))
+    return dict(temperature=0.0, repetition_penalty=options.pushed_repetition_penalty if pushed else 1.0,
+                max_new_tokens=round(options.max_tokens_per_s * min(longest, _WINDOW_S)))
 
 
 def samples_of(source: Path):
@@ -216,19 +220,28 @@ def pieces(stretch: tuple[float, float], longest: float = TranscribeOptions.push
 
 @dataclass
 class _Retry:
-    """A stretch of the episode decoded again, alone, without hotwords: on a short clip they
-    prime loops, or get written out."""
+    """Stretches of the episode decoded again without hotwords (on a short clip they prime
+    loops, or get written out): batched, all of a round's stretches in one call, each piece
+    alone; sequential, each stretch alone."""
 
     samples: np.ndarray  # the episode at SAMPLE_RATE
     options: TranscribeOptions
     backend: Backend
     bar: tqdm
 
-    def __call__(self, stretch: tuple[float, float], pushed: bool = False) -> list[Segment]:
+    def __call__(self, stretches: list[tuple[float, float]], pushed: bool = False) -> list[Segment]:
+        plain = replace(self.options, vocabulary=())
+        if not plain.batch_size or not stretches:
+            return [segment for stretch in stretches for segment in self._alone(stretch, plain, pushed)]
+        longest = plain.pushed_piece_s if pushed else _WINDOW_S
+        clips = [t for stretch in stretches for t in pieces(stretch, longest)]
+        again, _ = self.backend.decode(self.samples, plain, clips, pushed)
+        return kept_segments(again, plain, self.bar, heard_as_speech=True)[0]
+
+    def _alone(self, stretch: tuple[float, float], plain: TranscribeOptions, pushed: bool) -> list[Segment]:
         start, end = stretch
         clip = self.samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
         whole = (0.0, len(clip) / SAMPLE_RATE)
-        plain = replace(self.options, vocabulary=())
         clips = pieces(whole, plain.pushed_piece_s) if pushed else list(whole)
         again, _ = self.backend.decode(clip, plain, clips, pushed)
         return kept_segments(again, plain, self.bar, heard_as_speech=True, offset=start)[0]
@@ -255,7 +268,7 @@ def _redo_copied_hotwords(outcome: _Outcome, retry: _Retry) -> None:
     without them."""
     copied = [segment for segment in outcome.kept if copies_hotwords(segment.text, retry.options)]
     outcome.kept = [segment for segment in outcome.kept if segment not in copied]
-    outcome.add([again for segment in copied for again in retry((segment.start, segment.end))])
+    outcome.add(retry([(segment.start, segment.end) for segment in copied]))
     outcome.copied = len(copied)
 
 
@@ -268,9 +281,9 @@ def _fill_unheard(outcome: _Outcome, retry: _Retry, speech: list[tuple[float, fl
         return unheard_speech(speech, outcome.kept, duration, retry.options.min_unheard_s)
 
     outcome.unheard = unheard()
-    outcome.add([segment for stretch in outcome.unheard for segment in retry(stretch)])
+    outcome.add(retry(outcome.unheard))
     outcome.still = unheard()
-    outcome.add([segment for stretch in outcome.still for segment in retry(stretch, pushed=True)])
+    outcome.add(retry(outcome.still, pushed=True))
     outcome.left = unheard()
 
 
