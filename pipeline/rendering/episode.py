@@ -298,20 +298,9 @@ def _checked_chapters(episode: Episode, dialogue: Dialogue, host: str, duration:
     return chapters
 
 
-def render(
-    show: Show, episode: Episode, dialogue: Dialogue, audio: MasteredAudio, site: Path
-) -> RenderedEpisode:
-    folder = site / episode.slug
-    if folder.exists():
-        shutil.rmtree(folder)  # a re-render must not leave files of an older one behind
-    folder.mkdir(parents=True)
-    words = labels(show)
-    chapters = _checked_chapters(episode, dialogue, show.host, audio.duration)
-
-    audio_name = f"{episode.slug}.mp3"
-    shutil.copyfile(audio.path, folder / audio_name)
-    tag_mp3(folder / audio_name, show, episode, chapters, audio.duration)
-
+def _write_transcript_files(folder: Path, episode: Episode, dialogue: Dialogue, chapters: list[Chapter],
+                            words: dict) -> list[str]:
+    """The transcript in every format (and the chapters), written into the episode's folder."""
     texts = {
         "transcript.vtt": transcript_files.webvtt(dialogue),
         "transcript.srt": transcript_files.subrip(dialogue),
@@ -322,19 +311,18 @@ def render(
         texts[CHAPTERS_FILE] = chapter_files.podcasting20_json(chapters)
     for name, text in texts.items():
         (folder / name).write_text(text, encoding="utf-8")
+    return list(texts)
 
-    cover = _episode_artwork(episode, folder)
-    image = episode_url(show, episode, cover) if cover else show_artwork_url(show)
-    card = episode_card(show, episode, audio_name, image, audio.duration, words)
-    notes = notes_html(episode.notes_markdown)
+
+def _write_pages(folder: Path, show: Show, episode: Episode, dialogue: Dialogue, common: dict,
+                 files: list[str], cover: str | None) -> None:
+    """The episode page and its embeddable player page."""
     paragraphs = page_paragraphs(dialogue, show.host)
     marked = {piece.number for p in paragraphs for piece in p.pieces if isinstance(piece, Marker)}
-    common = dict(show=show, episode=episode, chapters=chapters, audio_name=audio_name, words=words,
-                  feed=FEED_FILE, card=card, embed_height=EMBED_HEIGHT,
-                  assets={name: asset_version(name) for name in ASSETS})
     page = _templates.get_template("episode.html").render(
-        root="../", paragraphs=paragraphs, marked=marked, references=dialogue.references, notes=notes,
-        files=list(texts), date=long_date(episode.date, words), **common,
+        root="../", paragraphs=paragraphs, marked=marked, references=dialogue.references,
+        notes=notes_html(episode.notes_markdown), files=files, date=long_date(episode.date, common["words"]),
+        **common,
     )
     (folder / PAGE_FILE).write_text(page, encoding="utf-8")
     (folder / EMBED_FOLDER).mkdir()
@@ -342,11 +330,14 @@ def render(
     embed_image = f"../{cover}" if cover else f"../../{show.artwork.name}" if show.artwork else None
     embed = _templates.get_template("embed.html").render(root="../../", embed_image=embed_image, **common)
     (folder / EMBED_FOLDER / PAGE_FILE).write_text(embed, encoding="utf-8")
+
+
+def _feed_entry(show: Show, episode: Episode, dialogue: Dialogue, folder: Path, audio_name: str,
+                duration: float, chapters: list[Chapter], cover: str | None, words: dict) -> FeedEntry:
     description = _templates.get_template("description.html").render(
         notes=notes_html(episode.notes_markdown, FEED_TAGS), references=dialogue.references, words=words
     )
-
-    item = FeedEntry(
+    return FeedEntry(
         slug=episode.slug,
         title=episode.title,
         number=episode.number,
@@ -360,7 +351,7 @@ def render(
         audio_url=episode_url(show, episode, audio_name),
         audio_length=(folder / audio_name).stat().st_size,
         audio_type=AUDIO_TYPE,
-        duration=round(audio.duration),
+        duration=round(duration),
         transcripts=[
             TranscriptLink(episode_url(show, episode, name), mime, rel, show.language)
             for name, mime, rel in [*TRANSCRIPT_FILES, ("", "text/html", None)]
@@ -369,6 +360,30 @@ def render(
         persons=persons(show, episode),
         image_url=episode_url(show, episode, cover) if cover else None,
     )
+
+
+def render(
+    show: Show, episode: Episode, dialogue: Dialogue, audio: MasteredAudio, site: Path
+) -> RenderedEpisode:
+    folder = site / episode.slug
+    if folder.exists():
+        shutil.rmtree(folder)  # a re-render must not leave files of an older one behind
+    folder.mkdir(parents=True)
+    words = labels(show)
+    chapters = _checked_chapters(episode, dialogue, show.host, audio.duration)
+
+    audio_name = f"{episode.slug}.mp3"
+    shutil.copyfile(audio.path, folder / audio_name)
+    tag_mp3(folder / audio_name, show, episode, chapters, audio.duration)
+    texts = _write_transcript_files(folder, episode, dialogue, chapters, words)
+
+    cover = _episode_artwork(episode, folder)
+    image = episode_url(show, episode, cover) if cover else show_artwork_url(show)
+    common = dict(show=show, episode=episode, chapters=chapters, audio_name=audio_name, words=words,
+                  feed=FEED_FILE, card=episode_card(show, episode, audio_name, image, audio.duration, words),
+                  embed_height=EMBED_HEIGHT, assets={name: asset_version(name) for name in ASSETS})
+    _write_pages(folder, show, episode, dialogue, common, texts, cover)
+    item = _feed_entry(show, episode, dialogue, folder, audio_name, audio.duration, chapters, cover, words)
     files = [*write_assets(site), *sorted(str(p.relative_to(site)) for p in folder.rglob("*") if p.is_file())]
     digests = {name: file_digest(site / name) for name in files}
     # What the search index is made from: a changed transcript changes the catalogue entry.
