@@ -50,7 +50,9 @@ def parse_options(pairs: list[str]) -> DiarizeOptions:
     values = {}
     for pair in pairs:
         key, value = pair.split("=", 1)
-        values[key] = int(value) if kinds[key] in (int, "int") else float(value)
+        kind = kinds[key]
+        values[key] = (value.lower() in ("1", "true", "yes") if kind in (bool, "bool")
+                       else int(value) if kind in (int, "int") else float(value))
     return DiarizeOptions(**values)
 
 
