@@ -317,7 +317,7 @@ def main() -> None:
           f"{figures['actions']} actions (clicks, keys, choices), page's own time {figures['page_seconds']} s; "
           f"speaker runs left {figures['speaker runs left']}; doubts at start {figures['doubts at start']}")
     print(f"  by kind: {figures['kinds']}; the same fix sent again written once: {figures['idempotent']}; "
-          f"console errors: {len(figures['page errors'])}")
+          f"console errors: {len(figures['page errors'])}" + "".join(f"\n    {e}" for e in figures["page errors"]))
     print(f"  changed besides the fix named: {len(figures['collateral'])}" +
           "".join(f"\n    {line}" for line in figures["collateral"]))
 
