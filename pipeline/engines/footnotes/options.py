@@ -90,11 +90,10 @@ class FootnoteOptions:
 
     # Lists in any order (order.py): a list of at least sorted_list_links links sorted by title or
     # phrase is not a running order. When the list is not the running order, a name the intro (the
-    # first turn, within intro_s) drops and the episode takes up again before taken_up_share of its
-    # length is footnoted where taken up; one only recalled at the end stays in the intro.
+    # first turn, within intro_s) drops and another speaker takes up later is footnoted where
+    # taken up; one only the intro's speaker recalls stays in the intro.
     sorted_list_links: int = 4
     intro_s: float = 90.0
-    taken_up_share: float = 0.5
 
     def key(self) -> dict:
         """Every field, as JSON data: what a cache of the engine's results is keyed by."""

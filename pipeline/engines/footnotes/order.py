@@ -72,12 +72,15 @@ def is_sorted_list(links: list[Link], options: FootnoteOptions = FootnoteOptions
 
 def is_running_order(per_link: list[list[Match]], options: FootnoteOptions = FootnoteOptions(),
                      links: list[Link] = ()) -> bool:
-    """Whether most links heard were heard in the list's order, or more than chance would give,
-    on all matches or on exact spellings alone; never for a list sorted by title or phrase."""
+    """Whether most links heard were first heard in the list's order, or more than chance would
+    give, on all matches or on exact spellings alone; never for a list sorted by title or phrase.
+    Only each link's first match counts: with later ones (a name recalled at the end, said again
+    and again), a shuffled list finds a long run in order too easily."""
     heard = sum(map(bool, per_link))
     if heard < 2 or is_sorted_list(list(links), options):
         return False
-    exact = [[m for m in matches if m.exact] for matches in per_link]
+    exact = [[m for m in matches if m.exact][:1] for matches in per_link]
+    per_link = [sorted(matches, key=lambda m: m.first)[:1] for matches in per_link]
     share = len(in_list_order(per_link)) / heard
     if share >= options.running_order_share:
         return True

@@ -79,7 +79,8 @@ def footnote(dialogue: Dialogue, links: list[Link], corrections: list[Correction
     words = [word for turn in dialogue.turns for word in turn.words]
     intro = dialogue.turns[0].words[-1].end if len(dialogue.turns) > 1 and dialogue.turns[0].words else 0.0
     evidence = Evidence(links, words, [Spoken.of(word.text) for word in words], options,
-                        audio(words) if audio is not None and words else None, min(intro, options.intro_s))
+                        audio(words) if audio is not None and words else None, min(intro, options.intro_s),
+                        [turn.speaker for turn in dialogue.turns for _ in turn.words])
     matches = confident_matches(evidence.heard, list(dict.fromkeys(bare(p) for link in links for p in link.phrases)),
                                 options)
     mentions = _with_fixes(evidence, matches, list(placed_by_producer))
@@ -215,15 +216,16 @@ def _first_heard(evidence: Evidence, heard: _Heard, in_run: set[int], chosen: di
 
 
 def _past_intro(evidence: Evidence, matches: list[Match]) -> Match:
-    """The first match, unless it is in the intro (the first turn, within intro_s) and the
-    episode takes the name up again before taken_up_share of its length: the intro then names
-    it in passing ("le créateur de ChatGPT"), and the footnote goes where it is talked about.
-    A name the intro introduces (the show, the guest) and only the end recalls stays there."""
-    words, options = evidence.words, evidence.options
+    """The first match, unless it is in the intro (the first turn, within intro_s) and someone
+    else than the intro's speaker takes the name up later: the intro then names it in passing
+    ("le créateur de ChatGPT"), and the footnote goes where the guest talks about it. A name the
+    intro introduces (the show, the guest) and only its speaker recalls (at the end) stays."""
+    words = evidence.words
     if words[matches[0].last].end > evidence.intro_end:
         return matches[0]
-    until = options.taken_up_share * words[-1].end
-    taken_up = [m for m in matches if evidence.intro_end < words[m.first].start < until]
+    speakers = evidence.speakers
+    taken_up = [m for m in matches if words[m.first].start > evidence.intro_end
+                and speakers[m.first] != speakers[matches[0].first]]
     return taken_up[0] if taken_up else matches[0]
 
 

@@ -45,6 +45,7 @@ class Evidence:
     options: FootnoteOptions
     scores: PhraseScores | None = None  # the audio, when there is audio
     intro_end: float = 0.0  # seconds: the intro, the first turn (none when the episode has one turn)
+    speakers: list[str] = field(default_factory=list)  # who says each word
 
     @functools.cached_property
     def controls(self) -> list[str]:
