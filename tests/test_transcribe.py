@@ -197,6 +197,43 @@ def test_batched_retries_decode_every_stretch_without_words_in_one_call(tmp_path
     assert any("0 of them only when pushed" in warning for warning in result.warnings)
 
 
+def _spoken(start: float, end: float):
+    """A decoded segment with a word every half second, none repeated (no loop to drop)."""
+    count = max(1, round(2 * (end - start)))
+    return _decoded(start, end, " ".join(f"mot{round(start * 10 + k) * 7919 % 1009}" for k in range(count)))
+
+
+@pytest.mark.parametrize("batch_size", [0, 8])
+def test_the_gaps_a_pushed_piece_leaves_are_decoded_alone_once(tmp_path, batch_size):
+    from types import SimpleNamespace
+
+    pushed_clips = []
+
+    def decoder_that_stops_short(source, options, clip=None, pushed=False):
+        info = SimpleNamespace(duration=20.0)
+        if clip is None:
+            return iter([_spoken(0.0, 5.0)]), info
+        if not pushed:
+            return iter([]), info  # the plain retry writes nothing
+        pieces = list(zip(clip[::2], clip[1::2]))
+        pushed_clips.append((pieces, len(source) / 16000))
+        if len(pushed_clips) == 1:  # words for the first 2 s of each piece only
+            return iter([_spoken(a, a + 2.0) for a, b in pieces]), info
+        return iter([_spoken(a, b) for a, b in pieces]), info
+
+    backend = Backend(decode=decoder_that_stops_short,
+                      samples_of=lambda source: np.zeros(20 * 16000, dtype=np.float32),
+                      speech_heard=lambda samples: [(0.2, 19.8)])
+    result = transcribe(tmp_path / "episode.mp3", TranscribeOptions(batch_size=batch_size), progress=False,
+                        backend=backend)
+    assert unheard_speech([(0.2, 19.8)], result.segments, 20.0) == []
+    first, *gaps = pushed_clips
+    assert len(first[0]) == 3  # the 15 s after the intro, in 5 s pieces
+    assert len(gaps) == (1 if batch_size else 3)  # batched: the three gaps in one call
+    assert sum(len(pieces) for pieces, _ in gaps) == 3
+    assert [d.kind for d in result.doubts] == ["guessed"]
+
+
 def test_batched_decoding_is_the_default_and_the_show_file_can_turn_it_off(project, tmp_path):
     from pipeline.build.project import Project
     from pipeline.stages.transcribe import transcribe_options

@@ -276,7 +276,7 @@ def _fill_unheard(outcome: _Outcome, retry: _Retry, speech: list[tuple[float, fl
     """Whisper may rate a whole 30 s window of real speech as "no speech" and skip it, or drop a
     few sentences inside one (synthetic or unusual voices especially): every stretch where the
     VAD hears speech and no word was written is decoded again, and where that loops or writes
-    nothing, in short pieces pushed not to repeat themselves."""
+    nothing, in short pieces pushed not to repeat themselves; then the gaps those pieces left."""
     def unheard() -> list[tuple[float, float]]:
         return unheard_speech(speech, outcome.kept, duration, retry.options.min_unheard_s)
 
@@ -284,6 +284,9 @@ def _fill_unheard(outcome: _Outcome, retry: _Retry, speech: list[tuple[float, fl
     outcome.add(retry(outcome.unheard))
     outcome.still = unheard()
     outcome.add(retry(outcome.still, pushed=True))
+    # A pushed piece may stop writing before its end: such a gap, narrower than the stretch it
+    # was in, is decoded alone, once (a stretch that got no word at all is not tried again).
+    outcome.add(retry([gap for gap in unheard() if gap not in outcome.still], pushed=True))
     outcome.left = unheard()
 
 

@@ -37,6 +37,7 @@ STAGE = Stage(
         **transcribe_options(run).key(),
     },
     make=lambda run: transcribe(run.episode.audio, transcribe_options(run)),
-    # 7: what a retry leaves without words decoded again in short pieces, pushed not to repeat itself
-    revision=7,
+    # 7: what a retry leaves without words decoded again in short pieces, pushed not to repeat itself;
+    # 8: then the gaps those pieces leave, alone; retries batched when the first pass is
+    revision=8,
 )
