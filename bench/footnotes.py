@@ -311,7 +311,8 @@ def _arguments() -> argparse.Namespace:
 def _decoy_tally(footnoted: Dialogue, listed: list[Link], episode: BenchEpisode) -> dict[str, tuple[int, int]]:
     false = decoy_markers(footnoted)
     decoys = len(listed) - len(episode.links)
-    seed_placed = sum(r.number is not None and not r.title.startswith("decoy") for r in footnoted.references)
+    marked = {w.footnote for turn in footnoted.turns for w in turn.words if w.footnote}
+    seed_placed = sum(r.number in marked and not r.title.startswith("decoy") for r in footnoted.references)
     print(f"  decoys: {decoys}, marked: {len(false)} {false}")
     print(f"  links placed: {seed_placed}/{len(episode.links)}")
     return {"decoys marked": (len(false), decoys), "links placed": (seed_placed, len(episode.links))}

@@ -195,7 +195,7 @@ def _mentions(evidence: Evidence, heard: _Heard, chosen: dict[int, Match]) -> _M
         first = dict(in_order)
     else:
         first = _first_heard(evidence, heard, set(in_order), chosen)
-    chances = second_chances(evidence, in_order if running_order else {}, first, room, running_order)
+    chances = second_chances(evidence, in_order, first, room, running_order)
     first.update(chances.found)
     return _Mentions(first, chosen, chances.found, running_order, numbering(first, len(links), running_order),
                      heard, chances.contrast, chances.spots)

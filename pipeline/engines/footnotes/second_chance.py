@@ -95,13 +95,19 @@ def second_chances(evidence: Evidence, in_order: dict[int, Match], first_mention
     """Mentions for links the first pass missed, each in its bracket (leaving `room` for others
     not found): doubted sound-alikes, then by sound; and candidate spots for those still missing."""
     # Brackets come from mentions in the list's order: one out of order bounds nothing.
+    # A doubted sound-alike is taken in the bracket of the list's longest run in order only (weak
+    # evidence, bounded); scoring by sound looks through the whole episode when the list is not
+    # the running order.
     in_order, placed, chances = dict(in_order), dict(first_mentions), Chances()
+    def bracketed(index: int) -> range:
+        return bracket(index, in_order, len(evidence.words), room)
+
     def within(index: int) -> range:
-        return bracket(index, in_order, len(evidence.words), room) if running_order else range(len(evidence.words))
+        return bracketed(index) if running_order else range(len(evidence.words))
 
     for index, link in enumerate(evidence.links):
-        if index not in placed and running_order:  # out of the running order, no bracket bounds it
-            match = _doubted_match(evidence, link, within(index), list(placed.values()))
+        if index not in placed:
+            match = _doubted_match(evidence, link, bracketed(index), list(placed.values()))
             if match:
                 placed[index] = in_order[index] = chances.found[index] = match
     for index, link in enumerate(evidence.links):
