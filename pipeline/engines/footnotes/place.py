@@ -156,13 +156,20 @@ class _Refused:
     def kept(self, matches: list[Match]) -> list[Match]:
         return [m for m in matches if not self.refuses(m)] if self.fixes else matches
 
+    def refuses_for(self, index: int, match: Match) -> bool:
+        """Whether a mention of the link at `index` (however it was found) is refused."""
+        phrases = [p.strip() for p in self.links[index].phrases]
+        return any(fix.phrase in phrases and any(fix.covers(w.start, w.end, self.slack)
+                                                 for w in self.words[match.first : match.last + 1])
+                   for fix in self.fixes)
+
     def kept_chosen(self, chosen: dict[int, Match]) -> dict[int, Match]:
         """The producer's placements less those a later "not a mention" covers."""
-        return {i: m for i, m in chosen.items() if not self.refuses(m)}
+        return {i: m for i, m in chosen.items() if not self.refuses_for(i, m)}
 
     def settled(self, mentions: "_Mentions") -> "_Mentions":
-        """The mentions less any a second chance found on refused words (the link not found)."""
-        refused = [i for i, m in mentions.guessed.items() if self.refuses(m)]
+        """The mentions less any found on refused words however found (the link not found)."""
+        refused = [i for i, m in mentions.first.items() if i not in mentions.chosen and self.refuses_for(i, m)]
         if not refused:
             return mentions
         return replace(mentions, first={i: m for i, m in mentions.first.items() if i not in refused},
