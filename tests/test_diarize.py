@@ -221,7 +221,7 @@ def test_enroll_host_stores_the_voiceprint_beside_the_show_file(tmp_path, capsys
     assert enroll_host.run(parser.parse_args([str(clip), "--show", str(show)])) == 0
     stored = np.load(tmp_path / "host-voiceprint.npy")
     assert stored.shape == (voiceprint_dimension(),) and np.isfinite(stored).all()
-    assert np.allclose(np.linalg.norm(stored[:192]), 1.0, atol=0.1)  # the mean of unit CAM++ vectors
+    assert 0.7 < np.linalg.norm(stored[:192]) <= 1.0 + 1e-5  # the mean of one voice's unit CAM++ vectors
     assert str(tmp_path / "host-voiceprint.npy") in capsys.readouterr().out
 
 

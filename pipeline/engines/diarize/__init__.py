@@ -90,7 +90,7 @@ class DiarizeOptions:
     speech_threshold: float = 0.5  # mean local-speaker count at which a frame is speech
     max_gap_s: float = 0.5  # a speaker's pause shorter than this stays inside the turn
     min_turn_s: float = 0.2  # a shorter turn between others is given to its neighbour
-    sure_margin: float = 0.2  # a cosine lead over the next speaker that makes a match certain
+    sure_margin: float = 0.15  # a cosine lead over the next speaker that makes a match certain
     unknown_threshold: float = 0.8  # centroid-linkage distance cut when the count is unknown
     threads: int = 2  # onnxruntime intra-op threads (not a tuning number: left out of key())
 
