@@ -62,7 +62,7 @@ class Show:
     device: Literal["auto", "cpu", "cuda"] | None = None
     compute_type: Literal["auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16",
                           "float16", "bfloat16", "float32"] | None = None
-    batch_size: int | None = None  # 0: sequential decoding (best accuracy); 8: about twice as fast
+    batch_size: int | None = None  # None: the transcribe options' default (8, batched); 0: sequential
     destination: str = "site"
     s3_region: str | None = None  # for an s3:// destination; default: the AWS config's
     s3_endpoint_url: str | None = None  # an S3-compatible service instead of AWS
