@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.engines.relisten import SecondListener
 from pipeline.engines.transcribe import (
     Backend,
     TranscribeOptions,
@@ -71,37 +70,6 @@ def test_the_key_holds_the_resolved_device_and_only_changed_tuning():
     assert TranscribeOptions(device="cpu", min_unheard_s=3.0).key()["min_unheard_s"] == 3.0
     assert TranscribeOptions(device="cuda").key()["device"] == ("cuda", "float16")
     assert device_and_compute_type("auto") in (("cpu", "int8"), ("cuda", "float16"))
-
-
-def test_a_second_listen_is_decoded_once_per_audio_and_options(tmp_path):
-    audio = tmp_path / "episode.mp3"
-    audio.write_bytes(b"not really audio")
-    cache = tmp_path / "second-listens.json"
-    options = TranscribeOptions(device="cpu")
-    heard = [Word("Imaginaires", 3.0, 3.6, 0.8)]
-    listens = []
-
-    def listen(start, end, phrase):
-        listens.append((start, end, phrase))
-        return heard
-
-    assert SecondListener(audio, options, cache, listen)(2.0, 9.0, "Imaginaires") == heard
-    assert SecondListener(audio, options, cache, listen)(2.0, 9.0, "Imaginaires") == heard
-    assert len(listens) == 1  # the second listener read the first's cache file
-    SecondListener(audio, options, cache, listen)(2.0, 9.0, "Cahier")  # another phrase: another listen
-    SecondListener(audio, TranscribeOptions(device="cpu", beam_size=1), cache, listen)(2.0, 9.0, "Imaginaires")
-    audio.write_bytes(b"other audio")
-    SecondListener(audio, options, cache, listen)(2.0, 9.0, "Imaginaires")
-    assert len(listens) == 4  # other options, other audio: decoded again
-    cache.write_text("{not json")
-    assert SecondListener(audio, options, cache, listen)(2.0, 9.0, "Imaginaires") == heard
-
-
-@pytest.mark.slow
-def test_a_second_listen_hears_words_within_its_stretch(sample_clip):
-    options = TranscribeOptions(model="base", device="cpu", language="fr")
-    heard = SecondListener(sample_clip, options)(2.0, 9.0, "Imaginaires")
-    assert heard and all(2.0 <= w.start <= w.end <= 9.5 for w in heard)
 
 
 def test_a_segment_repeating_the_one_before_word_for_word_is_dropped():

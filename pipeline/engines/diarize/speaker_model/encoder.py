@@ -10,13 +10,12 @@ encoder (a pyannote model, say) only has to follow the `SpeakerEncoder` protocol
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from pipeline.errors import PipelineError
+from pipeline.engines.diarize.speaker_model.onnx_file import checked_session
 
 SAMPLE_RATE = 16_000
 HOP = 160  # samples per mel frame: windows are counted in 10 ms frames
@@ -79,17 +78,7 @@ class GE2EEncoder:
     dimension = 256
 
     def __init__(self, model_file: Path = MODEL_FILE, sha256: str = MODEL_SHA256):
-        import onnxruntime
-
-        try:
-            data = model_file.read_bytes()
-        except OSError as exc:
-            raise PipelineError(model_file, f"the speaker model is missing ({exc}); reinstall: pip install -e .") from None
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise PipelineError(model_file, "the speaker model is damaged (SHA-256 differs); reinstall: pip install -e .")
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3  # its warnings about unused initialisers are not the user's
-        self.session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        self.session = checked_session(model_file, sha256)
 
     def embed(self, audio: np.ndarray, windows: list[tuple[int, int]], batch: int = 256) -> np.ndarray:
         """A short window's frames repeat to fill WINDOW_FRAMES (padding with silence instead
