@@ -59,7 +59,11 @@ def test_the_run_writes_down_what_it_doubted(published):
     assert review["slug"] == "clip" and review["audio"] == "master.mp3"
     items = review["items"]
     assert [item["start"] for item in items] == sorted(item["start"] for item in items)
-    assert all(set(item) == {"kind", "start", "end", "heard", "chose", "note"} for item in items)
+    assert all(set(item) - {"candidates"} == {"kind", "start", "end", "heard", "chose", "note"} for item in items)
+    # A link not found comes with the likeliest spots to place it, for the review page.
+    for spot in (spot for item in items for spot in item.get("candidates", [])):
+        assert set(spot) == {"start", "end", "heard", "score"} and 0 <= spot["start"] < spot["end"] <= 31
+    assert all(item["kind"] == "link-not-found" for item in items if "candidates" in item)
     assert all(0 <= item["start"] <= item["end"] <= 31 for item in items)
     # The clip's episode file lists links the clip never says: each is a doubt the producer sees.
     assert review["counts"].get("link-not-found", 0) == sum(item["kind"] == "link-not-found" for item in items) >= 1
