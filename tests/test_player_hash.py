@@ -40,3 +40,4 @@ def test_a_change_of_the_time_in_the_address_alone_seeks_the_player(page_with_pl
     page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 20) < 1.5", timeout=5000)
     page.evaluate("location.hash = '#t=42'")
     page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 42) < 1.5", timeout=5000)
+    assert abs(page.evaluate("document.getElementById('player').currentTime") - 42) < 1.5
