@@ -16,7 +16,7 @@ _OPTIONS: WeakKeyDictionary[EpisodeRun, TranscribeOptions] = WeakKeyDictionary()
 
 def transcribe_options(run: EpisodeRun) -> TranscribeOptions:
     """The run's options, built once: the transcribe and footnotes stages' keys, the decode
-    and the second listens all read them."""
+    and the phrase scores all read them."""
     if run not in _OPTIONS:
         chosen = {name: getattr(run.show, name) for name in SHOW_SETTINGS if getattr(run.show, name) is not None}
         _OPTIONS[run] = TranscribeOptions(
@@ -25,8 +25,6 @@ def transcribe_options(run: EpisodeRun) -> TranscribeOptions:
             **chosen,
         )
     return _OPTIONS[run]
-
-
 
 
 STAGE = Stage(
