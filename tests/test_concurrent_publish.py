@@ -38,6 +38,7 @@ def assert_every_episode_listed(catalogue: bytes, feed: bytes, publishers: int, 
     assert {e["link"].rstrip("/").rsplit("/", 1)[1] for e in parsed["episodes"]} == expected
 
 
+@pytest.mark.slow  # races publishers over several rounds
 @pytest.mark.parametrize("publishers", [2, 4])
 def test_publishers_at_once_to_a_folder_keep_every_episode(tmp_path, publishers):
     root = tmp_path / "site"

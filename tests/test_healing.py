@@ -152,6 +152,7 @@ where.publish(Path(builds), "ep1", 2, faulty)
 """
 
 
+@pytest.mark.slow  # kills real publisher processes, eight times
 @pytest.mark.parametrize("moment", ["catalogue", "index"])
 @pytest.mark.parametrize("rerun", ["same", "another"])
 def test_a_publisher_killed_is_repaired_by_the_next_publish(tmp_path, where, moment, rerun):
@@ -204,6 +205,7 @@ def test_a_lost_index_file_is_sent_again_alone(tmp_path, where):
     assert_search_whole(where, {"ep0", "ep1"})
 
 
+@pytest.mark.slow  # races four publishers
 @pytest.mark.parametrize("publishers", [4])
 def test_publishers_at_once_leave_a_whole_index(tmp_path, where, publishers):
     start = threading.Barrier(publishers)
