@@ -43,5 +43,5 @@ STAGE = Stage(
         "options": OPTIONS.key(),
     },
     make=_diarize,
-    revision=4,  # 3: no turn starts mid-word; 4: segmentation-3.0 + CAM++/GE2E (issue 22)
+    revision=5,  # 3: no turn starts mid-word; 4: segmentation-3.0 + CAM++/GE2E; 5: best path, GE2E fallback
 )

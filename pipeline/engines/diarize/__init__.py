@@ -11,7 +11,7 @@ numpy (no torch at run time).
    part, less the vector every voice of the recording shares, made a unit vector, GE2E's
    weighted by `ge2e_weight`: the two encoders fail on different pairs of voices.
    The pieces are clustered on that joined vector and on CAM++ alone; the labelling whose
-   clusters stand apart better (silhouette) is kept.
+   clusters stand apart better (silhouette) is kept (GE2E alone when neither finds the voices).
    Long recordings only embed a tiling of windows (`embed_step_s` apart).
 3. Clustering (clustering.py): each (window, local speaker) track's pieces are averaged into a
    steady vector; centroid-linkage clustering of the tracks (as pyannote) is cut at the known
@@ -19,7 +19,9 @@ numpy (no torch at run time).
    large one; the pieces then go to the nearest centroid, refined k-means style.
 4. Reconstruction (timeline.py): every active frame of a track votes for the speaker of its
    nearest piece; a frame is speech where the mean count of local speakers over its windows
-   reaches `speech_threshold`, and goes to the speaker with most votes: the result is exclusive
+   reaches `speech_threshold`, and goes to the speaker with most votes along the best path
+   through each run of speech, a change of speaker there costing `switch_cost_s` of votes (one
+   stray piece does not break a turn; a change at a pause is free): the result is exclusive
    (one speaker at a time), as the pipeline needs. A speaker's pauses under `max_gap_s` stay in
    the turn, turns under `min_turn_s` go to the previous speaker.
 
@@ -72,8 +74,8 @@ from pipeline.errors import PipelineError
 
 @dataclass(frozen=True)
 class DiarizeOptions:
-    """Every number the diarizer was tuned with (on the tuning set only: the excerpt, v101-v104
-    and the hard pairs 621, 622)."""
+    """Every number the diarizer and its naming of turns were tuned with (on the tuning set
+    only: the excerpt, v101-v104, the hard pairs 621, 622 and AMI dev00)."""
 
     step_s: float = 2.5  # segmentation windows (10 s long) start every step_s
     long_step_s: float = 5.0  # ... and every long_step_s on audio longer than long_audio_s
@@ -85,13 +87,24 @@ class DiarizeOptions:
     embed_bucket_s: float = 0.25  # CAM++ clips are cut to a multiple of this to batch them
     ge2e_weight: float = 0.5  # share of GE2E in the joined voice vector (0: CAM++ alone; 0.4-0.6 alike)
     try_campplus_alone: bool = True  # also cluster on CAM++ alone, keep the better-separated labelling
+    try_ge2e_alone: bool = True  # when neither finds the known count of voices, cluster on GE2E alone
     min_cluster_share: float = 0.1  # clusters with less of the speech than this are folded
     kmeans_passes: int = 5
     speech_threshold: float = 0.5  # mean local-speaker count at which a frame is speech
+    switch_cost_s: float = 1.0  # a change of speaker inside speech costs this many seconds of votes
     max_gap_s: float = 0.5  # a speaker's pause shorter than this stays inside the turn
     min_turn_s: float = 0.2  # a shorter turn between others is given to its neighbour
     sure_margin: float = 0.15  # a cosine lead over the next speaker that makes a match certain
     unknown_threshold: float = 0.8  # centroid-linkage distance cut when the count is unknown
+    # Words and names (turns.py):
+    max_boundary_shift: int = 3  # words a change of speaker may move to reach a sentence end or pause
+    shift_penalty: float = 0.3  # per word moved: a break must be clearly better to move further
+    low_confidence: float = 0.5  # under it, the dialogue warns that the naming is uncertain
+    doubted_turn: float = 0.3  # a turn's speaker confidence under which the producer is asked to check it
+    intro_confidence: float = 0.6  # naming the host by "who speaks first" alone
+    order_confidence: float = 0.4  # naming several guests by the order they first speak
+    voiceprint_margin: float = 0.3  # similarity lead of the host's voice over the next that makes it certain
+    min_enroll_speech_s: float = 5.0  # the least solo speech a host voiceprint is made from
     threads: int = 2  # onnxruntime intra-op threads (not a tuning number: left out of key())
 
     def key(self) -> dict:
@@ -186,10 +199,22 @@ def _clustered(raw: np.ndarray, pieces: list, speakers: int | None,
     """(the space kept, cluster_pieces' result in it). With GE2E joined, the pieces are also
     clustered on CAM++ alone (its vector whole), and the labelling whose clusters stand apart
     better (cosine silhouette, each in its own space) is kept: on the tuning set that kept every
-    episode's DER at the better of the two."""
+    episode's DER at the better of the two. When neither finds the known number of voices
+    (two voices so alike that every track blends them, as hard622's), GE2E alone is tried: on
+    such pairs it still hears a difference."""
     spaces = [VoiceSpace(_common(raw), options.ge2e_weight)]
     if options.ge2e_weight > 0 and options.try_campplus_alone:
         spaces.append(VoiceSpace(np.zeros(raw.shape[1], np.float32), 0.0))
+    best = _best_labelling(raw, pieces, speakers, options, spaces)
+    if options.ge2e_weight > 0 and options.try_ge2e_alone and speakers and len(best[1][2]) < speakers:
+        fallback = _best_labelling(raw, pieces, speakers, options, [VoiceSpace(_common(raw), 1.0)])
+        if len(fallback[1][2]) > len(best[1][2]):
+            best = fallback
+    return best
+
+
+def _best_labelling(raw: np.ndarray, pieces: list, speakers: int | None, options: DiarizeOptions,
+                    spaces: list[VoiceSpace]) -> tuple[VoiceSpace, tuple]:
     best = None
     for space in spaces:
         vectors = space.project(raw)
@@ -241,7 +266,8 @@ def diarize_audio(audio: np.ndarray, speakers: int | None = None, options: Diari
     raw = encoder.embed(audio, [piece_span(int(starts[p.window]), p) for p in pieces])
     space, (labels, weights, centroids, separation) = _clustered(raw, pieces, speakers, options)
     votes = speaker_votes(activity, starts, pieces, labels, weights, len(centroids), frames)
-    path = frame_path(votes, speech_frames(activity, starts, frames, options.speech_threshold))
+    path = frame_path(votes, speech_frames(activity, starts, frames, options.speech_threshold),
+                      options.switch_cost_s / FRAME_S)
     path = smooth(path, round(options.max_gap_s / FRAME_S), round(options.min_turn_s / FRAME_S))
     confidence = frame_confidence(votes, coverage(starts[embedded], frames))
     segments, order = _to_segments(path, confidence, len(audio) / SAMPLE_RATE)

@@ -1,7 +1,7 @@
 """Diarize stage: every word of the transcript gets the name of who said it.
 
 Who spoke when comes from the audio alone (`pipeline.engines.diarize`); each word then takes the
-speaker it overlaps most. A change of speaker may then move by up to MAX_BOUNDARY_SHIFT words to
+speaker it overlaps most. A change of speaker may then move by up to max_boundary_shift words to
 the nearest sentence end or pause: one or two boundary words on the wrong side is the commonest
 complaint about word-level diarization.
 
@@ -10,16 +10,16 @@ The audio is split into as many voices as the episode has people: the host plus 
 Naming the voices:
 - Labels: the voices found are labelled S1, S2, ... in the order they are first heard (S1 speaks
   first). An episode file's `[speakers]` table maps labels to names (`S3 = "Jane Doe"`), and it
-  always wins.
+  always wins. Every threshold here is a field of `DiarizeOptions`.
 - Host: the voice closest to the host voiceprint (`publish enroll-host CLIP`) when the show has
   one; otherwise the intro speaker, S1, since the host opens every episode.
 - Guests: the other voices, named in the order the episode file lists the guests, matched to the
   order they are first heard. With one guest that is certain; with several it is a guess, said in
   a warning that gives each label's first words' time so the producer can fix it in `[speakers]`.
 - `Dialogue.confidence` (0-1) combines how clearly the voices separate with how sure the naming
-  is; under LOW_CONFIDENCE the dialogue carries a warning instead of a silent guess.
+  is; under low_confidence the dialogue carries a warning instead of a silent guess.
 - Each turn carries a confidence too (0-1): how much more its voice resembles its speaker than
-  the other, over its words (see pipeline.engines.diarize: votes' lead). A turn under DOUBTED_TURN becomes a
+  the other, over its words (see pipeline.engines.diarize: votes' lead). A turn under doubted_turn becomes a
   doubt for the producer (build/<slug>/review.json), with the transcript's own doubts.
 """
 
@@ -52,14 +52,6 @@ from pipeline.model import (
     glued_to_previous,
 )
 
-MAX_BOUNDARY_SHIFT = 3  # words
-SHIFT_PENALTY = 0.3  # per word moved: a break must be clearly better to move further
-LOW_CONFIDENCE = 0.5
-DOUBTED_TURN = 0.3  # a turn's speaker confidence under which the producer is asked to check it
-INTRO_CONFIDENCE = 0.6  # naming the host by "who speaks first" alone
-ORDER_CONFIDENCE = 0.4  # naming several guests by the order they first speak
-VOICEPRINT_MARGIN = 0.3  # similarity lead of the host's voice over the next that makes it certain
-MIN_ENROLL_SPEECH_S = 5.0
 _SENTENCE_END = re.compile(r"[.!?…][»”\"')\]]*$")
 
 
@@ -74,6 +66,7 @@ def diarize(
     options: DiarizeOptions | None = None,
 ) -> Dialogue:
     """The transcript as named turns: who said each word, by name."""
+    options = options or DiarizeOptions()
     mapping = _checked_mapping(mapping or {})
     diarization = diarize_audio(load_audio(audio), 1 + len(guests), options)
     words = transcript.words
@@ -82,13 +75,13 @@ def diarize(
         warning = f"{audio}: no speech heard, so every word is given to the host"
         return Dialogue(turns=turns_of(named), warnings=[warning], confidence=0.0, doubts=transcript.doubts)
     heard_in = [diarization.segments[i] for i in segments_of_words(words, diarization.segments)]
-    speakers = settle_boundaries(words, [segment.speaker for segment in heard_in])
+    speakers = settle_boundaries(words, [segment.speaker for segment in heard_in], options)
     voiceprint = load_voiceprint(host_voiceprint) if host_voiceprint else None
     names, naming_confidence, warnings = name_speakers(
-        diarization, host, guests, voiceprint, mapping
+        diarization, host, guests, voiceprint, mapping, options
     )
     confidence = round(naming_confidence * diarization.separation, 2)
-    if confidence < LOW_CONFIDENCE:
+    if confidence < options.low_confidence:
         warnings.append(
             f"speaker naming is uncertain (confidence {confidence:.2f}): check who says what; "
             "`publish enroll-host CLIP` or a [speakers] table in the episode file fixes it"
@@ -96,16 +89,17 @@ def diarize(
     named = [dataclasses.replace(w, speaker=names[s]) for w, s in zip(words, speakers)]
     turns = turns_of(named, [segment.confidence for segment in heard_in])
     return Dialogue(turns=turns, warnings=warnings, confidence=confidence,
-                    doubts=sorted([*transcript.doubts, *speaker_doubts(turns)], key=lambda d: d.start))
+                    doubts=sorted([*transcript.doubts, *speaker_doubts(turns, options.doubted_turn)], key=lambda d: d.start))
 
 
-def voiceprint(clip: Path) -> np.ndarray:
+def voiceprint(clip: Path, options: DiarizeOptions | None = None) -> np.ndarray:
     """The voice vector of the one person speaking in `clip`, to recognise the host by."""
-    vector, seconds = voice_vector(load_audio(clip))
-    if seconds < MIN_ENROLL_SPEECH_S:
+    options = options or DiarizeOptions()
+    vector, seconds = voice_vector(load_audio(clip), options)
+    if seconds < options.min_enroll_speech_s:
         raise PipelineError(
             clip,
-            f"only {seconds:.1f} s of speech; give at least {MIN_ENROLL_SPEECH_S:.0f} s of the "
+            f"only {seconds:.1f} s of speech; give at least {options.min_enroll_speech_s:.0f} s of the "
             "host speaking alone (30 s or more is better)",
         )
     return vector
@@ -138,10 +132,11 @@ def segments_of_words(words: list[Word], segments: list[SpeakerSegment]) -> list
     return found
 
 
-def settle_boundaries(words: list[Word], speakers: list[int]) -> list[int]:
-    """Move each change of speaker by up to MAX_BOUNDARY_SHIFT words onto the best break nearby:
+def settle_boundaries(words: list[Word], speakers: list[int],
+                      options: DiarizeOptions = DiarizeOptions()) -> list[int]:
+    """Move each change of speaker by up to max_boundary_shift words onto the best break nearby:
     a sentence end, and the longer the pause the better. No turn is emptied."""
-    speakers = list(speakers)
+    speakers, shift = list(speakers), options.max_boundary_shift
     for change in range(1, len(words)):
         if speakers[change] == speakers[change - 1]:
             continue
@@ -153,11 +148,11 @@ def settle_boundaries(words: list[Word], speakers: list[int]) -> list[int]:
         while run_end + 1 < len(words) and speakers[run_end + 1] == after:
             run_end += 1
         candidates = range(
-            max(change - MAX_BOUNDARY_SHIFT, run_start + 1),
-            min(change + MAX_BOUNDARY_SHIFT, run_end) + 1,
+            max(change - shift, run_start + 1),
+            min(change + shift, run_end) + 1,
         )
         best = max(
-            candidates, key=lambda c: _break_score(words, c) - SHIFT_PENALTY * abs(c - change)
+            candidates, key=lambda c: _break_score(words, c) - options.shift_penalty * abs(c - change)
         )
         speakers[min(best, change) : max(best, change)] = [
             after if best < change else before
@@ -182,6 +177,7 @@ def name_speakers(
     guests: list[str],
     voiceprint: np.ndarray | None,
     mapping: dict[str, str],
+    options: DiarizeOptions = DiarizeOptions(),
 ) -> tuple[list[str], float, list[str]]:
     """A name per speaker index, the confidence in that naming (0-1), and warnings."""
     labels = [speaker_label(i) for i in range(diarization.speakers)]
@@ -190,12 +186,12 @@ def name_speakers(
     free = [i for i in range(len(labels)) if i not in names]
     confidence = 1.0
     if host not in names.values() and free:
-        host_index, confidence = find_host(diarization, free, voiceprint)
+        host_index, confidence = find_host(diarization, free, voiceprint, options)
         names[host_index] = host
         free.remove(host_index)
     guests_left = [g for g in guests if g not in names.values()]
     if len(free) > 1 and len(guests_left) > 1:
-        confidence = min(confidence, ORDER_CONFIDENCE)
+        confidence = min(confidence, options.order_confidence)
         warnings.append(_order_guess_warning(diarization, labels, free, guests_left))
     names.update(zip(free, guests_left))
     return [names.get(i, f"Voice {label}") for i, label in enumerate(labels)], confidence, warnings
@@ -222,17 +218,18 @@ def _order_guess_warning(
 
 
 def find_host(
-    diarization: Diarization, candidates: list[int], voiceprint: np.ndarray | None
+    diarization: Diarization, candidates: list[int], voiceprint: np.ndarray | None,
+    options: DiarizeOptions = DiarizeOptions(),
 ) -> tuple[int, float]:
     """The host's speaker index and how sure that is: the voice nearest the voiceprint, by its
     lead over the next voice; without a voiceprint the intro speaker, the first one heard."""
     if voiceprint is None:
-        return candidates[0], INTRO_CONFIDENCE if diarization.speakers > 1 else 1.0
+        return candidates[0], options.intro_confidence if diarization.speakers > 1 else 1.0
     similarity = diarization.similarity(voiceprint)
     host = max(candidates, key=lambda i: similarity[i])
     others = np.delete(similarity, host)
-    margin = similarity[host] - others.max() if len(others) else VOICEPRINT_MARGIN
-    return host, float(np.clip(margin / VOICEPRINT_MARGIN, 0.0, 1.0))
+    margin = similarity[host] - others.max() if len(others) else options.voiceprint_margin
+    return host, float(np.clip(margin / options.voiceprint_margin, 0.0, 1.0))
 
 
 def turns_of(words: list[Word], confidences: list[float] | None = None) -> list[Turn]:
@@ -253,11 +250,11 @@ def turns_of(words: list[Word], confidences: list[float] | None = None) -> list[
     return turns
 
 
-def speaker_doubts(turns: list[Turn]) -> list[Doubt]:
-    """A doubt for each turn whose speaker is uncertain (under DOUBTED_TURN)."""
+def speaker_doubts(turns: list[Turn], doubted_turn: float) -> list[Doubt]:
+    """A doubt for each turn whose speaker is uncertain (under doubted_turn)."""
     return [Doubt("speaker", turn.start, turn.end, turn.text, turn.speaker,
                   f"voice unclear (confidence {turn.confidence:.2f}): is it {turn.speaker}?")
-            for turn in turns if turn.confidence is not None and turn.confidence < DOUBTED_TURN]
+            for turn in turns if turn.confidence is not None and turn.confidence < doubted_turn]
 
 
 def _checked_mapping(mapping: dict[str, str]) -> dict[str, str]:
