@@ -395,6 +395,20 @@ def test_a_doubted_sound_alike_needs_no_audio():
     assert audio.asked == []  # nothing missing: the audio is not asked
 
 
+def test_the_audio_scorer_loads_neither_model_nor_audio_until_a_text_must_be_scored():
+    from pipeline.engines.footnotes.audio_score import AudioScorer
+
+    def never() -> None:
+        raise AssertionError("loaded although nothing was scored")
+
+    heard = dialogue(("Gérald", "vous écoutez Imaginaires, bienvenue"), ("Antonio", "ChatGPT et Reddit aussi"))
+    words = [w for t in heard.turns for w in t.words]
+    scorer = AudioScorer(never, never, words, "fr")
+    result = place_footnotes(heard, [IMAGINAIRES, CHATGPT, REDDIT], audio=lambda _: scorer)
+    assert [n for _, n in marked(result)] == [1, 2, 3]
+    assert "whisper" not in vars(scorer) and "samples" not in vars(scorer)
+
+
 ACT_HEARD = (("Gérald", "vous écoutez Imaginaires. Quand on a un débat au niveau européen autour de React, qui doit"),
              ("Antonio", "cadrer le développement. ChatGPT aussi."))
 
@@ -483,6 +497,7 @@ def test_the_audio_prefers_a_said_phrase_to_unrelated_names_and_places_no_decoy(
     again = PhraseScorer(shared_file("sample-episode/excerpt.mp3"), options, cache=tmp_path / "scores.json")(words)
     again._encode = None  # would fail if called
     assert again.margins(acte - 1, acte, ["l'IA Act"])[0].total == pytest.approx(act.total, abs=1e-3)
+    assert "whisper" not in vars(again) and "samples" not in vars(again)  # neither model nor audio loaded
     decoys = [Link([name], f"decoy {name}", f"https://decoy.example/{name}") for name in ("Malakoff", "Altice")]
     found = footnote(Dialogue([Turn("Gérald", words)]), [ACT, *decoys], audio=audio)
     placed = {r.title for r in found.dialogue.references if r.number is not None

@@ -19,8 +19,8 @@ from pipeline.model import Word
 
 class PhraseScorer:
     """`scorer(words)`: the episode's audio, asked how well a link's phrase fits in place of
-    heard words (engines/footnotes/audio_score.py), with the transcription's model, loaded once
-    per process. With a cache file, each text is scored once for this audio, model and options:
+    heard words (engines/footnotes/audio_score.py), with the transcription's model (loaded once
+    per process, and only when a text must be scored). With a cache file, each text is scored once for this audio, model and options:
     the footnotes stage re-runs after every producer's fix; `save()` writes what was scored."""
 
     def __init__(self, source: Path, options: TranscribeOptions, footnote_options: FootnoteOptions = FootnoteOptions(),
@@ -32,8 +32,8 @@ class PhraseScorer:
 
     def __call__(self, words: list[Word]) -> AudioScorer:
         options = self.options
-        model = load_model(options.model, options.device, options.compute_type)
-        return AudioScorer(model, samples_of(self.source), words, options.language or "fr", self.footnote_options,
+        return AudioScorer(lambda: load_model(options.model, options.device, options.compute_type),
+                           lambda: samples_of(self.source), words, options.language or "fr", self.footnote_options,
                            self._kept)
 
     def save(self) -> None:

@@ -22,6 +22,7 @@ text is improbable and every substitution wins.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -75,20 +76,34 @@ class _Window:
 
 
 class AudioScorer:
-    """PhraseScores over one episode's samples (16 kHz mono) with a faster-whisper model."""
+    """PhraseScores over one episode's samples (16 kHz mono) with a faster-whisper model, both
+    loaded only when a text is first scored that earlier runs had not: a run whose links are all
+    in the words, or one after a producer's fix, loads neither."""
 
-    def __init__(self, whisper, samples, words: list[Word], language: str,
-                 options: FootnoteOptions = FootnoteOptions(), kept: dict[str, list] | None = None):
-        """`kept`: scores of earlier runs on this audio (text key -> [log-probability, tokens]),
-        read and added to, so that a run after a producer's fix encodes and decodes only what
-        it had not scored."""
-        from faster_whisper.tokenizer import Tokenizer
-
-        self.whisper, self.samples, self.words, self.options = whisper, samples, words, options
-        self.tokenizer = Tokenizer(whisper.hf_tokenizer, multilingual=True, task="transcribe", language=language)
+    def __init__(self, load_whisper: Callable[[], object], load_samples: Callable[[], object], words: list[Word],
+                 language: str, options: FootnoteOptions = FootnoteOptions(), kept: dict[str, list] | None = None):
+        """`load_whisper`, `load_samples`: the model and the samples, when needed. `kept`: scores
+        of earlier runs on this audio (text key -> [log-probability, tokens]), read and added to,
+        so that a run after a producer's fix encodes and decodes only what it had not scored."""
+        self._load_whisper, self._load_samples = load_whisper, load_samples
+        self.words, self.language, self.options = words, language, options
         self.starts = self._window_starts()
         self._windows: dict[int, _Window] = {}
         self.kept = {} if kept is None else kept
+
+    @functools.cached_property
+    def whisper(self):
+        return self._load_whisper()
+
+    @functools.cached_property
+    def samples(self):
+        return self._load_samples()
+
+    @functools.cached_property
+    def tokenizer(self):
+        from faster_whisper.tokenizer import Tokenizer
+
+        return Tokenizer(self.whisper.hf_tokenizer, multilingual=True, task="transcribe", language=self.language)
 
     def margins(self, first: int, last: int, texts: Sequence[str]) -> list[Margin]:
         window = self._window(self._window_of(first))
