@@ -9,7 +9,10 @@ resident memory. The number of speakers is given from the reference, as the epis
 `--auto` lets the clustering count them. "host named" says whether the voice the stage names
 the host without a voiceprint (S1, the first heard) is the reference's first speaker, the host
 of a podcast. Run: python bench/diarize.py [--auto] [--only NAME] [--option KEY=VALUE]...
-(`--option` sets a DiarizeOptions field, e.g. step_s=2.5.)
+[--episode SET=DIR]... (`--option` sets a DiarizeOptions field, e.g. step_s=2.5; `--episode`
+adds an episode folder made by ../shared/tools/synth_episode.py, its episode.mp3 scored against
+its episode.rttm, under a set's name: `--episode held-out=/tmp/s901` for a fresh seed. Choose
+options on the tuning set only: the excerpt, ../shared/data/variants and your tuning seeds.)
 """
 
 from __future__ import annotations
@@ -71,11 +74,20 @@ def scores(reference: Annotation, segments: list, seconds: float) -> dict[str, f
             "host": mapping.get(0) == first_heard}
 
 
+def _recordings(episodes: list[str], only: str) -> list[tuple[str, Path]]:
+    """(name, audio) of the shared recordings, then of each SET=DIR episode folder."""
+    shared = [(name, DATA / name) for name in FILES]
+    folders = [(f"{label}: {Path(folder).name}", Path(folder) / "episode.mp3")
+               for label, folder in (item.split("=", 1) for item in episodes)]
+    return [(name, path) for name, path in [*shared, *folders] if only in name]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--auto", action="store_true", help="let the clustering count speakers")
     parser.add_argument("--only", default="", help="bench only the files whose name has this")
     parser.add_argument("--option", action="append", default=[], help="a DiarizeOptions field, KEY=VALUE")
+    parser.add_argument("--episode", action="append", default=[], help="SET=DIR: a synthetic episode folder")
     args = parser.parse_args()
     options = parse_options(args.option)
 
@@ -88,8 +100,7 @@ def main() -> None:
 
     print(f"{'file':34} {'DER±0.25s':>9} {'DER':>6} {'conf':>5} {'miss':>5} {'FA':>5} {'spk ref/hyp':>11}"
           f" {'RTF':>6} {'cpuRTF':>6} {'host named':>11}")
-    for name in [f for f in FILES if args.only in f]:
-        audio_path = DATA / name
+    for name, audio_path in _recordings(args.episode, args.only):
         if not audio_path.exists():
             print(f"{name:34} missing (../shared/data not here)")
             continue

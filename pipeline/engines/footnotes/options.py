@@ -79,7 +79,7 @@ class FootnoteOptions:
     score_slack_s: float = 0.2
     score_edge_s: float = 0.5
     after_words: int = 3
-    score_batch: int = 16
+    score_batch: int = 8
     # Unrelated names of varied sounds, the controls; those control_similarity alike to a link
     # are left out (the audio favouring them would be no sign of suggestion).
     control_similarity: float = 0.5
