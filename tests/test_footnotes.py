@@ -323,6 +323,35 @@ def test_a_link_missing_between_placed_neighbours_takes_a_doubted_sound_alike():
     assert marked(late) == [("ChatGPT", 1)]
 
 
+def test_with_several_links_missing_between_two_placed_each_is_looked_for_in_its_own_share():
+    filler = " ".join(["et puis on en parle encore un peu"] * 6)  # 48 words
+    heard = dialogue(
+        ("Gérald", f"vous écoutez Imaginaires, bienvenue {filler} {filler} {filler}"),
+        ("Antonio", f"{filler} et réditer {filler} puis ChatGPT enfin"),
+    )
+    common_crawl = Link(["Common Crawl"], "Common Crawl", "https://commoncrawl.org")
+    listed = [IMAGINAIRES, REDDIT, common_crawl, TURK, CHATGPT]
+    # Reddit is the first of three links missing between Imaginaires and ChatGPT: a doubted
+    # sound-alike at the end of that stretch is not its mention.
+    result = place_footnotes(doubted(heard, "réditer", 0.4), listed)
+    assert marked(result) == [("Imaginaires,", 1), ("ChatGPT", 5)]
+    # Listed third of three, the same words are in its share: taken.
+    last = place_footnotes(doubted(heard, "réditer", 0.4), [IMAGINAIRES, common_crawl, TURK, REDDIT, CHATGPT])
+    assert ("Reddit", 4) in marked(last)
+
+
+def test_an_intro_mention_in_passing_is_not_footnoted_when_the_link_listed_before_is_missed():
+    heard = dialogue(
+        ("Gérald", "vous écoutez Imaginaires, avec le créateur de ChatGPT en toile de fond"),
+        ("Antonio", "des plateformes comme un maman méchant qui turque, puis l'exemple de ChatGPT bien sûr"),
+    )
+    # Amazon Mechanical Turk, listed before ChatGPT, was misheard: the list's order alone would
+    # take the intro's ChatGPT; the footnote goes where the guest takes it up.
+    result = place_footnotes(heard, [IMAGINAIRES, TURK, CHATGPT])
+    assert [(w.text, n, turn.speaker) for turn in result.turns for w in turn.words
+            for n in [w.footnote] if n] == [("Imaginaires,", 1, "Gérald"), ("ChatGPT", 3, "Antonio")]
+
+
 def test_control_names_never_sound_like_the_episodes_links():
     mastodon = Link(["Mastodon"], "Mastodon", "https://joinmastodon.org")
     spotify = Link(["le podcast sur Spotify"], "Spotify", "https://spotify.com")

@@ -60,5 +60,5 @@ STAGE = Stage(
     },
     make=_footnotes,
     outputs=lambda run: [run.work / REVIEW_FILE],
-    revision=5,  # 5: links found by sound (no second listens), candidate spots, lists in any order
+    revision=6,  # 5: links found by sound, candidate spots, lists in any order; 6: shares of a bracket
 )

@@ -49,6 +49,9 @@ class FootnoteOptions:
     # A window this alike that recognition itself doubted (mean word probability at most
     # doubtful_probability) is taken: a misheard name is near in sound and heard unsure.
     bracketed_similarity: float = 0.72
+    # With k links missing between two placed ones, the j-th is looked for in the j-th k-th of
+    # that stretch, widened by this share of it on each side.
+    bracket_share_slack: float = 0.5
     doubtful_probability: float = 0.5
     # Scoring by sound (audio_score.py), for each link still missing: the stretches of its
     # bracket (the whole episode when the list is not the running order) at least

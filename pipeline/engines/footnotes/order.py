@@ -94,3 +94,23 @@ def bracket(index: int, placed: dict[int, Match], count: int, room: int = 0) -> 
     before = [m.last + (room if index - i > 1 else 0) for i, m in placed.items() if i < index]
     after = [m.first - (room if i - index > 1 else 0) for i, m in placed.items() if i > index]
     return range(max(before, default=-1) + 1, min(after, default=count))
+
+
+def share_of_bracket(index: int, placed: dict[int, Match], count: int, links: int, room: int = 0,
+                     slack: float = 0.5) -> range:
+    """The part of link `index`'s bracket where it should be said when other links listed
+    between the same placed neighbours are missing too: the j-th of k such links in the j-th
+    k-th of the bracket (of `count` words; `links` listed in all), widened by `slack` of a share
+    on each side (speech is not evenly spread over links). The whole bracket when it is the only
+    one missing there."""
+    span = bracket(index, placed, count, room)
+    before = max((i for i in placed if i < index), default=-1)
+    after = min((i for i in placed if i > index), default=None)
+    missing = (after if after is not None else links) - before - 1
+    if missing <= 1 or not len(span):
+        return span
+    rank = index - before - 1  # 0 for the first of those missing
+    share = len(span) / missing
+    first = span.start + max(0, int((rank - slack) * share))
+    last = span.start + min(len(span), int((rank + 1 + slack) * share) + 1)
+    return range(first, last)

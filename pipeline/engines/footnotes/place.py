@@ -198,6 +198,7 @@ def _mentions(evidence: Evidence, heard: _Heard, chosen: dict[int, Match]) -> _M
     running_order = is_running_order(per_link, evidence.options, links)
     in_order = {i: m for i, m in in_order.items() if i not in chosen and not overlaps(m, chosen.values())}
     if running_order:
+        in_order = _in_order_past_intro(evidence, heard, in_order)
         in_order.update(chosen)
         first = dict(in_order)
     else:
@@ -208,17 +209,33 @@ def _mentions(evidence: Evidence, heard: _Heard, chosen: dict[int, Match]) -> _M
                      heard, chances.contrast, chances.spots)
 
 
+def _in_order_past_intro(evidence: Evidence, heard: _Heard, in_order: dict[int, Match]) -> dict[int, Match]:
+    """The list's run with each mention the intro drops in passing moved to where another
+    speaker takes the name up (see `_past_intro`), when that keeps the run in order (before the
+    next link's mention): a missed link between them no longer lets the intro's passing mention
+    stand in for the footnoted one."""
+    moved = dict(in_order)
+    for index, match in sorted(in_order.items()):
+        later = [m for i, m in moved.items() if i > index]
+        limit = min((m.first for m in later), default=len(evidence.words))
+        candidates = [m for m in heard.heard_as(evidence.links[index].phrases[0], after=match.first - 1)
+                      if m.last < limit and not overlaps(m, [v for i, v in moved.items() if i != index])]
+        if candidates:
+            moved[index] = _past_intro(evidence, candidates)
+    return moved
+
+
 def _first_heard(evidence: Evidence, heard: _Heard, in_run: set[int], chosen: dict[int, Match]) -> dict[int, Match]:
     """With a list not in the running order: each link at its first trusted match (any match of
     a link heard in the list's longest run, else one written exactly as the phrase, capitals
     too: a sound-alike out of order is weak evidence), past the intro when the intro names it
-    in passing (see `_past_intro`)."""
+    in passing (see `_past_intro`): there any later match counts, the name being surely said."""
     first = dict(chosen)
     for index, link in enumerate(evidence.links):
-        trusted = [m for m in heard.heard_as(link.phrases[0])
-                   if (index in in_run or (m.exact and _written_as(evidence.words, m))) and not overlaps(m, first.values())]
+        free = [m for m in heard.heard_as(link.phrases[0]) if not overlaps(m, first.values())]
+        trusted = [m for m in free if index in in_run or (m.exact and _written_as(evidence.words, m))]
         if index not in first and trusted:
-            first[index] = _past_intro(evidence, trusted)
+            first[index] = _past_intro(evidence, [trusted[0], *(m for m in free if m.first > trusted[0].first)])
     return first
 
 

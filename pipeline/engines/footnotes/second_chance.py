@@ -1,5 +1,6 @@
 """Second chances for a link the first pass missed. By the list's order it is said between its
-placed neighbours (its bracket; the whole episode when the list is not the running order);
+placed neighbours (its bracket; the whole episode when the list is not the running order), and
+when others listed between them are missing too, in its own share of that stretch;
 there two weaker kinds of evidence are taken, each reported for the producer to check:
 - a window less alike that recognition itself doubted: a misheard name is both near in sound
   and heard unsure ("réditer" for "Reddit"); an ordinary word heard with confidence ("commencé
@@ -31,7 +32,7 @@ from pipeline.engines.footnotes.match import (
     similarity,
 )
 from pipeline.engines.footnotes.options import FootnoteOptions
-from pipeline.engines.footnotes.order import bracket
+from pipeline.engines.footnotes.order import share_of_bracket
 from pipeline.model import Link, Word
 
 
@@ -100,7 +101,8 @@ def second_chances(evidence: Evidence, in_order: dict[int, Match], first_mention
     # the running order.
     in_order, placed, chances = dict(in_order), dict(first_mentions), Chances()
     def bracketed(index: int) -> range:
-        return bracket(index, in_order, len(evidence.words), room)
+        return share_of_bracket(index, in_order, len(evidence.words), len(evidence.links), room,
+                                evidence.options.bracket_share_slack)
 
     def within(index: int) -> range:
         return bracketed(index) if running_order else range(len(evidence.words))
