@@ -165,6 +165,29 @@ def test_batched_retries_decode_every_stretch_without_words_in_one_call(tmp_path
     assert any("0 of them only when pushed" in warning for warning in result.warnings)
 
 
+@pytest.mark.parametrize("loops", [False, True])
+def test_a_short_stretch_the_plain_retry_leaves_silent_is_not_pushed(tmp_path, loops):
+    from types import SimpleNamespace
+
+    asked = []
+
+    def decoder_for_a_jingle(source, options, clip=None, pushed=False):
+        asked.append(pushed)
+        info = SimpleNamespace(duration=30.0)
+        if clip is None:  # a 4 s jingle between two stretches of words
+            return iter([_spoken(0.0, 5.0), _spoken(9.0, 30.0)]), info
+        return iter([_decoded(clip[0], clip[1], "la " * 60)] if loops else []), info
+
+    backend = Backend(decode=decoder_for_a_jingle, samples_of=lambda source: np.zeros(30 * 16000, dtype=np.float32),
+                      speech_heard=lambda samples: [(0.2, 29.5)])
+    result = transcribe(tmp_path / "episode.mp3", TranscribeOptions(), progress=False, backend=backend)
+    # Written nothing, the same 4 s would be decoded the same way pushed; a loop is worth a push.
+    assert asked == ([False, False, True] if loops else [False, False])
+    [doubt] = result.doubts
+    assert doubt.kind == "unheard" and 4.5 <= doubt.start <= 5.0 and doubt.end == 9.0
+    assert any("no words recognised at 0:04-0:09" in warning for warning in result.warnings)
+
+
 def _spoken(start: float, end: float):
     """A decoded segment with a word every half second, none repeated (no loop to drop)."""
     count = max(1, round(2 * (end - start)))

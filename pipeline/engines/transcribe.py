@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -228,6 +228,7 @@ class _Retry:
     options: TranscribeOptions
     backend: Backend
     bar: tqdm
+    wrote: list[tuple[float, float]] = field(default_factory=list)  # spans of every segment decoded, kept or not
 
     def __call__(self, stretches: list[tuple[float, float]], pushed: bool = False) -> list[Segment]:
         plain = replace(self.options, vocabulary=())
@@ -236,7 +237,7 @@ class _Retry:
         longest = plain.pushed_piece_s if pushed else _WINDOW_S
         clips = [t for stretch in stretches for t in pieces(stretch, longest)]
         again, _ = self.backend.decode(self.samples, plain, clips, pushed)
-        return kept_segments(again, plain, self.bar, heard_as_speech=True)[0]
+        return kept_segments(self._noted(again), plain, self.bar, heard_as_speech=True)[0]
 
     def _alone(self, stretch: tuple[float, float], plain: TranscribeOptions, pushed: bool) -> list[Segment]:
         start, end = stretch
@@ -244,7 +245,20 @@ class _Retry:
         whole = (0.0, len(clip) / SAMPLE_RATE)
         clips = pieces(whole, plain.pushed_piece_s) if pushed else list(whole)
         again, _ = self.backend.decode(clip, plain, clips, pushed)
-        return kept_segments(again, plain, self.bar, heard_as_speech=True, offset=start)[0]
+        return kept_segments(self._noted(again, start), plain, self.bar, heard_as_speech=True, offset=start)[0]
+
+    def _noted(self, segments: Iterable, offset: float = 0.0) -> Iterator:
+        for segment in segments:
+            self.wrote.append((offset + segment.start, offset + segment.end))
+            yield segment
+
+    def worth_pushing(self, stretch: tuple[float, float]) -> bool:
+        """Whether pushing can change what a plain try wrote in `stretch`: it cuts a long stretch
+        into pieces, and penalises a loop; a stretch of one piece where the plain try wrote
+        nothing at all (the decoder ended at once) would be decoded the same way again."""
+        start, end = stretch
+        return (end - start > self.options.pushed_piece_s
+                or any(a < end and b > start for a, b in self.wrote))
 
 
 @dataclass
@@ -283,7 +297,7 @@ def _fill_unheard(outcome: _Outcome, retry: _Retry, speech: list[tuple[float, fl
     outcome.unheard = unheard()
     outcome.add(retry(outcome.unheard))
     outcome.still = unheard()
-    outcome.add(retry(outcome.still, pushed=True))
+    outcome.add(retry([stretch for stretch in outcome.still if retry.worth_pushing(stretch)], pushed=True))
     # A pushed piece may stop writing before its end: such a gap, narrower than the stretch it
     # was in, is decoded alone, once (a stretch that got no word at all is not tried again).
     outcome.add(retry([gap for gap in unheard() if gap not in outcome.still], pushed=True))
