@@ -130,12 +130,30 @@ def _encode(source: Path, audio_filter: str, output: Path) -> None:
     )
 
 
+def _limited_to_target(source: Path, partial: Path, gain: float, tries: int = 3) -> tuple[float, float]:
+    """(loudness, true peak) of `partial`, encoded from `source` through the gain and limiter.
+    Limiting speech peaks lowers loudness, the more so the higher the gain, so a miss of more
+    than LOUDNESS_TOLERANCE_LU is corrected along the slope the last two tries measured (a gain
+    raised by the miss alone creeps up on the target: -18.0, -17.1, -16.7 LUFS on a 43-min
+    episode with loud peaks)."""
+    slope, last = 1.0, None
+    for _ in range(tries):
+        _encode(source, _limited_gain(gain), partial)
+        loudness, peak = measure_loudness(partial)
+        if abs(TARGET_LUFS - loudness) <= LOUDNESS_TOLERANCE_LU:
+            break
+        if last is not None and gain != last[0]:
+            slope = min(1.0, max(0.2, (loudness - last[1]) / (gain - last[0])))
+        last = (gain, loudness)
+        gain += (TARGET_LUFS - loudness) / slope
+    return loudness, peak
+
+
 def master(source: Path, output: Path) -> MasteredAudio:
     """Normalise loudness and encode `source` to an MP3 at `output`.
 
     Pass one measures; pass two applies the gain that reaches the target through a true-peak
-    limiter. Limiting speech peaks lowers loudness a little, so when the result misses the target
-    by more than LOUDNESS_TOLERANCE_LU the gain is corrected by the miss and the file encoded again.
+    limiter (see `_limited_to_target`).
     """
     duration = decoded_duration(source)
     loudness, _ = measure_loudness(source, true_peak=False)
@@ -147,13 +165,7 @@ def master(source: Path, output: Path) -> MasteredAudio:
         _encode(source, f"aresample={SAMPLE_RATE}", partial)
         loudness, peak = measure_loudness(partial)
     else:
-        gain = TARGET_LUFS - loudness
-        for _ in range(3):
-            _encode(source, _limited_gain(gain), partial)
-            loudness, peak = measure_loudness(partial)
-            if abs(TARGET_LUFS - loudness) <= LOUDNESS_TOLERANCE_LU:
-                break
-            gain += TARGET_LUFS - loudness
+        loudness, peak = _limited_to_target(source, partial, TARGET_LUFS - loudness)
     partial.replace(output)
     return MasteredAudio(
         path=output,
