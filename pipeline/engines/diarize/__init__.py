@@ -200,8 +200,8 @@ def _clustered(raw: np.ndarray, pieces: list, speakers: int | None,
     clustered on CAM++ alone (its vector whole), and the labelling whose clusters stand apart
     better (cosine silhouette, each in its own space) is kept: on the tuning set that kept every
     episode's DER at the better of the two. When neither finds the known number of voices
-    (two voices so alike that every track blends them, as hard622's), GE2E alone is tried: on
-    such pairs it still hears a difference."""
+    (two voices so alike that every track blends them, as a Belgian-French voice and a male
+    variant can be), GE2E alone is tried: on such pairs it still hears a difference."""
     spaces = [VoiceSpace(_common(raw), options.ge2e_weight)]
     if options.ge2e_weight > 0 and options.try_campplus_alone:
         spaces.append(VoiceSpace(np.zeros(raw.shape[1], np.float32), 0.0))
