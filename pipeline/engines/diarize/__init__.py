@@ -205,10 +205,13 @@ def _clustered(raw: np.ndarray, pieces: list, speakers: int | None,
     spaces = [VoiceSpace(_common(raw), options.ge2e_weight)]
     if options.ge2e_weight > 0 and options.try_campplus_alone:
         spaces.append(VoiceSpace(np.zeros(raw.shape[1], np.float32), 0.0))
+    def voices(labelling: tuple[VoiceSpace, tuple]) -> int:
+        return len(labelling[1][2])  # cluster_pieces' centroids
+
     best = _best_labelling(raw, pieces, speakers, options, spaces)
-    if options.ge2e_weight > 0 and options.try_ge2e_alone and speakers and len(best[1][2]) < speakers:
+    if options.ge2e_weight > 0 and options.try_ge2e_alone and speakers and voices(best) < speakers:
         fallback = _best_labelling(raw, pieces, speakers, options, [VoiceSpace(_common(raw), 1.0)])
-        if len(fallback[1][2]) > len(best[1][2]):
+        if voices(fallback) > voices(best):
             best = fallback
     return best
 

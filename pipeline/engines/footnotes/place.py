@@ -216,10 +216,10 @@ def _in_order_past_intro(evidence: Evidence, heard: _Heard, in_order: dict[int, 
     stand in for the footnoted one."""
     moved = dict(in_order)
     for index, match in sorted(in_order.items()):
-        later = [m for i, m in moved.items() if i > index]
-        limit = min((m.first for m in later), default=len(evidence.words))
+        limit = min((m.first for i, m in moved.items() if i > index), default=len(evidence.words))
+        others = [m for i, m in moved.items() if i != index]
         candidates = [m for m in heard.heard_as(evidence.links[index].phrases[0], after=match.first - 1)
-                      if m.last < limit and not overlaps(m, [v for i, v in moved.items() if i != index])]
+                      if m.last < limit and not overlaps(m, others)]
         if candidates:
             moved[index] = _past_intro(evidence, candidates)
     return moved
