@@ -35,9 +35,12 @@ class FootnoteOptions:
     # The list is the running order when its longest run of links heard in order holds this
     # share of the links heard at all (a shuffled list seldom does) ...
     running_order_share: float = 0.75
-    # ... or when random orders of the same links seldom make as long a run (a permutation
-    # test, with so many shuffles): a short noisy list in order passes the test, not the share.
-    order_chance: float = 0.05
+    # ... or when no random order of the same links, of so many shuffles, makes as long a run
+    # (a permutation test): a long noisy list in order passes the test, not the share. 7 of 10
+    # links in order is not enough: a shuffle does it about once in a hundred (v104 did, its
+    # intro's three links listed in the middle), and a shuffled list taken as the running order
+    # loses the links out of its run.
+    order_chance: float = 0.005
     order_shuffles: int = 200
     # A link not found between two heard in the list's order was said between them, so a
     # mention of the next one too close to the one before is a mention in passing: too close is
@@ -49,6 +52,12 @@ class FootnoteOptions:
     # A window this alike that recognition itself doubted (mean word probability at most
     # doubtful_probability) is taken: a misheard name is near in sound and heard unsure.
     bracketed_similarity: float = 0.72
+    # In a running order, a bracket (or share) of tight_bracket_s or less holds few windows for
+    # chance to make alike: its most alike window is taken when tight_similarity alike, doubted
+    # or not. On the tuning episodes, never-said links (--decoys) reached 0.63 in brackets under
+    # 80 s, and the windows taken in brackets under 20 s were all right.
+    tight_bracket_s: float = 20.0
+    tight_similarity: float = 0.65
     # With k links missing between two placed ones, the j-th is looked for in the j-th k-th of
     # that stretch, widened by this share of it on each side.
     bracket_share_slack: float = 0.5
@@ -68,6 +77,10 @@ class FootnoteOptions:
     contrast_spots: int = 2
     contrast_controls: int = 8
     contrast_threshold: float = 2.03
+    # When the list is not the running order, the spots come from the whole episode, the places
+    # where any name fits best, and wrong ones contrast more: on the tuning episodes two
+    # never-said links (--decoys, v104) reached 2.34 and 2.62 there.
+    episode_wide_contrast_threshold: float = 3.0
     # A link not placed gets so many candidate spots for the producer, best margin first, none
     # within spot_separation_s of a better one.
     candidate_spots: int = 3

@@ -5,13 +5,15 @@ there two weaker kinds of evidence are taken, each reported for the producer to 
 - a window less alike that recognition itself doubted: a misheard name is both near in sound
   and heard unsure ("réditer" for "Reddit"); an ordinary word heard with confidence ("commencé
   à" for "Common Crawl") is not (the first pass had every link as a hotword alike, so no name
-  was favoured there);
+  was favoured there), unless the bracket is tight: a few seconds between two placed
+  neighbours hold few windows for chance to make alike;
 - the audio itself, when there is audio (audio_score.py): the bracket's stretches most like the
   phrase are scored with the phrase in place of the words heard, and ranked by that margin. The
   margin alone cannot decide (where recognition is unsure, any name gains), so at the best spots
   the phrase's margin per token is weighed against that of unrelated names (control names, the
   most like the stretch): the link is placed where the audio prefers it to them by
-  contrast_threshold or more. The best spots by margin are kept for a link still not placed,
+  contrast_threshold or more (more when the whole episode is searched: there the best spots
+  are where any name fits). The best spots by margin are kept for a link still not placed,
   as candidate spots for the producer.
 Doubted sound-alikes get no contrast: their evidence owes nothing to a favoured name."""
 
@@ -65,6 +67,10 @@ class Evidence:
     def span(self, window: Match) -> tuple[float, float]:
         return self.words[window.first].start, self.words[window.last].end
 
+    def seconds(self, within: range) -> float:
+        """How long the words `within` last."""
+        return self.words[min(within.stop, len(self.words)) - 1].end - self.words[within.start].start
+
 
 
 
@@ -109,14 +115,15 @@ def second_chances(evidence: Evidence, in_order: dict[int, Match], first_mention
 
     for index, link in enumerate(evidence.links):
         if index not in placed:
-            match = _doubted_match(evidence, link, bracketed(index), list(placed.values()))
+            match = _bracketed_match(evidence, link, bracketed(index), list(placed.values()), running_order)
             if match:
                 placed[index] = in_order[index] = chances.found[index] = match
     for index, link in enumerate(evidence.links):
         if index in placed:
             continue
         spots = _spots(evidence, link, within(index), list(placed.values()))
-        heard = _heard_by_sound(evidence, link, spots)
+        heard = _heard_by_sound(evidence, link, spots, evidence.options.contrast_threshold if running_order
+                                else evidence.options.episode_wide_contrast_threshold)
         if heard is not None:
             placed[index] = in_order[index] = chances.found[index] = Match(
                 bare(link.phrases[0]), heard.first, heard.last, heard.contrast, exact=False)
@@ -128,12 +135,16 @@ def second_chances(evidence: Evidence, in_order: dict[int, Match], first_mention
     return chances
 
 
-def _doubted_match(evidence: Evidence, link: Link, within: range, taken: list[Match]) -> Match | None:
-    """The bracket's window most alike to the link among those recognition doubted."""
+def _bracketed_match(evidence: Evidence, link: Link, within: range, taken: list[Match],
+                     running_order: bool) -> Match | None:
+    """The bracket's window most alike to the link among those recognition doubted or, in a
+    running order's tight bracket, among all: a few seconds hold few windows for chance to make alike."""
     options = evidence.options
-    doubted = [m for m in evidence.alike(link, options.bracketed_similarity, within, taken)
-               if evidence.confidence(m) <= options.doubtful_probability]
-    return max(doubted, key=lambda m: (m.score, m.first - m.last), default=None)
+    tight = running_order and len(within) > 0 and evidence.seconds(within) <= options.tight_bracket_s
+    kept = [m for m in evidence.alike(link, min(options.bracketed_similarity, options.tight_similarity), within, taken)
+            if (tight and m.score >= options.tight_similarity)
+            or (m.score >= options.bracketed_similarity and evidence.confidence(m) <= options.doubtful_probability)]
+    return max(kept, key=lambda m: (m.score, m.first - m.last), default=None)
 
 
 def _spots(evidence: Evidence, link: Link, within: range, taken: list[Match]) -> list[Spot]:
@@ -154,9 +165,9 @@ def _spots(evidence: Evidence, link: Link, within: range, taken: list[Match]) ->
     return sorted(spots, key=lambda s: -s.score)
 
 
-def _heard_by_sound(evidence: Evidence, link: Link, spots: list[Spot]) -> Spot | None:
+def _heard_by_sound(evidence: Evidence, link: Link, spots: list[Spot], threshold: float) -> Spot | None:
     """The best spot by contrast among the contrast_spots best by margin, if its contrast
-    reaches the threshold: the audio prefers the phrase there to unrelated names."""
+    reaches `threshold`: the audio prefers the phrase there to unrelated names."""
     options, scores = evidence.options, evidence.scores
     if scores is None:
         return None
@@ -168,7 +179,7 @@ def _heard_by_sound(evidence: Evidence, link: Link, spots: list[Spot]) -> Spot |
         contrast = phrase.per_token - max((c.per_token for c in controls), default=0.0)
         weighed.append(Spot(spot.first, spot.last, spot.score, spot.per_token, round(contrast, 3)))
     best = max(weighed, key=lambda s: s.contrast, default=None)
-    return best if best is not None and best.contrast >= options.contrast_threshold else None
+    return best if best is not None and best.contrast >= threshold else None
 
 
 def _candidate_spots(evidence: Evidence, spots: list[Spot]) -> list[Spot]:
