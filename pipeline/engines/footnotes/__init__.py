@@ -6,8 +6,8 @@ Four jobs, one module each, in the order a run takes them:
   it implies (a name said in passing before its turn is not its footnoted mention);
 - second_chance.py: weaker evidence for a link still missing between its placed neighbours
   (a doubted sound-alike, or the most alike in a tight bracket; the phrase scored against the
-  audio, audio_score.py, and weighed
-  against unrelated names), and candidate spots for those still missing;
+  audio, audio_score.py, and weighed against unrelated names), and candidate spots for those
+  still missing;
 - place.py: markers, numbers, respelling, and the doubts reported for the producer.
 Every threshold they weigh evidence by is a field of FootnoteOptions (options.py).
 """
