@@ -384,8 +384,7 @@ def _run(episode: BenchEpisode, mode: str, corrections: list, args: argparse.Nam
     plain = _first_pass(episode, mode, args)
     options = FootnoteOptions(**{name: type(getattr(FootnoteOptions, name))(value) for name, value in
                                  (option.split("=", 1) for option in args.option)})
-    options = options if args.threshold is None else replace(options, contrast_threshold=args.threshold,
-                                                             episode_wide_contrast_threshold=args.threshold)
+    options = options if args.threshold is None else replace(options, contrast_threshold=args.threshold)
     audio = None if args.no_audio else PhraseScorer(
         episode.audio, settings_for(mode, episode.links, episode.names, args.audio_compute_type), options)
     listed = with_decoys(episode.links, episode.text) if args.decoys else episode.links

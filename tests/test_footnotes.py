@@ -480,17 +480,6 @@ def test_a_name_the_audio_favours_no_more_than_unrelated_names_is_not_placed():
     assert ACT.title in stricter.candidates
 
 
-def test_with_a_list_in_any_order_a_placement_by_sound_needs_a_clearer_contrast():
-    # Not a running order, the whole episode is searched: the spots where any name fits best.
-    alphabetical = [Link(["Antonio Casilli"], "Antonio Casilli", "https://www.casilli.fr"), CHATGPT, IMAGINAIRES, ACT]
-    in_order = [IMAGINAIRES, ACT, CHATGPT]
-    fair = BySound({"React,": "l'IA Act"}, margin=0.5)  # a contrast of 2.5
-    assert ACT.title not in footnote(dialogue(*ACT_HEARD), in_order, audio=fair).candidates
-    assert ACT.title in footnote(dialogue(*ACT_HEARD), alphabetical, audio=fair).candidates
-    clear = BySound({"React,": "l'IA Act"}, margin=1.5)  # 3.5
-    assert ("Act,", 2) in marked(footnote(dialogue(*ACT_HEARD), alphabetical, audio=clear).dialogue)  # by first mention
-
-
 def test_in_a_tight_bracket_the_most_alike_window_is_taken_though_heard_with_confidence():
     links = [IMAGINAIRES, REDDIT, CHATGPT]
     close = dialogue(("Gérald", "vous écoutez Imaginaires, bienvenue"),

@@ -61,5 +61,5 @@ STAGE = Stage(
     make=_footnotes,
     outputs=lambda run: [run.work / REVIEW_FILE],
     revision=7,  # 5: links found by sound, candidate spots, lists in any order; 6: shares of a bracket;
-    # 7: tight brackets, a clearer contrast episode-wide, a stricter test of the running order
+    # 7: tight brackets, a stricter test of the running order
 )

@@ -77,10 +77,6 @@ class FootnoteOptions:
     contrast_spots: int = 2
     contrast_controls: int = 8
     contrast_threshold: float = 2.03
-    # When the list is not the running order, the spots come from the whole episode, the places
-    # where any name fits best, and wrong ones contrast more: on the tuning episodes two
-    # never-said links (--decoys, v104) reached 2.34 and 2.62 there.
-    episode_wide_contrast_threshold: float = 3.0
     # A link not placed gets so many candidate spots for the producer, best margin first, none
     # within spot_separation_s of a better one.
     candidate_spots: int = 3

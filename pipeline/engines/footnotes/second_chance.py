@@ -12,8 +12,7 @@ there two weaker kinds of evidence are taken, each reported for the producer to 
   margin alone cannot decide (where recognition is unsure, any name gains), so at the best spots
   the phrase's margin per token is weighed against that of unrelated names (control names, the
   most like the stretch): the link is placed where the audio prefers it to them by
-  contrast_threshold or more (more when the whole episode is searched: there the best spots
-  are where any name fits). The best spots by margin are kept for a link still not placed,
+  contrast_threshold or more. The best spots by margin are kept for a link still not placed,
   as candidate spots for the producer.
 Doubted sound-alikes get no contrast: their evidence owes nothing to a favoured name."""
 
@@ -122,8 +121,7 @@ def second_chances(evidence: Evidence, in_order: dict[int, Match], first_mention
         if index in placed:
             continue
         spots = _spots(evidence, link, within(index), list(placed.values()))
-        heard = _heard_by_sound(evidence, link, spots, evidence.options.contrast_threshold if running_order
-                                else evidence.options.episode_wide_contrast_threshold)
+        heard = _heard_by_sound(evidence, link, spots)
         if heard is not None:
             placed[index] = in_order[index] = chances.found[index] = Match(
                 bare(link.phrases[0]), heard.first, heard.last, heard.contrast, exact=False)
@@ -165,9 +163,9 @@ def _spots(evidence: Evidence, link: Link, within: range, taken: list[Match]) ->
     return sorted(spots, key=lambda s: -s.score)
 
 
-def _heard_by_sound(evidence: Evidence, link: Link, spots: list[Spot], threshold: float) -> Spot | None:
+def _heard_by_sound(evidence: Evidence, link: Link, spots: list[Spot]) -> Spot | None:
     """The best spot by contrast among the contrast_spots best by margin, if its contrast
-    reaches `threshold`: the audio prefers the phrase there to unrelated names."""
+    reaches the threshold: the audio prefers the phrase there to unrelated names."""
     options, scores = evidence.options, evidence.scores
     if scores is None:
         return None
@@ -179,7 +177,7 @@ def _heard_by_sound(evidence: Evidence, link: Link, spots: list[Spot], threshold
         contrast = phrase.per_token - max((c.per_token for c in controls), default=0.0)
         weighed.append(Spot(spot.first, spot.last, spot.score, spot.per_token, round(contrast, 3)))
     best = max(weighed, key=lambda s: s.contrast, default=None)
-    return best if best is not None and best.contrast >= threshold else None
+    return best if best is not None and best.contrast >= options.contrast_threshold else None
 
 
 def _candidate_spots(evidence: Evidence, spots: list[Spot]) -> list[Spot]:
