@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from diarize import reference_of
+from diarize import reference_host, reference_of
 from footnotes import LINKS, BenchEpisode, score
 from pyannote.core import Annotation, Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
@@ -190,7 +190,7 @@ def score_case(case: Case, dialogue, diarized, duration: float) -> dict:
         total = detail["total"] or 1.0  # the shares of the collar-0 DER: they add up to it
         figures.update(confusion=detail["confusion"] / total, miss=detail["missed detection"] / total,
                        fa=detail["false alarm"] / total)
-        host = next(case.timeline.itertracks(yield_label=True))[2]
+        host = reference_host(case.timeline)
         said_by_host = case.timeline.label_timeline(host)
         named = hypothesis.label_timeline(HOST) if HOST in hypothesis.labels() else Timeline()
         others = [hypothesis.label_timeline(label) for label in hypothesis.labels() if label != HOST]
