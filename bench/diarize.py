@@ -7,7 +7,7 @@ found, and the real-time factor of diarization alone (decoding excluded), by the
 by the process's CPU time (all threads; the fair figure on a loaded machine), then the peak
 resident memory. The number of speakers is given from the reference, as the episode file gives it;
 `--auto` lets the clustering count them. "host named" says whether the voice the stage names
-the host without a voiceprint (S1, the first heard) is the reference's first speaker, the host
+the host without a voiceprint (the first voice to hold the floor) is the reference's first speaker, the host
 of a podcast. Run: python bench/diarize.py [--auto] [--only NAME] [--option KEY=VALUE]...
 [--episode SET=DIR]... (`--option` sets a DiarizeOptions field, e.g. step_s=2.5; `--episode`
 adds an episode folder made by ../shared/tools/synth_episode.py, its episode.mp3 scored against
@@ -27,6 +27,7 @@ from pyannote.core import Annotation, Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 from pipeline.engines.diarize import DiarizeOptions, diarize_audio, load_audio
+from pipeline.engines.diarize.turns import find_host
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FILES = [
@@ -69,7 +70,7 @@ def reference_host(reference: Annotation, opening_s: float = 5.0) -> str:
                key=lambda label: reference.label_timeline(label).crop(opening).duration())
 
 
-def scores(reference: Annotation, segments: list, seconds: float) -> dict[str, float]:
+def scores(reference: Annotation, segments: list, seconds: float, host: int = 0) -> dict[str, float]:
     hypothesis = Annotation()
     for segment in segments:
         hypothesis[Segment(segment.start, segment.end)] = segment.speaker
@@ -81,7 +82,7 @@ def scores(reference: Annotation, segments: list, seconds: float) -> dict[str, f
     return {"der": DiarizationErrorRate(collar=0.5)(reference, hypothesis, uem=whole),  # ±0.25 s
             "der0": detail["diarization error rate"], "conf": detail["confusion"] / total,
             "miss": detail["missed detection"] / total, "fa": detail["false alarm"] / total,
-            "host": mapping.get(0) == first_heard}
+            "host": mapping.get(host) == first_heard}
 
 
 def _recordings(episodes: list[str], only: str) -> list[tuple[str, Path]]:
@@ -120,7 +121,8 @@ def main() -> None:
         started, cpu = time.perf_counter(), time.process_time()
         result = diarize_audio(audio, None if args.auto else len(reference.labels()), options)
         rtf, cpu_rtf = (time.perf_counter() - started) / seconds, (time.process_time() - cpu) / seconds
-        s = scores(reference, result.segments, seconds)
+        host, _ = find_host(result, list(range(result.speakers)), None, options)
+        s = scores(reference, result.segments, seconds, host)
         speakers = f"{len(reference.labels())}/{result.speakers}"
         print(f"{name:34} {s['der']:9.1%} {s['der0']:6.1%} {s['conf']:5.1%} {s['miss']:5.1%} {s['fa']:5.1%}"
               f" {speakers:>11} {rtf:6.3f} {cpu_rtf:6.3f} {'right' if s['host'] else 'wrong':>11}", flush=True)

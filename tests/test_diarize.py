@@ -268,3 +268,28 @@ def test_an_old_voiceprint_is_refused_with_how_to_enroll_again(tmp_path):
         load_voiceprint(old)
     message = str(refused.value)
     assert "publish enroll-host CLIP" in message and "older speaker model" in message and "\n" not in message
+
+
+def test_the_host_is_the_first_voice_to_hold_the_floor_not_a_greeting():
+    from pipeline.engines.diarize import Diarization, SpeakerSegment
+    from pipeline.engines.diarize.turns import name_speakers
+
+    def host_of(*segments: tuple[float, float, int]) -> str:
+        diarization = Diarization([SpeakerSegment(a, b, s, 0.9) for a, b, s in segments],
+                                  np.eye(2), np.zeros(2), 0.9)
+        names, _, _ = name_speakers(diarization, HOST, [GUEST], None, {})
+        return names[0]
+
+    # A phone call: one "hello" each, then the caller's first sentence.
+    assert host_of((6.7, 7.1, 0), (7.5, 8.3, 1), (8.3, 14.3, 0)) == HOST
+    assert host_of((6.7, 7.1, 0), (7.5, 11.0, 1), (11.2, 15.0, 0)) == GUEST  # S2 opens
+    assert host_of((0.0, 0.5, 0), (0.6, 1.0, 1)) == HOST  # nobody holds the floor: who speaks first
+
+
+def test_a_click_alone_between_pauses_is_no_turn():
+    from pipeline.engines.diarize.timeline import smooth
+
+    silence, click, speech = [-1] * 20, [1] * 3, [0] * 40
+    path = smooth(np.array(silence + click + silence + speech + [1] * 3 + speech), max_gap=5, min_turn=10)
+    assert path[:43].tolist() == [-1] * 43  # dropped: it would have been heard first
+    assert set(path[43:].tolist()) == {0}  # a short turn after speech goes to the speaker before

@@ -102,6 +102,7 @@ class DiarizeOptions:
     low_confidence: float = 0.5  # under it, the dialogue warns that the naming is uncertain
     doubted_turn: float = 0.3  # a turn's speaker confidence under which the producer is asked to check it
     intro_confidence: float = 0.6  # naming the host by "who speaks first" alone
+    opening_turn_s: float = 2.0  # the intro: the first turn this long (a greeting is shorter)
     order_confidence: float = 0.4  # naming several guests by the order they first speak
     voiceprint_margin: float = 0.3  # similarity lead of the host's voice over the next that makes it certain
     min_enroll_speech_s: float = 5.0  # the least solo speech a host voiceprint is made from

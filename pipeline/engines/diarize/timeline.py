@@ -103,12 +103,16 @@ def runs(path: np.ndarray) -> list[tuple[int, int, int]]:
 
 
 def smooth(path: np.ndarray, max_gap: int, min_turn: int) -> np.ndarray:
-    """The path with short turns between two others given to the previous speaker, then a
+    """The path with short turns after another given to the previous speaker, short ones alone
+    between pauses dropped (a click is no word, and would decide who is heard first), then a
     speaker's short pauses filled, so turns do not flicker."""
     path = path.copy()
     for first, last, speaker in runs(path):
-        if speaker >= 0 and last - first < min_turn and first > 0 and path[first - 1] >= 0:
-            path[first:last] = path[first - 1]
+        if speaker >= 0 and last - first < min_turn:
+            after_speech = first > 0 and path[first - 1] >= 0
+            before_speech = last < len(path) and path[last] >= 0
+            if after_speech or not before_speech:
+                path[first:last] = path[first - 1] if after_speech else -1
     pieces = runs(path)
     for i, (first, last, speaker) in enumerate(pieces):
         inside = speaker < 0 and 0 < i < len(pieces) - 1 and last - first < max_gap

@@ -12,7 +12,8 @@ Naming the voices:
   first). An episode file's `[speakers]` table maps labels to names (`S3 = "Jane Doe"`), and it
   always wins. Every threshold here is a field of `DiarizeOptions`.
 - Host: the voice closest to the host voiceprint (`publish enroll-host CLIP`) when the show has
-  one; otherwise the intro speaker, S1, since the host opens every episode.
+  one; otherwise the intro speaker, since the host opens every episode: the first voice heard
+  for opening_turn_s at a stretch, S1 nearly always.
 - Guests: the other voices, named in the order the episode file lists the guests, matched to the
   order they are first heard. With one guest that is certain; with several it is a guess, said in
   a warning that gives each label's first words' time so the producer can fix it in `[speakers]`.
@@ -222,9 +223,12 @@ def find_host(
     options: DiarizeOptions = DiarizeOptions(),
 ) -> tuple[int, float]:
     """The host's speaker index and how sure that is: the voice nearest the voiceprint, by its
-    lead over the next voice; without a voiceprint the intro speaker, the first one heard."""
+    lead over the next voice; without a voiceprint the intro speaker, the first one heard
+    holding the floor for opening_turn_s (a "hello" across a phone line opens nothing)."""
     if voiceprint is None:
-        return candidates[0], options.intro_confidence if diarization.speakers > 1 else 1.0
+        opening = (s.speaker for s in diarization.segments
+                   if s.speaker in candidates and s.end - s.start >= options.opening_turn_s)
+        return next(opening, candidates[0]), options.intro_confidence if diarization.speakers > 1 else 1.0
     similarity = diarization.similarity(voiceprint)
     host = max(candidates, key=lambda i: similarity[i])
     others = np.delete(similarity, host)
