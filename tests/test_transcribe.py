@@ -83,9 +83,14 @@ def test_a_segment_repeating_the_one_before_word_for_word_is_dropped():
 
     loop = [segment(0, "C'est la même chose."), segment(2, "C'est la même chose !"), segment(4, "Merci."),
             segment(6, "Merci."), segment(8, "Sur de la musique", no_speech=0.9, logprob=-1.5),
-            segment(10, "Ah " * 60)]
+            segment(10, "Ah " * 60),
+            segment(12, "avant d'aller plus loin, vous ressonancez vos masques et masques, la mieux l'a fait qu'il "
+                        "n'a pas besoin de ça, sans vous non non directement sous tout à l'aise, c'est ce que me souce "
+                        "mes de mes sélections, c'est un livre d'informations. En Tokyo, Paris, " + "FOSF, " * 22),
+            segment(14, "non non non, je ne crois pas, vraiment pas, non non")]
     kept, dropped = kept_segments(loop, TranscribeOptions())
-    assert [s.text for s in kept] == ["C'est la même chose.", "Merci.", "Merci."] and dropped == 3
+    assert [s.text for s in kept] == ["C'est la même chose.", "Merci.", "Merci.",
+                                      "non non non, je ne crois pas, vraiment pas, non non"] and dropped == 4
     kept, _ = kept_segments(loop[4:5], TranscribeOptions(), heard_as_speech=True)
     assert [s.text for s in kept] == ["Sur de la musique"]  # where the voice detector hears speech
 

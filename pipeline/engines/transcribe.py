@@ -2,8 +2,8 @@
 
 Silence must never turn into invented text, the commonest complaint about Whisper: voice
 activity detection cuts silence out before decoding, the hallucination-silence threshold drops
-words floating over long pauses, and segments the model itself rates as probably-not-speech
-are discarded. Where the first pass copies its hotwords out, or leaves speech the voice detector
+words floating over long pauses, and segments the model itself rates as probably-not-speech,
+or that loop (too repetitive, or a few words over and over), are discarded. Where the first pass copies its hotwords out, or leaves speech the voice detector
 hears without words, those stretches are decoded again, alone; what still has no words then is
 decoded in short pieces pushed not to repeat themselves, and reported as a doubt.
 """
@@ -49,6 +49,9 @@ class TranscribeOptions:
     no_speech_probability: float = field(default=0.6, metadata=_TUNING)
     low_logprob: float = field(default=-1.0, metadata=_TUNING)
     max_compression_ratio: float = field(default=2.4, metadata=_TUNING)  # Whisper's bar for repetition
+    # A loop inside a long segment leaves its ratio low ("FOSF" 22 times in 29 s of speech: 2.1):
+    # a group of up to 4 words said this many times in a row is a loop too ("non non non" is not).
+    max_repeats: int = field(default=5, metadata=_TUNING)
     max_vocabulary_chars: int = field(default=600, metadata=_TUNING)  # inside the 224-token prompt
     hallucination_silence_s: float = field(default=2.0, metadata=_TUNING)
     min_unheard_s: float = field(default=2.0, metadata=_TUNING)  # speech with no word: decoded again
@@ -165,8 +168,22 @@ def _is_noise(segment, kept: list[Segment], options: TranscribeOptions, heard_as
     unlikely = segment.no_speech_prob > options.no_speech_probability and segment.avg_logprob < options.low_logprob
     tokens = plain_tokens(segment.text)
     repeated = bool(kept) and len(tokens) >= 3 and tokens == plain_tokens(kept[-1].text)  # not "Merci."
-    looping = compression_ratio(segment.text) > options.max_compression_ratio
+    looping = (compression_ratio(segment.text) > options.max_compression_ratio
+               or repeats_in_a_row(tokens) >= options.max_repeats)
     return (unlikely and not heard_as_speech) or repeated or looping
+
+
+def repeats_in_a_row(tokens: list[str], longest_group: int = 4) -> int:
+    """The most times a group of 1 to `longest_group` tokens comes in a row ("a b a b a b": 3)."""
+    most = 1 if tokens else 0
+    for size in range(1, longest_group + 1):
+        for start in range(size):
+            groups = [tuple(tokens[k : k + size]) for k in range(start, len(tokens) - size + 1, size)]
+            run = 1
+            for before, group in zip(groups, groups[1:]):
+                run = run + 1 if group == before else 1
+                most = max(most, run)
+    return most
 
 
 def _segment_of(segment, offset: float) -> Segment | None:
