@@ -487,7 +487,13 @@ def test_in_a_tight_bracket_the_most_alike_window_is_taken_though_heard_with_con
     result = place_footnotes(close, links)
     assert marked(result) == [("Imaginaires,", 1), ("Reddit,", 2), ("ChatGPT", 3)]
     assert [d.chose for d in result.doubts] == ["Reddit"]  # reported for the producer to check
-    # Spread over 30 s, the same words are left to the audio (see the doubted sound-alike above).
+    # Spread over 30 s, the same words are left to the audio (see the doubted sound-alike above),
+    # though four links missing there make shares of 8 s: a share is no tighter evidence.
+    others = [Link([name], name, f"https://example.org/{name}") for name in ("Mastodon", "Deezer", "Vinted")]
+    spread = dialogue(("Gérald", "vous écoutez Imaginaires, bienvenue"),
+                      ("Antonio", "un commentaire sur réditer, " + FILLER * 2 + "puis ChatGPT"))
+    assert marked(place_footnotes(spread, [IMAGINAIRES, REDDIT, *others, CHATGPT])) == [
+        ("Imaginaires,", 1), ("ChatGPT", 6)]
 
 
 def test_candidate_spots_are_the_best_few_stretches_apart_and_found_without_audio_too():

@@ -52,9 +52,9 @@ class FootnoteOptions:
     # A window this alike that recognition itself doubted (mean word probability at most
     # doubtful_probability) is taken: a misheard name is near in sound and heard unsure.
     bracketed_similarity: float = 0.72
-    # In a running order, a bracket (or share) of tight_bracket_s or less holds few windows for
-    # chance to make alike: its most alike window is taken when tight_similarity alike, doubted
-    # or not. On the tuning episodes, never-said links (--decoys) reached 0.63 in brackets under
+    # In a running order, a bracket of tight_bracket_s or less (between its placed neighbours,
+    # however many are missing there) holds few windows for chance to make alike: its most alike
+    # window is taken when tight_similarity alike, doubted or not. On the tuning episodes, never-said links (--decoys) reached 0.63 in brackets under
     # 80 s, and the windows taken in brackets under 20 s were all right.
     tight_bracket_s: float = 20.0
     tight_similarity: float = 0.65

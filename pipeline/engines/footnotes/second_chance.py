@@ -33,7 +33,7 @@ from pipeline.engines.footnotes.match import (
     similarity,
 )
 from pipeline.engines.footnotes.options import FootnoteOptions
-from pipeline.engines.footnotes.order import share_of_bracket
+from pipeline.engines.footnotes.order import bracket, share_of_bracket
 from pipeline.model import Link, Word
 
 
@@ -112,9 +112,13 @@ def second_chances(evidence: Evidence, in_order: dict[int, Match], first_mention
     def within(index: int) -> range:
         return bracketed(index) if running_order else range(len(evidence.words))
 
+    def tight(index: int) -> bool:  # the whole bracket, not a share: many links missing make shares short
+        whole = bracket(index, in_order, len(evidence.words), room)
+        return running_order and len(whole) > 0 and evidence.seconds(whole) <= evidence.options.tight_bracket_s
+
     for index, link in enumerate(evidence.links):
         if index not in placed:
-            match = _bracketed_match(evidence, link, bracketed(index), list(placed.values()), running_order)
+            match = _bracketed_match(evidence, link, bracketed(index), list(placed.values()), tight(index))
             if match:
                 placed[index] = in_order[index] = chances.found[index] = match
     for index, link in enumerate(evidence.links):
@@ -134,11 +138,10 @@ def second_chances(evidence: Evidence, in_order: dict[int, Match], first_mention
 
 
 def _bracketed_match(evidence: Evidence, link: Link, within: range, taken: list[Match],
-                     running_order: bool) -> Match | None:
+                     tight: bool) -> Match | None:
     """The bracket's window most alike to the link among those recognition doubted or, in a
     running order's tight bracket, among all: a few seconds hold few windows for chance to make alike."""
     options = evidence.options
-    tight = running_order and len(within) > 0 and evidence.seconds(within) <= options.tight_bracket_s
     kept = [m for m in evidence.alike(link, min(options.bracketed_similarity, options.tight_similarity), within, taken)
             if (tight and m.score >= options.tight_similarity)
             or (m.score >= options.bracketed_similarity and evidence.confidence(m) <= options.doubtful_probability)]
