@@ -747,3 +747,14 @@ def test_a_fix_renumbers_and_moves_no_other_link(links):
     assert {n: at for n, at in _markers(refused).items() if n != chatgpt} == {
         n: at for n, at in others.items() if n != chatgpt}
     assert _markers(refused).get(chatgpt, float("inf")) > others[chatgpt]
+
+
+def test_a_name_made_of_an_article_and_a_word_is_not_those_words_in_lower_case():
+    le_monde = Link(["Le Monde"], "Le Monde", "https://www.lemonde.fr")
+    conversation = Link(["The Conversation"], "The Conversation", "https://theconversation.com")
+    heard = dialogue(("Gérald", "vous écoutez Imaginaires, bonjour à tout le monde, place à la conversation"),
+                     ("Antonio", "un article du Monde et un autre de The Conversation"))
+    result = place_footnotes(heard, [IMAGINAIRES, le_monde, conversation])
+    assert marked(result) == [("Imaginaires,", 1), ("Monde", 2), ("Conversation", 3)]
+    assert "tout le monde, place à la conversation" in text(result)  # ordinary words, left as heard
+    assert "un article du Monde [2]" in text(result)  # "du Monde", not "du Le Monde"

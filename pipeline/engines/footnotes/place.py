@@ -28,6 +28,7 @@ from pipeline.engines.footnotes.match import (
     Spoken,
     bare,
     confident_matches,
+    name_of,
     overlaps,
 )
 from pipeline.engines.footnotes.options import FootnoteOptions
@@ -48,6 +49,8 @@ from pipeline.model import (
 
 # Articles as recognition writes them before a name (the elided "l'" split off, too).
 HEARD_ARTICLES = {"the", "le", "la", "les", "l"}
+# "de le" and "à le(s)" as French writes them: a name's own "Le" is then left out.
+CONTRACTED_ARTICLES = {"du", "au", "des", "aux"}
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,9 @@ def footnote(dialogue: Dialogue, links: list[Link], corrections: list[Correction
     evidence = Evidence(links, words, [Spoken.of(word.text) for word in words], options,
                         audio(words) if audio is not None and words else None, min(intro, options.intro_s),
                         [turn.speaker for turn in dialogue.turns for _ in turn.words])
-    matches = confident_matches(evidence.heard, list(dict.fromkeys(bare(p) for link in links for p in link.phrases)),
-                                options)
+    matches = [m for m in confident_matches(evidence.heard, list(dict.fromkeys(bare(p) for link in links
+                                                                           for p in link.phrases)), options)
+               if not evidence.ordinary(m)]
     mentions = _with_fixes(evidence, matches, list(placed_by_producer))
     numbers = {index: number for number, index in enumerate(mentions.order, start=1)}
     marked = _marked(links, mentions.first, numbers, mentions.heard)
@@ -389,6 +393,8 @@ def _respelling(match: Match, written: str, words: list[Word], guessed: bool) ->
 
     first = match.first
     article_before = first > 0 and is_article(words[first - 1])
+    if first > 0 and words[first - 1].text.lower() in CONTRACTED_ARTICLES and re.match(r"Les? ", written):
+        return (first, match.last), name_of(written)  # "du Monde", not "du Le Monde"
     if NAME_ARTICLE.match(written):
         if article_before and not is_article(words[first]):
             first -= 1

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from pipeline.engines.footnotes.audio_score import PhraseScores
 from pipeline.engines.footnotes.match import (
+    NAME_ARTICLE,
     NOTHING,
     Match,
     Spoken,
@@ -61,7 +62,20 @@ class Evidence:
         """Windows `within` the bracket, free of other mentions, this alike to the link's name."""
         phrase = bare(link.phrases[0])
         return [m for m in candidate_matches(self.heard, name_of(phrase), required, within, phrase, self.options)
-                if not overlaps(m, taken)]
+                if not overlaps(m, taken) and not self.ordinary(m)]
+
+    @functools.cached_property
+    def _article_names(self) -> set[str]:
+        return {bare(p) for link in self.links for p in link.phrases if NAME_ARTICLE.match(p.strip())}
+
+    def ordinary(self, match: Match) -> bool:
+        """Whether the match is the ordinary words a name with its own article is made of, as
+        recognition wrote them, all in lower case: "tout le monde" for "Le Monde", "la
+        conversation" for "The Conversation". A misheard name is no such evidence either way."""
+        if match.phrase not in self._article_names:
+            return False
+        written = "".join(word.text for word in self.words[match.first : match.last + 1])
+        return Spoken.of(written).plain == Spoken.of(name_of(match.phrase)).plain and written == written.lower()
 
     def span(self, window: Match) -> tuple[float, float]:
         return self.words[window.first].start, self.words[window.last].end
