@@ -758,3 +758,7 @@ def test_a_name_made_of_an_article_and_a_word_is_not_those_words_in_lower_case()
     assert marked(result) == [("Imaginaires,", 1), ("Monde", 2), ("Conversation", 3)]
     assert "tout le monde, place à la conversation" in text(result)  # ordinary words, left as heard
     assert "un article du Monde [2]" in text(result)  # "du Monde", not "du Le Monde"
+    # Nor by sound: the audio favouring the name over "le monde" tells the phrase from the name no better.
+    by_sound = footnote(dialogue(("Gérald", "vous écoutez Imaginaires, bonjour à tout le monde, bienvenue")),
+                        [IMAGINAIRES, le_monde], audio=BySound({"le": "Le Monde"}, margin=3.0))
+    assert marked(by_sound.dialogue) == [("Imaginaires,", 1)]

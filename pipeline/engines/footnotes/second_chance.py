@@ -65,8 +65,9 @@ class Evidence:
                 if not overlaps(m, taken) and not self.ordinary(m)]
 
     @functools.cached_property
-    def _article_names(self) -> set[str]:
-        return {bare(p) for link in self.links for p in link.phrases if NAME_ARTICLE.match(p.strip())}
+    def _article_names(self) -> dict[str, str]:
+        """Phrases as matched -> as written, for names with their own article."""
+        return {bare(p): p.strip() for link in self.links for p in link.phrases if NAME_ARTICLE.match(p.strip())}
 
     def ordinary(self, match: Match) -> bool:
         """Whether the match is the ordinary words a name with its own article is made of, as
@@ -74,8 +75,10 @@ class Evidence:
         conversation" for "The Conversation". A misheard name is no such evidence either way."""
         if match.phrase not in self._article_names:
             return False
+        name = self._article_names[match.phrase]
         written = "".join(word.text for word in self.words[match.first : match.last + 1])
-        return Spoken.of(written).plain == Spoken.of(name_of(match.phrase)).plain and written == written.lower()
+        as_words = {Spoken.of(name_of(name)).plain, Spoken.of(name).plain}  # "monde", "lemonde"
+        return Spoken.of(written).plain in as_words and written == written.lower()
 
     def span(self, window: Match) -> tuple[float, float]:
         return self.words[window.first].start, self.words[window.last].end
