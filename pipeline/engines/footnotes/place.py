@@ -84,15 +84,19 @@ def footnote(dialogue: Dialogue, links: list[Link], corrections: list[Correction
     evidence = Evidence(links, words, [Spoken.of(word.text) for word in words], options,
                         audio(words) if audio is not None and words else None, min(intro, options.intro_s),
                         [turn.speaker for turn in dialogue.turns for _ in turn.words])
-    matches = [m for m in confident_matches(evidence.heard, list(dict.fromkeys(bare(p) for link in links
-                                                                           for p in link.phrases)), options)
-               if not evidence.ordinary(m)]
+    matches = _phrases_heard(evidence)
     mentions = _with_fixes(evidence, matches, list(placed_by_producer))
     numbers = {index: number for number, index in enumerate(mentions.order, start=1)}
     marked = _marked(links, mentions.first, numbers, mentions.heard)
     with_markers = _with_markers(dialogue, {m.last: number for m, number in marked.items()})
     spelled = respell(with_markers, _respellings(evidence, mentions, marked, people))
     return Footnoted(_reported(spelled, evidence, mentions, numbers), _candidates(evidence, mentions))
+
+
+def _phrases_heard(evidence: Evidence) -> list[Match]:
+    """The confident matches of every link phrase, less ordinary words a name is made of."""
+    phrases = list(dict.fromkeys(bare(p) for link in evidence.links for p in link.phrases))
+    return [m for m in confident_matches(evidence.heard, phrases, evidence.options) if not evidence.ordinary(m)]
 
 
 def _with_fixes(evidence: Evidence, matches: list[Match], fixes: list[LinkFix]) -> _Mentions:
