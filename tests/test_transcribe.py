@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -139,6 +141,34 @@ def test_speech_every_retry_loops_on_is_decoded_in_pieces_and_marked_as_guessed(
     assert [d.kind for d in result.doubts] == ["guessed"]
     assert "difficiles" in result.doubts[0].heard and not any("ah ah" in s.text for s in result.segments)
     assert any("only when pushed" in warning for warning in result.warnings)
+
+
+def test_the_warning_counts_stretches_transcribed_again_never_their_gaps(tmp_path):
+    from types import SimpleNamespace
+
+    pushes = []
+
+    def decoder_with_words_in_every_other_piece(source, options, clip=None, pushed=False):
+        info = SimpleNamespace(duration=30.0)
+        if clip is None:
+            return iter([_decoded(0.0, 5.0, "Bonjour et bienvenue à tous")]), info
+        if not pushed:
+            return iter([_decoded(clip[0], clip[1], "ah " * 60)]), info  # a loop, dropped
+        pushes.append(clip)
+        if len(pushes) > 1:
+            return iter([]), info  # the gaps the pieces left: nothing
+        pieces = list(zip(clip[::2], clip[1::2]))
+        return iter([_decoded(a, b, f"des mots {k}") for k, (a, b) in enumerate(pieces) if k % 2 == 0]), info
+
+    backend = Backend(decode=decoder_with_words_in_every_other_piece,
+                      samples_of=lambda source: np.zeros(30 * 16000, dtype=np.float32),
+                      speech_heard=lambda samples: [(0.2, 29.5)])
+    result = transcribe(tmp_path / "episode.mp3", TranscribeOptions(batch_size=0), progress=False, backend=backend)
+    # One stretch of 25 s, pushed in 5 pieces: words in 3 of them, 2 gaps left without words.
+    [left] = [w for w in result.warnings if "no words recognised at" in w]
+    assert len(re.findall(r"\d+:\d\d-\d+:\d\d", left.split("recognised at")[1])) == 2  # two gaps
+    assert any("1 stretch(es) of speech the first pass left without words were transcribed again, 1 of them "
+               "only when pushed" in w for w in result.warnings)
 
 
 @pytest.mark.parametrize("batch_size", [0, 8])

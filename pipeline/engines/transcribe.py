@@ -292,6 +292,12 @@ class _Outcome:
     def add(self, segments: list[Segment]) -> None:
         self.kept = sorted([*self.kept, *segments], key=lambda segment: segment.start)
 
+    def worded(self, stretches: list[tuple[float, float]]) -> int:
+        """How many of the stretches now hold a word (a pushed stretch may leave several gaps,
+        so gaps are not counted)."""
+        starts = [word.start for segment in self.kept for word in segment.words]
+        return sum(any(a <= t < b for t in starts) for a, b in stretches)
+
 
 def _redo_copied_hotwords(outcome: _Outcome, retry: _Retry) -> None:
     """Where the audio is hard, the decoder may write its prompt, the hotwords, out as text
@@ -328,8 +334,8 @@ def _warnings(source: Path, outcome: _Outcome) -> list[str]:
                         "again without them")
     if outcome.unheard:
         warnings.append(
-            f"{source}: {len(outcome.unheard) - len(outcome.left)} stretch(es) of speech the first pass left "
-            f"without words were transcribed again, {len(outcome.still) - len(outcome.left)} of them only when pushed"
+            f"{source}: {outcome.worded(outcome.unheard)} stretch(es) of speech the first pass left "
+            f"without words were transcribed again, {outcome.worded(outcome.still)} of them only when pushed"
         )
     if outcome.left:
         warnings.append(
@@ -340,8 +346,8 @@ def _warnings(source: Path, outcome: _Outcome) -> list[str]:
     if not outcome.kept:
         warnings.append(f"{source}: no speech found; the transcript is empty")
     elif outcome.dropped:
-        warnings.append(f"{source}: {outcome.dropped} segment(s) dropped as probable non-speech or repeated "
-                        "word for word")
+        warnings.append(f"{source}: {outcome.dropped} segment(s) dropped as probable non-speech, loops, or "
+                        "repeated word for word")
     return warnings
 
 
