@@ -762,3 +762,14 @@ def test_a_name_made_of_an_article_and_a_word_is_not_those_words_in_lower_case()
     by_sound = footnote(dialogue(("Gérald", "vous écoutez Imaginaires, bonjour à tout le monde, bienvenue")),
                         [IMAGINAIRES, le_monde], audio=BySound({"le": "Le Monde"}, margin=3.0))
     assert marked(by_sound.dialogue) == [("Imaginaires,", 1)]
+
+
+def test_in_a_list_in_any_order_a_word_that_sounds_like_the_name_does_not_take_it_up():
+    heard = dialogue(
+        ("Gérald", "bonjour, vous écoutez Imaginaires. Time Magazine révèle qu'OpenAI paie mal. Antonio Casilli, bienvenue."),
+        ("Antonio", "merci. C'est tout l'imaginaire de la technique. " + FILLER * 2),
+    )
+    result = place_footnotes(heard, ALPHABETICAL)
+    at = {w.footnote: w.speaker for t in result.turns for w in t.words if w.footnote}
+    imaginaires = next(r.number for r in result.references if r.title == "Imaginaires")
+    assert at[imaginaires] == "Gérald"  # "l'imaginaire" is an ordinary word: the intro keeps it

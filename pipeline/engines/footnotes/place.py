@@ -237,13 +237,15 @@ def _first_heard(evidence: Evidence, heard: _Heard, in_run: set[int], chosen: di
     """With a list not in the running order: each link at its first trusted match (any match of
     a link heard in the list's longest run, else one written exactly as the phrase, capitals
     too: a sound-alike out of order is weak evidence), past the intro when the intro names it
-    in passing (see `_past_intro`): there any later match counts, the name being surely said."""
-    first = dict(chosen)
+    in passing (see `_past_intro`) and another speaker says the name itself later: a word that
+    sounds like it ("l'imaginaire" for "Imaginaires") is no sign the guest takes it up."""
+    first, words = dict(chosen), evidence.words
     for index, link in enumerate(evidence.links):
         free = [m for m in heard.heard_as(link.phrases[0]) if not overlaps(m, first.values())]
-        trusted = [m for m in free if index in in_run or (m.exact and _written_as(evidence.words, m))]
+        written = [m for m in free if m.exact and _written_as(words, m)]
+        trusted = free if index in in_run else written
         if index not in first and trusted:
-            first[index] = _past_intro(evidence, [trusted[0], *(m for m in free if m.first > trusted[0].first)])
+            first[index] = _past_intro(evidence, [trusted[0], *(m for m in written if m.first > trusted[0].first)])
     return first
 
 
