@@ -293,3 +293,12 @@ def test_a_click_alone_between_pauses_is_no_turn():
     path = smooth(np.array(silence + click + silence + speech + [1] * 3 + speech), max_gap=5, min_turn=10)
     assert path[:43].tolist() == [-1] * 43  # dropped: it would have been heard first
     assert set(path[43:].tolist()) == {0}  # a short turn after speech goes to the speaker before
+
+
+def test_a_labelling_whose_pieces_barely_choose_does_not_stand_apart():
+    from pipeline.engines.diarize.clustering import standing_apart
+
+    joined, campplus_alone = standing_apart(0.086, 1.0), standing_apart(0.089, 0.213)
+    assert joined > campplus_alone  # the same silhouette, but pieces that barely chose
+    assert standing_apart(0.312, 1.0) > standing_apart(0.27, 1.0)  # clean pieces: the silhouette decides
+    assert standing_apart(0.05, 0.3) > standing_apart(-1.0, 1.0)  # one cluster only stands apart least

@@ -43,6 +43,6 @@ STAGE = Stage(
         "options": OPTIONS.key(),
     },
     make=_diarize,
-    revision=6,  # 3: no turn starts mid-word; 4: segmentation-3.0 + CAM++/GE2E; 5: best path, GE2E fallback;
-    # 6: no lone clicks, the host the first voice to hold the floor
+    revision=7,  # 3: no turn starts mid-word; 4: segmentation-3.0 + CAM++/GE2E; 5: best path, GE2E fallback;
+    # 6: no lone clicks, the host the first voice to hold the floor; 7: labellings weighed by separation too
 )

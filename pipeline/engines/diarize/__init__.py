@@ -11,7 +11,8 @@ numpy (no torch at run time).
    part, less the vector every voice of the recording shares, made a unit vector, GE2E's
    weighted by `ge2e_weight`: the two encoders fail on different pairs of voices.
    The pieces are clustered on that joined vector and on CAM++ alone; the labelling whose
-   clusters stand apart better (silhouette) is kept (GE2E alone when neither finds the voices).
+   clusters stand apart better (silhouette, weighed by separation) is kept (GE2E alone when neither
+   finds the voices).
    Long recordings only embed a tiling of windows (`embed_step_s` apart).
 3. Clustering (clustering.py): each (window, local speaker) track's pieces are averaged into a
    steady vector; centroid-linkage clustering of the tracks (as pyannote) is cut at the known
@@ -47,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.engines.diarize.clustering import cluster_pieces, silhouette, unit
+from pipeline.engines.diarize.clustering import cluster_pieces, silhouette, standing_apart, unit
 from pipeline.engines.diarize.segmentation import (
     CHUNK_FRAMES,
     FRAME_S,
@@ -199,7 +200,7 @@ def _clustered(raw: np.ndarray, pieces: list, speakers: int | None,
                options: DiarizeOptions) -> tuple[VoiceSpace, tuple]:
     """(the space kept, cluster_pieces' result in it). With GE2E joined, the pieces are also
     clustered on CAM++ alone (its vector whole), and the labelling whose clusters stand apart
-    better (cosine silhouette, each in its own space) is kept: on the tuning set that kept every
+    better (`standing_apart`, each in its own space) is kept: on the tuning set that kept every
     episode's DER at the better of the two. When neither finds the known number of voices
     (two voices so alike that every track blends them, as a Belgian-French voice and a male
     variant can be), GE2E alone is tried: on such pairs it still hears a difference."""
@@ -223,7 +224,7 @@ def _best_labelling(raw: np.ndarray, pieces: list, speakers: int | None, options
     for space in spaces:
         vectors = space.project(raw)
         result = cluster_pieces(vectors, pieces, speakers, options)
-        score = silhouette(vectors, result[0]) if len(spaces) > 1 else 0.0
+        score = standing_apart(silhouette(vectors, result[0]), result[3]) if len(spaces) > 1 else 0.0
         if best is None or score > best[0]:
             best = (score, space, result)
     return best[1], best[2]

@@ -128,3 +128,12 @@ def silhouette(vectors: np.ndarray, labels: np.ndarray, sample: int = 2000) -> f
     if len(np.unique(labels[chosen])) < 2:
         return -1.0
     return float(silhouette_score(vectors[chosen], labels[chosen], metric="cosine"))
+
+
+def standing_apart(silhouette: float, separation: float) -> float:
+    """How well a labelling's clusters stand apart: the silhouette (the clusters as wholes),
+    weighed by the separation (each piece's lead for its own speaker) when positive. CAM++ alone
+    once matched the joined space's silhouette (0.089 against 0.086) with pieces that barely
+    chose (separation 0.21 against 1.0), and confused whole turns (a tuning seed of the
+    fr-be/fr+m3 pair: DER 9.8 %, 0.9 % with the joined labelling)."""
+    return silhouette * separation if silhouette > 0 else silhouette
