@@ -3,9 +3,10 @@
 Silence must never turn into invented text, the commonest complaint about Whisper: voice
 activity detection cuts silence out before decoding, the hallucination-silence threshold drops
 words floating over long pauses, and segments the model itself rates as probably-not-speech,
-or that loop (too repetitive, or a few words over and over), are discarded. Where the first pass copies its hotwords out, or leaves speech the voice detector
-hears without words, those stretches are decoded again, alone; what still has no words then is
-decoded in short pieces pushed not to repeat themselves, and reported as a doubt.
+or that loop (too repetitive, or a few words over and over), are discarded. Where the first
+pass copies its hotwords out, or leaves speech the voice detector hears without words, those
+stretches are decoded again, alone; what still has no words then is decoded in short pieces
+pushed not to repeat themselves, and reported as a doubt.
 """
 
 from __future__ import annotations

@@ -54,8 +54,9 @@ class FootnoteOptions:
     bracketed_similarity: float = 0.72
     # In a running order, a bracket of tight_bracket_s or less (between its placed neighbours,
     # however many are missing there) holds few windows for chance to make alike: its most alike
-    # window is taken when tight_similarity alike, doubted or not. On the tuning episodes, never-said links (--decoys) reached 0.63 in brackets under
-    # 80 s, and the windows taken in brackets under 20 s were all right.
+    # window is taken when tight_similarity alike, doubted or not. On the tuning episodes,
+    # never-said links (--decoys) reached 0.63 in brackets under 80 s, and the windows so taken
+    # in brackets under 20 s were all right.
     tight_bracket_s: float = 20.0
     tight_similarity: float = 0.65
     # With k links missing between two placed ones, the j-th is looked for in the j-th k-th of

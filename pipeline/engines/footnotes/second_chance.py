@@ -157,7 +157,8 @@ def second_chances(evidence: Evidence, in_order: dict[int, Match], first_mention
 def _bracketed_match(evidence: Evidence, link: Link, within: range, taken: list[Match],
                      tight: bool) -> Match | None:
     """The bracket's window most alike to the link among those recognition doubted or, in a
-    running order's tight bracket, among all: a few seconds hold few windows for chance to make alike."""
+    running order's tight bracket, among all: a few seconds hold few windows for chance to make
+    alike."""
     options = evidence.options
     kept = [m for m in evidence.alike(link, min(options.bracketed_similarity, options.tight_similarity), within, taken)
             if (tight and m.score >= options.tight_similarity)
