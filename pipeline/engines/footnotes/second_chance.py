@@ -65,20 +65,21 @@ class Evidence:
                 if not overlaps(m, taken) and not self.ordinary(m)]
 
     @functools.cached_property
-    def _article_names(self) -> dict[str, str]:
-        """Phrases as matched -> as written, for names with their own article."""
-        return {bare(p): p.strip() for link in self.links for p in link.phrases if NAME_ARTICLE.match(p.strip())}
+    def _article_names(self) -> dict[str, set[str]]:
+        """For names with their own article: phrase as matched -> its words as plain letters,
+        with and without the article ("monde", "lemonde")."""
+        return {bare(p): {Spoken.of(name_of(p.strip())).plain, Spoken.of(p.strip()).plain}
+                for link in self.links for p in link.phrases if NAME_ARTICLE.match(p.strip())}
 
     def ordinary(self, match: Match) -> bool:
         """Whether the match is the ordinary words a name with its own article is made of, as
         recognition wrote them, all in lower case: "tout le monde" for "Le Monde", "la
         conversation" for "The Conversation". A misheard name is no such evidence either way."""
-        if match.phrase not in self._article_names:
+        as_words = self._article_names.get(match.phrase)
+        if as_words is None:
             return False
-        name = self._article_names[match.phrase]
         written = "".join(word.text for word in self.words[match.first : match.last + 1])
-        as_words = {Spoken.of(name_of(name)).plain, Spoken.of(name).plain}  # "monde", "lemonde"
-        return Spoken.of(written).plain in as_words and written == written.lower()
+        return written == written.lower() and Spoken.of(written).plain in as_words
 
     def span(self, window: Match) -> tuple[float, float]:
         return self.words[window.first].start, self.words[window.last].end
