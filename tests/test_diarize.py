@@ -302,3 +302,28 @@ def test_a_labelling_whose_pieces_barely_choose_does_not_stand_apart():
     assert joined > campplus_alone  # the same silhouette, but pieces that barely chose
     assert standing_apart(0.312, 1.0) > standing_apart(0.27, 1.0)  # clean pieces: the silhouette decides
     assert standing_apart(0.05, 0.3) > standing_apart(-1.0, 1.0)  # one cluster only stands apart least
+
+
+def test_two_alike_voices_are_found_along_the_direction_that_changes_only_at_turns():
+    """Turns of two voices whose difference is small beside what changes every piece (the
+    words): k-means on the vectors splits by words, the slowest direction by voice."""
+    from sklearn.cluster import KMeans
+
+    from pipeline.engines.diarize.clustering import slow_labels
+
+    rng = np.random.default_rng(3)
+    turns = np.repeat(np.arange(12) % 2, 25)  # 12 turns of 25 pieces, voices alternating
+    voice = np.zeros((len(turns), 64))
+    voice[:, 0] = np.where(turns == 1, 0.5, -0.5)
+    words = rng.normal(size=(len(turns), 64)) * np.r_[0.2, np.full(8, 1.0), np.full(55, 0.1)]  # fast, and larger
+    vectors = (voice + words).astype(np.float32)
+    times = np.arange(len(turns)) * 1.5
+
+    def agreement(labels: np.ndarray) -> float:
+        return max((labels == turns).mean(), (labels != turns).mean())
+
+    assert agreement(KMeans(2, n_init=10, random_state=0).fit_predict(vectors)) < 0.75
+    assert agreement(slow_labels(vectors, times, 2, DiarizeOptions())) > 0.95
+    shuffled = np.random.default_rng(4).permutation(len(turns))  # pieces in any order: their times count
+    assert agreement(slow_labels(vectors[shuffled], times[shuffled], 2, DiarizeOptions())[np.argsort(shuffled)]) > 0.95
+    assert agreement(slow_labels(vectors, times[shuffled], 2, DiarizeOptions())) < 0.75  # without turns, no voice

@@ -61,14 +61,14 @@ def refine(vectors: np.ndarray, labels: np.ndarray, passes: int,
            count: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(labels, unit centroids) after k-means-style passes with cosine similarity."""
     count = count or (int(labels.max()) + 1 if len(labels) else 0)
-    centroids = _centroids(vectors, labels, count)
+    centroids = centroids_of(vectors, labels, count)
     for _ in range(passes):
         labels = np.argmax(vectors @ centroids.T, axis=1)
-        centroids = _centroids(vectors, labels, count, centroids)
+        centroids = centroids_of(vectors, labels, count, centroids)
     return labels, centroids
 
 
-def _centroids(vectors: np.ndarray, labels: np.ndarray, count: int, previous: np.ndarray | None = None) -> np.ndarray:
+def centroids_of(vectors: np.ndarray, labels: np.ndarray, count: int, previous: np.ndarray | None = None) -> np.ndarray:
     rows = []
     for c in range(count):
         members = vectors[labels == c]
@@ -112,6 +112,34 @@ def cluster_pieces(vectors: np.ndarray, pieces: list[Piece], speakers: int | Non
     _, centroids = refine(tracks, track_labels, options.kmeans_passes)
     labels, centroids = refine(vectors, np.argmax(vectors @ centroids.T, axis=1), options.kmeans_passes,
                                len(centroids))
+    return labelled(vectors, labels, centroids, options)
+
+
+def slow_labels(vectors: np.ndarray, times: np.ndarray, speakers: int, options: DiarizeOptions) -> np.ndarray:
+    """A speaker per piece from the directions of the voice vectors that change least from one
+    piece to the next in time, against how much they vary overall (slow feature analysis): a voice
+    changes only at a turn, what is said and how it is said change every piece. When two voices
+    are so alike that every track blends them, the speaker is still there, but not along the
+    directions that vary most: on the tuning set the pieces of such a pair were 99 % separable
+    by a line, 74 % by k-means on the vectors and 98 % by k-means on the slowest direction.
+    The vectors are first reduced to their `slow_pca_dims` main directions (there are fewer
+    pieces than dimensions); k-means then runs on the `speakers` - 1 slowest."""
+    from scipy.linalg import eigh
+    from sklearn.cluster import KMeans
+
+    centred = vectors - vectors.mean(axis=0)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)
+    reduced = centred @ axes[: min(options.slow_pca_dims, len(vectors) - 1)].T
+    steps = np.diff(reduced[np.argsort(times, kind="stable")], axis=0)
+    spread = reduced.T @ reduced / len(reduced) + 1e-6 * np.eye(reduced.shape[1])
+    _, directions = eigh(steps.T @ steps / len(steps), spread)
+    slow = reduced @ directions[:, : max(1, speakers - 1)]
+    return KMeans(speakers, n_init=10, random_state=0).fit_predict(slow)
+
+
+def labelled(vectors: np.ndarray, labels: np.ndarray, centroids: np.ndarray, options: DiarizeOptions
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(labels, each piece's match weight 0.5-1, centroids, separation 0-1: the median match)."""
     margin = match_margin(vectors @ centroids.T, labels, options.sure_margin)
     separation = float(np.median(margin)) if len(margin) else 0.0
     return labels, 0.5 + 0.5 * margin, centroids, separation
