@@ -12,8 +12,9 @@ numpy (no torch at run time).
    weighted by `ge2e_weight`: the two encoders fail on different pairs of voices.
    The pieces are clustered on that joined vector and on CAM++ alone; the labelling whose
    clusters stand apart better (silhouette, weighed by separation) is kept. When the joined
-   vector does not find the voices, the pieces are clustered on the joined vector's slowest directions (those that
-   change least from piece to piece: a voice changes at turns, what is said at every piece).
+   vector does not find the voices, the pieces are clustered along its slowest directions
+   instead (those that change least from piece to piece: a voice changes at turns, what is
+   said at every piece).
    Long recordings only embed a tiling of windows (`embed_step_s` apart).
 3. Clustering (clustering.py): each (window, local speaker) track's pieces are averaged into a
    steady vector; centroid-linkage clustering of the tracks (as pyannote) is cut at the known
@@ -218,15 +219,15 @@ def _clustered(raw: np.ndarray, pieces: list, times: np.ndarray, speakers: int |
     (GE2E alone, the fallback before) and 9.0 % (CAM++ alone finding two voices that barely
     stood apart) to 0.3 and 0.7 %."""
     joined = VoiceSpace(_common(raw), options.ge2e_weight)
-    spaces = [joined]
-    if options.ge2e_weight > 0 and options.try_campplus_alone:
-        spaces.append(VoiceSpace(np.zeros(raw.shape[1], np.float32), 0.0))
-    labellings = [(space, cluster_pieces(space.project(raw), pieces, speakers, options)) for space in spaces]
+    vectors = joined.project(raw)
+    labellings = [(joined, cluster_pieces(vectors, pieces, speakers, options))]
     joined_voices = len(labellings[0][1][2])  # cluster_pieces' centroids
     if options.try_slow_features and speakers and joined_voices < speakers <= len(pieces) // 2:
-        vectors = joined.project(raw)
         labels = slow_labels(vectors, times, speakers, options)
         return joined, labelled(vectors, labels, centroids_of(vectors, labels, speakers), options)
+    if options.ge2e_weight > 0 and options.try_campplus_alone:
+        campplus = VoiceSpace(np.zeros(raw.shape[1], np.float32), 0.0)
+        labellings.append((campplus, cluster_pieces(campplus.project(raw), pieces, speakers, options)))
     return _best_labelling(raw, labellings)
 
 
