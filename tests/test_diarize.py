@@ -327,3 +327,19 @@ def test_two_alike_voices_are_found_along_the_direction_that_changes_only_at_tur
     shuffled = np.random.default_rng(4).permutation(len(turns))  # pieces in any order: their times count
     assert agreement(slow_labels(vectors[shuffled], times[shuffled], 2, DiarizeOptions())[np.argsort(shuffled)]) > 0.95
     assert agreement(slow_labels(vectors, times[shuffled], 2, DiarizeOptions())) < 0.75  # without turns, no voice
+
+
+def test_pieces_a_clustering_got_wrong_are_relabelled_by_what_the_others_teach():
+    from pipeline.engines.diarize.clustering import relabelled
+
+    rng = np.random.default_rng(5)
+    voices = np.repeat([0, 1], 150)
+    vectors = rng.normal(size=(300, 8)) * 0.3  # voice vectors vary along few directions
+    vectors[:, 0] += np.where(voices == 1, 1.0, -1.0)  # what tells the voices apart, on one direction
+    labels = voices.copy()
+    wrong = rng.choice(300, 15, replace=False)  # 5 % of the pieces under the other voice
+    labels[wrong] = 1 - labels[wrong]
+    fixed = relabelled(vectors.astype(np.float32), labels, DiarizeOptions())
+    assert (fixed != voices).sum() <= 3  # the 15 put right, hardly a right one broken
+    few = relabelled(vectors[:12].astype(np.float32), labels[:12], DiarizeOptions())
+    assert (few == labels[:12]).all()  # too few pieces of a voice to learn from: kept as they are

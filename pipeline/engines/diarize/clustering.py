@@ -137,6 +137,23 @@ def slow_labels(vectors: np.ndarray, times: np.ndarray, speakers: int, options: 
     return KMeans(speakers, n_init=10, random_state=0).fit_predict(slow)
 
 
+def relabelled(vectors: np.ndarray, labels: np.ndarray, options: DiarizeOptions) -> np.ndarray:
+    """The labels a linear model trained on the labelling itself gives each piece, each from a
+    model that never saw that piece (`relabel_folds`-fold cross-validation): what tells the voices
+    apart, learnt from the many pieces the clustering got right, overrules a centroid pulled by
+    what a few pieces say. Labellings with a voice of fewer than `relabel_min_pieces` pieces
+    are kept as they are: too few to learn from."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    counts = np.bincount(labels)
+    if len(counts) < 2 or counts.min() < max(options.relabel_min_pieces, options.relabel_folds):
+        return labels
+    model = LogisticRegression(C=options.relabel_c, max_iter=2000)
+    folds = StratifiedKFold(options.relabel_folds, shuffle=True, random_state=0)
+    return cross_val_predict(model, vectors, labels, cv=folds)
+
+
 def labelled(vectors: np.ndarray, labels: np.ndarray, centroids: np.ndarray, options: DiarizeOptions
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """(labels, each piece's match weight 0.5-1, centroids, separation 0-1: the median match)."""
