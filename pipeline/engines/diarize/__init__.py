@@ -229,28 +229,29 @@ def _clustered(raw: np.ndarray, pieces: list, times: np.ndarray, speakers: int |
     rest of the tuning set unchanged)."""
     joined = VoiceSpace(_common(raw), options.ge2e_weight)
     vectors = joined.project(raw)
-    labellings = [(joined, cluster_pieces(vectors, pieces, speakers, options))]
-    joined_voices = len(labellings[0][1][2])  # cluster_pieces' centroids
+    labellings = [(joined, vectors, cluster_pieces(vectors, pieces, speakers, options))]
+    joined_voices = len(labellings[0][2][2])  # cluster_pieces' centroids
     if options.try_slow_features and speakers and joined_voices < speakers <= len(pieces) // 2:
         space, labels = joined, slow_labels(vectors, times, speakers, options)
         centroids = centroids_of(vectors, labels, speakers)
     else:
         if options.ge2e_weight > 0 and options.try_campplus_alone:
             campplus = VoiceSpace(np.zeros(raw.shape[1], np.float32), 0.0)
-            labellings.append((campplus, cluster_pieces(campplus.project(raw), pieces, speakers, options)))
-        space, (labels, _, centroids, _) = _best_labelling(raw, labellings)
-        vectors = space.project(raw)
+            alone = campplus.project(raw)
+            labellings.append((campplus, alone, cluster_pieces(alone, pieces, speakers, options)))
+        space, vectors, (labels, _, centroids, _) = _best_labelling(labellings)
     if options.relabel:
         labels = relabelled(vectors, labels, options)
         centroids = centroids_of(vectors, labels, len(centroids), centroids)
     return space, labelled(vectors, labels, centroids, options)
 
 
-def _best_labelling(raw: np.ndarray, labellings: list[tuple[VoiceSpace, tuple]]) -> tuple[VoiceSpace, tuple]:
-    """The labelling whose clusters stand apart best, each judged in its own space."""
+def _best_labelling(labellings: list[tuple[VoiceSpace, np.ndarray, tuple]]) -> tuple[VoiceSpace, np.ndarray, tuple]:
+    """The (space, vectors in it, cluster_pieces' result) whose clusters stand apart best, each
+    judged in its own space."""
     if len(labellings) == 1:
         return labellings[0]
-    return max(labellings, key=lambda kept: standing_apart(silhouette(kept[0].project(raw), kept[1][0]), kept[1][3]))
+    return max(labellings, key=lambda kept: standing_apart(silhouette(kept[1], kept[2][0]), kept[2][3]))
 
 
 def step_for(seconds: float, options: DiarizeOptions) -> float:
