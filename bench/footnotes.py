@@ -21,7 +21,8 @@ with other CTranslate2 kernels (float32, int8_float32): the int8 kernels differ 
 so a placement that holds under one type only is luck. --threshold sets the contrast a
 placement by sound needs (`-inf`: every missing link placed at its best spot, each printed
 with its contrast and whether it is right: how the threshold is chosen). For each link not
-placed it prints whether its gold mention is within 5 s of one of its candidate spots (top 3).
+placed it prints whether its gold mention is within 5 s of one of its candidate spots (top 3),
+the mention timed where the first pass heard the words around it.
 --words-dir DIR takes the first pass from DIR/<name>.words.json ([{text, start, end,
 probability}]) instead of transcribing. --decoys adds links that are never said, spread
 through the list, and counts the markers they get: each is a false marker the gold markers
@@ -341,20 +342,37 @@ def _first_pass(episode: BenchEpisode, mode: str, args: argparse.Namespace) -> D
     return dialogue_by_reference_speakers(transcript, episode.reference["turns"])
 
 
-def _gold_times(episode: BenchEpisode) -> dict[str, list[float]]:
-    """Each link's gold markers (by URL) as times: its word's place in its reference turn."""
+def _gold_times(episode: BenchEpisode, heard: list[Word]) -> dict[str, list[float]]:
+    """Each link's gold markers (by URL) as times: where the first pass heard the reference word
+    the marker follows, or the nearest of the words around it that recognition got right (a
+    misheard name aligns with nothing); without any, its word's place in its reference turn."""
     seed, times = seed_links(), {}
+    tokens = [(token, word) for word in heard for token in words_for_scoring(word.text)]
     for turn in episode.reference["turns"]:
         words, markers = marker_positions(words_for_scoring(turn["raw"]))
+        aligned = _aligned_times([token for token, _ in tokens], [word for _, word in tokens], words, turn)
         for number, at in markers:
             share = (max(at, 0) + 0.5) / max(len(words), 1)
-            times.setdefault(_same(seed[number - 1].url), []).append(turn["start"] + share * (turn["end"] - turn["start"]))
+            near = [(abs(k - at), time) for k, time in aligned.items() if abs(k - at) <= 3]
+            time = min(near)[1] if near else turn["start"] + share * (turn["end"] - turn["start"])
+            times.setdefault(_same(seed[number - 1].url), []).append(time)
     return times
 
 
-def _candidate_tally(found: Footnoted, episode: BenchEpisode) -> tuple[int, int]:
+def _aligned_times(hyp: list[str], owners: list[Word], ref: list[str], turn: dict) -> dict[int, float]:
+    """Reference word index -> the start of the heard word aligned to it, among the words heard
+    during the reference turn."""
+    inside = [k for k, word in enumerate(owners) if turn["start"] - 1 <= word.start <= turn["end"] + 1]
+    if not inside:
+        return {}
+    first, last = inside[0], inside[-1] + 1
+    matcher = SequenceMatcher(None, hyp[first:last], ref, autojunk=False)
+    return {b + k: owners[first + a + k].start for a, b, size in matcher.get_matching_blocks() for k in range(size)}
+
+
+def _candidate_tally(found: Footnoted, episode: BenchEpisode, heard: list[Word]) -> tuple[int, int]:
     """Links not placed whose gold mention is within 5 s of one of their candidate spots."""
-    gold = _gold_times(episode)
+    gold = _gold_times(episode, heard)
     url_of = {link.title: _same(link.url) for link in episode.links}
     hits = total = 0
     for title, spots in found.candidates.items():
@@ -400,7 +418,7 @@ def _run(episode: BenchEpisode, mode: str, corrections: list, args: argparse.Nam
     tally = _decoy_tally(footnoted, listed, episode) if args.decoys else _score_tally(footnoted, plain, episode)
     if not args.decoys:
         _by_sound(found, episode, score(footnoted, plain, episode, with_hits=True))
-    tally["candidates with the gold mention in the top 3"] = _candidate_tally(found, episode)
+    tally["candidates with the gold mention in the top 3"] = _candidate_tally(found, episode, [w for t in plain.turns for w in t.words])
     for warning in footnoted.warnings:
         print(f"  warning: {warning}")
     return tally
