@@ -671,6 +671,10 @@ def test_links_heard_in_the_list_order_more_than_chance_allows_are_its_running_o
     assert is_running_order(heard_at(10, None, 30, 400, None, 500, 700))  # every link heard in order
     assert not is_running_order(heard_at(700, 30, 400, 10, 500, 90, 200))  # shuffled
     assert not is_running_order(heard_at(10, None, None))  # one link tells nothing
+    # The 9th link first heard in passing before the 6th and 7th, and those two swapped: a run of 5
+    # of 7 (within chance for a run), yet 18 pairs of 21 in order; a shuffle seldom keeps so many.
+    assert is_running_order(heard_at(10, 20, 30, None, 40, 70, 60, None, 50))
+    assert not is_running_order(heard_at(60, 20, 70, None, 10, 40, 30, None, 50))
 
 
 ALPHABETICAL = [Link(["Antonio Casilli"], "Antonio Casilli", "https://www.casilli.fr"), CHATGPT,

@@ -60,6 +60,6 @@ STAGE = Stage(
     },
     make=_footnotes,
     outputs=lambda run: [run.work / REVIEW_FILE],
-    revision=7,  # 5: links found by sound, candidate spots, lists in any order; 6: shares of a bracket;
-    # 7: tight brackets, a stricter test of the running order
+    revision=8,  # 5: links found by sound, candidate spots, lists in any order; 6: shares of a bracket;
+    # 7: tight brackets, a stricter test of the running order; 8: pairs heard in order (Kendall's tau)
 )

@@ -2,8 +2,9 @@
 passing before its turn in that list is not its footnoted mention. So first mentions are chosen
 as the longest run of links heard in the list's order, each as early as it can be, each leaving
 room for the links not found listed before it (an intro names things in passing). Whether the
-list is the running order at all is asked of the run's length: most links heard, or more than
-the same links would give in random orders (a permutation test)."""
+list is the running order at all is asked of the run's length (most links heard, or more than
+the same links would give in random orders: a permutation test) and of the pairs heard in
+order (Kendall's tau), which a name said in passing early upsets less."""
 
 from __future__ import annotations
 
@@ -72,8 +73,9 @@ def is_sorted_list(links: list[Link], options: FootnoteOptions = FootnoteOptions
 
 def is_running_order(per_link: list[list[Match]], options: FootnoteOptions = FootnoteOptions(),
                      links: list[Link] = ()) -> bool:
-    """Whether most links heard were first heard in the list's order, or more than chance would
-    give, on all matches or on exact spellings alone; never for a list sorted by title or phrase.
+    """Whether most links heard were first heard in the list's order, or a longer run of them
+    than chance would give (on all matches or on exact spellings alone), or more pairs of them
+    in order than chance would give; never for a list sorted by title or phrase.
     Only each link's first match counts: with later ones (a name recalled at the end, said again
     and again), a shuffled list finds a long run in order too easily."""
     heard = sum(map(bool, per_link))
@@ -85,7 +87,20 @@ def is_running_order(per_link: list[list[Match]], options: FootnoteOptions = Foo
     if share >= options.running_order_share:
         return True
     chance = min(order_chance(per_link, options.order_shuffles), order_chance(exact, options.order_shuffles))
-    return chance <= options.order_chance
+    return chance <= options.order_chance or concordance_chance(per_link) <= options.order_concordance
+
+
+def concordance_chance(per_link: list[list[Match]]) -> float:
+    """How likely links listed in a random order are first heard as many pairs in the list's
+    order as these (Kendall's tau, one-sided p-value). A name said in passing before its turn
+    breaks a run in two, and with few links heard the run's test has no power left; it puts
+    only that name's pairs out of order."""
+    from scipy.stats import kendalltau
+
+    firsts = [matches[0].first for matches in per_link if matches]
+    if len(firsts) < 3:
+        return 1.0
+    return float(kendalltau(range(len(firsts)), firsts, alternative="greater").pvalue)
 
 
 def bracket(index: int, placed: dict[int, Match], count: int, room: int = 0) -> range:
