@@ -326,6 +326,34 @@ def test_a_link_missing_between_placed_neighbours_takes_a_doubted_sound_alike():
     assert marked(late) == [("ChatGPT", 1)]
 
 
+def test_a_list_in_any_order_takes_no_doubted_sound_alike():
+    heard = doubted(dialogue(
+        ("Gérald", "vous écoutez Imaginaires, bienvenue"),
+        ("Antonio", "un commentaire de blog ou de réditer c'est un truc, puis ChatGPT et réditer encore"),
+    ), "réditer", 0.4)
+    # Not the running order: its longest run in order is chance and bounds no stretch, so a
+    # doubted sound-alike anywhere is no evidence that Reddit is said there.
+    result = place_footnotes(heard, [CHATGPT, IMAGINAIRES, REDDIT])
+    assert [number for _, number in marked(result)] == [1, 2]  # Imaginaires and ChatGPT, in the order said
+    assert "Reddit" not in text(result)
+    assert any("'Reddit' not found" in w for w in result.warnings)
+
+
+def test_a_list_in_any_order_marks_names_written_as_they_are_only():
+    heard = dialogue(("Gérald", "vous écoutez Imaginaires, bienvenue"),
+                     ("Antonio", "puis ChatGPT et un fil sur Redit aussi"))
+    # Imaginaires then "Redit" are a run in the list's order, but by chance (the list is not the
+    # running order): a name recognition did not write as it is is no evidence there.
+    result = place_footnotes(heard, [CHATGPT, IMAGINAIRES, REDDIT])
+    assert marked(result) == [("Imaginaires,", 1), ("ChatGPT", 2)]
+    assert "sur Redit aussi" in text(result)
+    # Written as it is, it is marked, in the order said.
+    written = place_footnotes(dialogue(("Gérald", "vous écoutez Imaginaires, bienvenue"),
+                                       ("Antonio", "puis ChatGPT et un fil sur Reddit aussi")),
+                              [CHATGPT, IMAGINAIRES, REDDIT])
+    assert marked(written) == [("Imaginaires,", 1), ("ChatGPT", 2), ("Reddit", 3)]
+
+
 def test_with_several_links_missing_between_two_placed_each_is_looked_for_in_its_own_share():
     filler = " ".join(["et puis on en parle encore un peu"] * 6)  # 48 words
     heard = dialogue(

@@ -2,7 +2,7 @@
 placed neighbours (its bracket; the whole episode when the list is not the running order), and
 when others listed between them are missing too, in its own share of that stretch;
 there two weaker kinds of evidence are taken, each reported for the producer to check:
-- a window less alike that recognition itself doubted: a misheard name is both near in sound
+- in a running order only, a window less alike that recognition itself doubted: a misheard name is both near in sound
   and heard unsure ("réditer" for "Reddit"); an ordinary word heard with confidence ("commencé
   à" for "Common Crawl") is not (the first pass had every link as a hotword alike, so no name
   was favoured there), unless the bracket is tight: a few seconds between two placed
@@ -118,25 +118,24 @@ def second_chances(evidence: Evidence, in_order: dict[int, Match], first_mention
                    room: int, running_order: bool) -> Chances:
     """Mentions for links the first pass missed, each in its bracket (leaving `room` for others
     not found): doubted sound-alikes, then by sound; and candidate spots for those still missing."""
-    # Brackets come from mentions in the list's order: one out of order bounds nothing.
-    # A doubted sound-alike is taken in the bracket of the list's longest run in order only (weak
-    # evidence, bounded); scoring by sound looks through the whole episode when the list is not
-    # the running order.
+    # Brackets come from mentions in the list's order: one out of order bounds nothing. When the
+    # list is not the running order, its longest run in order is chance and bounds nothing either:
+    # no doubted sound-alike is taken there (weak evidence, unbounded: "mon" for "Le Monde"), and
+    # scoring by sound looks through the whole episode.
     in_order, placed, chances = dict(in_order), dict(first_mentions), Chances()
-    def bracketed(index: int) -> range:
+    def within(index: int) -> range:
+        if not running_order:
+            return range(len(evidence.words))
         return share_of_bracket(index, in_order, len(evidence.words), len(evidence.links), room,
                                 evidence.options.bracket_share_slack)
 
-    def within(index: int) -> range:
-        return bracketed(index) if running_order else range(len(evidence.words))
-
     def tight(index: int) -> bool:  # the whole bracket, not a share: many links missing make shares short
         whole = bracket(index, in_order, len(evidence.words), room)
-        return running_order and len(whole) > 0 and evidence.seconds(whole) <= evidence.options.tight_bracket_s
+        return len(whole) > 0 and evidence.seconds(whole) <= evidence.options.tight_bracket_s
 
     for index, link in enumerate(evidence.links):
-        if index not in placed:
-            match = _bracketed_match(evidence, link, bracketed(index), list(placed.values()), tight(index))
+        if running_order and index not in placed:
+            match = _bracketed_match(evidence, link, within(index), list(placed.values()), tight(index))
             if match:
                 placed[index] = in_order[index] = chances.found[index] = match
     for index, link in enumerate(evidence.links):
