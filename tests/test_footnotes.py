@@ -339,21 +339,6 @@ def test_a_list_in_any_order_takes_no_doubted_sound_alike():
     assert any("'Reddit' not found" in w for w in result.warnings)
 
 
-def test_a_list_in_any_order_marks_names_written_as_they_are_only():
-    heard = dialogue(("Gérald", "vous écoutez Imaginaires, bienvenue"),
-                     ("Antonio", "puis ChatGPT et un fil sur Redit aussi"))
-    # Imaginaires then "Redit" are a run in the list's order, but by chance (the list is not the
-    # running order): a name recognition did not write as it is is no evidence there.
-    result = place_footnotes(heard, [CHATGPT, IMAGINAIRES, REDDIT])
-    assert marked(result) == [("Imaginaires,", 1), ("ChatGPT", 2)]
-    assert "sur Redit aussi" in text(result)
-    # Written as it is, it is marked, in the order said.
-    written = place_footnotes(dialogue(("Gérald", "vous écoutez Imaginaires, bienvenue"),
-                                       ("Antonio", "puis ChatGPT et un fil sur Reddit aussi")),
-                              [CHATGPT, IMAGINAIRES, REDDIT])
-    assert marked(written) == [("Imaginaires,", 1), ("ChatGPT", 2), ("Reddit", 3)]
-
-
 def test_with_several_links_missing_between_two_placed_each_is_looked_for_in_its_own_share():
     filler = " ".join(["et puis on en parle encore un peu"] * 6)  # 48 words
     heard = dialogue(

@@ -62,5 +62,5 @@ STAGE = Stage(
     outputs=lambda run: [run.work / REVIEW_FILE],
     revision=9,  # 5: links found by sound, candidate spots, lists in any order; 6: shares of a bracket;
     # 7: tight brackets, a stricter test of the running order; 8: pairs heard in order (Kendall's tau);
-    # 9: lists in any order take no sound-alike
+    # 9: lists in any order take no doubted sound-alike
 )

@@ -2,10 +2,10 @@
 
 First mentions come from the list's running order (order.py) and, for links still missing,
 second chances (second_chance.py). When the list is not the running order (shuffled,
-alphabetical), a link is marked at its first match written exactly so, capitals too: a
-sound-alike is weak evidence there, even in the list's longest run in order, which is chance.
-When it is, a link heard only out of the run is a later mention of one whose first mention was
-missed, and is not marked: a false marker is worse than a missing one. A link's later phrases reuse its number at their first match after
+alphabetical), a link heard only out of the run is marked at its first match written exactly
+so, capitals too: a sound-alike out of order is weak evidence. When it is, such a link is a
+later mention of one whose first mention was missed, and is not marked: a false marker is
+worse than a missing one. A link's later phrases reuse its number at their first match after
 its marker.
 
 Numbers follow the transcript; when the list is the running order they follow the list, so a
@@ -234,18 +234,16 @@ def _in_order_past_intro(evidence: Evidence, heard: _Heard, in_order: dict[int, 
 
 
 def _first_heard(evidence: Evidence, heard: _Heard, in_run: set[int], chosen: dict[int, Match]) -> dict[int, Match]:
-    """With a list not in the running order: each link at its first match written exactly as the
-    phrase, capitals too (a sound-alike is weak evidence, even in the list's longest run in
-    order: that run is chance), or at its first match of any kind when fewer than two links are
-    heard (the list's order is then untested, not shown wrong); past the intro when the intro
-    names it in passing (see `_past_intro`) and another speaker says the name itself later: a
-    word that sounds like it ("l'imaginaire" for "Imaginaires") is no sign the guest takes it up."""
+    """With a list not in the running order: each link at its first trusted match (any match of
+    a link heard in the list's longest run, else one written exactly as the phrase, capitals
+    too: a sound-alike out of order is weak evidence), past the intro when the intro names it
+    in passing (see `_past_intro`) and another speaker says the name itself later: a word that
+    sounds like it ("l'imaginaire" for "Imaginaires") is no sign the guest takes it up."""
     first, words = dict(chosen), evidence.words
-    untested = sum(bool(heard.heard_as(link.phrases[0])) for link in evidence.links) < 2
     for index, link in enumerate(evidence.links):
         free = [m for m in heard.heard_as(link.phrases[0]) if not overlaps(m, first.values())]
         written = [m for m in free if m.exact and _written_as(words, m)]
-        trusted = free if untested and index in in_run else written
+        trusted = free if index in in_run else written
         if index not in first and trusted:
             first[index] = _past_intro(evidence, [trusted[0], *(m for m in written if m.first > trusted[0].first)])
     return first
