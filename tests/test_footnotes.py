@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 from dataclasses import replace
@@ -522,6 +523,21 @@ def test_candidate_spots_are_the_best_few_stretches_apart_and_found_without_audi
     # With audio, by the margin the audio gives the phrase there.
     by_sound = footnote(heard, [IMAGINAIRES, mastodon], audio=BySound({"master.": "Mastodon"}, others=1.0))
     assert by_sound.candidates["Mastodon"][0]["heard"] == "master."
+
+
+def test_a_candidate_spot_the_audio_could_not_score_is_offered_without_a_score():
+    class Unscorable(BySound):  # as AudioScorer answers for a stretch past its window's end
+        def margins(self, first: int, last: int, texts: list[str]) -> list[Margin]:
+            if join_words(self.words[first : last + 1]) == "master.":
+                return [Margin(-math.inf, -math.inf) for _ in texts]
+            return super().margins(first, last, texts)
+
+    heard = dialogue(("G", "vous écoutez Imaginaires. le maxtre bof. " + FILLER + "le master. "))
+    mastodon = Link(["Mastodon"], "Mastodon", "https://joinmastodon.org")
+    spots = footnote(heard, [IMAGINAIRES, mastodon], audio=Unscorable({})).candidates["Mastodon"]
+    assert [spot["score"] for spot in spots if spot["heard"] == "master."] == [None]
+    assert spots[-1]["score"] is None  # offered last
+    json.dumps(spots, allow_nan=False)  # what the review page parses
 
 
 def test_the_stage_writes_candidate_spots_in_review_json_for_a_link_not_found():

@@ -17,6 +17,7 @@ link not found and each second chance taken is reported: in the warnings and as 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
 
@@ -321,11 +322,13 @@ def _by_sound(mentions: _Mentions, index: int) -> str:
 
 
 def _candidates(evidence: Evidence, mentions: _Mentions) -> dict[str, list[dict]]:
-    """Each link not placed (by title): its candidate spots, as the review page offers them."""
+    """Each link not placed (by title): its candidate spots, as the review page offers them. A
+    stretch running past the audio's scoring window has no score (None: JSON has no infinity,
+    and the page would not load)."""
     words = evidence.words
     return {evidence.links[index].title: [
-        {"start": words[s.first].start, "end": words[s.last].end,
-         "heard": join_words(words[s.first : s.last + 1]), "score": round(s.score, 2)} for s in spots]
+        {"start": words[s.first].start, "end": words[s.last].end, "heard": join_words(words[s.first : s.last + 1]),
+         "score": round(s.score, 2) if math.isfinite(s.score) else None} for s in spots]
         for index, spots in mentions.spots.items() if index not in mentions.first}
 
 
