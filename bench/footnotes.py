@@ -418,7 +418,8 @@ def _run(episode: BenchEpisode, mode: str, corrections: list, args: argparse.Nam
     tally = _decoy_tally(footnoted, listed, episode) if args.decoys else _score_tally(footnoted, plain, episode)
     if not args.decoys:
         _by_sound(found, episode, score(footnoted, plain, episode, with_hits=True))
-    tally["candidates with the gold mention in the top 3"] = _candidate_tally(found, episode, [w for t in plain.turns for w in t.words])
+    heard = [word for turn in plain.turns for word in turn.words]
+    tally["candidates with the gold mention in the top 3"] = _candidate_tally(found, episode, heard)
     for warning in footnoted.warnings:
         print(f"  warning: {warning}")
     return tally

@@ -2,11 +2,11 @@
 placed neighbours (its bracket; the whole episode when the list is not the running order), and
 when others listed between them are missing too, in its own share of that stretch;
 there two weaker kinds of evidence are taken, each reported for the producer to check:
-- in a running order only, a window less alike that recognition itself doubted: a misheard name is both near in sound
-  and heard unsure ("réditer" for "Reddit"); an ordinary word heard with confidence ("commencé
-  à" for "Common Crawl") is not (the first pass had every link as a hotword alike, so no name
-  was favoured there), unless the bracket is tight: a few seconds between two placed
-  neighbours hold few windows for chance to make alike;
+- in a running order only, a window less alike that recognition itself doubted: a misheard
+  name is both near in sound and heard unsure ("réditer" for "Reddit"); an ordinary word heard
+  with confidence ("commencé à" for "Common Crawl") is not (the first pass had every link as a
+  hotword alike, so no name was favoured there), unless the bracket is tight: a few seconds
+  between two placed neighbours hold few windows for chance to make alike;
 - the audio itself, when there is audio (audio_score.py): the bracket's stretches most like the
   phrase are scored with the phrase in place of the words heard, and ranked by that margin. The
   margin alone cannot decide (where recognition is unsure, any name gains), so at the best spots
