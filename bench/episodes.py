@@ -1,0 +1,119 @@
+"""The benches' synthetic episodes, voiced again from the same recipes on any machine.
+
+    .venv/bin/python bench/episodes.py OUT [--set NAME]...
+
+Each named set is a list of episodes, each one `../shared/tools/synth_episode.py OUT/NAME --seed N`
+with its recipe: drawn whole from the seed, with its links shuffled, with its links sorted by
+title (an alphabetical list), or the hardest pair the generator offers (a Belgian-French host
+against a male variant of the French voice, pink noise at 28 dB SNR and a jingle; speeds and
+pitches drawn from the seed). The seed fixes the sentences, voices, timings and conditions;
+sox draws the noise itself anew, so two voicings differ slightly, as do first passes on two
+machines. Sets ending in "-tuning" are what settings were chosen on; those ending in
+"-held-out" were never used to choose anything, and stay so only while nobody tunes on them.
+An episode already voiced is kept. Prints, per set, the `--episode` arguments its bench takes
+(bench/footnotes.py: the folder; bench/diarize.py: SET=folder). Needs espeak-ng and sox
+(Debian packages); ffmpeg is the project's own (imageio-ffmpeg).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+SYNTH = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "synth_episode.py"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One episode: its seed and how it is voiced."""
+
+    name: str
+    seed: int
+    kind: str = "drawn"  # drawn | shuffled | alphabetical | hard-pair
+
+    def arguments(self) -> list[str]:
+        if self.kind == "shuffled":
+            return ["--shuffle-links"]
+        if self.kind == "hard-pair":
+            draw = random.Random(self.seed)
+            return ["--host", f"fr-be:{draw.randint(150, 180)}:{draw.randint(20, 60)}",
+                    "--guest", f"fr+m3:{draw.randint(150, 180)}:{draw.randint(20, 60)}",
+                    "--noise", "pink", "--snr", "28", "--jingle"]
+        return []
+
+
+def _drawn(prefix: str, seeds: range, kind: str = "drawn") -> list[Recipe]:
+    return [Recipe(f"{prefix}{seed}", seed, kind) for seed in seeds]
+
+
+SETS = {
+    "footnotes-tuning": [Recipe("r661", 661), Recipe("r662", 662, "shuffled")],
+    "footnotes-held-out": [
+        Recipe("r701", 701), Recipe("r702", 702, "shuffled"), Recipe("r703", 703, "alphabetical"),
+        Recipe("r641", 641), Recipe("r642", 642, "shuffled"), Recipe("r811", 811),
+        *_drawn("r", range(651, 654), "shuffled"),
+    ],
+    "diarize-tuning": [*_drawn("h", range(901, 909), "hard-pair"), *_drawn("r", range(931, 937))],
+    "diarize-held-out": [*_drawn("h", range(921, 929), "hard-pair"), *_drawn("r", range(941, 947))],
+}
+
+
+def sort_links_by_title(toml_file: Path) -> None:
+    """Rewrite the episode file with its [[links]] sorted by title, as an alphabetical list."""
+    head, *blocks = toml_file.read_text(encoding="utf-8").split("\n[[links]]\n")
+
+    def title(block: str) -> str:
+        found = re.search(r'^title = "(.*)"', block, re.M)
+        return found.group(1).casefold() if found else ""
+
+    blocks = [block.rstrip("\n") + "\n" for block in sorted(blocks, key=title)]
+    toml_file.write_text("\n[[links]]\n".join([head, *blocks]), encoding="utf-8")
+
+
+def voice(recipe: Recipe, out: Path, ffmpeg_dir: Path) -> Path:
+    folder = out / recipe.name
+    if (folder / "episode.mp3").is_file():
+        return folder
+    env = {**os.environ, "PATH": f"{ffmpeg_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    command = [sys.executable, str(SYNTH), str(folder), "--seed", str(recipe.seed), *recipe.arguments()]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"{SYNTH}: {recipe.name} failed: {done.stderr.strip().splitlines()[-1:]}")
+    if recipe.kind == "alphabetical":
+        sort_links_by_title(folder / "episode.toml")
+    return folder
+
+
+def _ffmpeg_on_path(folder: Path) -> Path:
+    """A folder holding `ffmpeg`: the project's own binary, linked under the name the generator calls."""
+    import imageio_ffmpeg
+
+    link = folder / "ffmpeg"
+    link.symlink_to(imageio_ffmpeg.get_ffmpeg_exe())
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--set", action="append", choices=list(SETS), help="a set to voice (default: all)")
+    args = parser.parse_args()
+    if not SYNTH.is_file():
+        sys.exit(f"{SYNTH} is absent: the episodes need ../shared beside the project")
+    with tempfile.TemporaryDirectory() as tools:
+        ffmpeg_dir = _ffmpeg_on_path(Path(tools))
+        for name in args.set or list(SETS):
+            folders = [voice(recipe, args.out, ffmpeg_dir) for recipe in SETS[name]]
+            label = "" if name.startswith("footnotes") else name.split("-", 1)[1] + "="
+            print(f"{name}: " + " ".join(f"--episode {label}{folder}" for folder in folders))
+
+
+if __name__ == "__main__":
+    main()
