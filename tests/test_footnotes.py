@@ -375,7 +375,7 @@ def test_control_names_never_sound_like_the_episodes_links():
     spotify = Link(["le podcast sur Spotify"], "Spotify", "https://spotify.com")
     controls = control_names([IMAGINAIRES, mastodon, spotify])
     assert "Mastodon" not in controls and "Spotify" not in controls
-    assert len(controls) >= len(DEFAULTS.control_names) - 4
+    assert len(controls) >= 0.8 * len(DEFAULTS.control_names)  # the rest stay: the filter is no sieve
 
 
 def test_the_options_set_how_doubted_a_sound_alike_must_be():

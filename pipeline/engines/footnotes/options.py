@@ -72,17 +72,20 @@ class FootnoteOptions:
     # bracket (the whole episode when the list is not the running order) at least
     # sound_similarity alike, the `sound_candidates` most alike, are scored with the phrase in
     # place of the words heard; the best `contrast_spots` by margin are weighed against
-    # `contrast_controls` unrelated names (those most like the stretch), and the phrase is placed
-    # where its margin per token beats theirs by contrast_threshold or more. Chosen on the tuning
-    # episodes (excerpt, v101-v104, bench/footnotes.py --threshold=-inf: every missing link placed
-    # at its best spot): with 8 controls no wrong spot reached 1.97 and rights reached 2.00 and
-    # 2.91; with 4, a wrong one reached 2.57. 2.03 is the threshold the research chose on
-    # excerpt, v101 and v102 (8 controls), still above every wrong spot of the five.
+    # `contrast_controls` unrelated names, those of control_names most like the stretch, and the
+    # phrase is placed where its margin per token beats theirs by contrast_threshold or more.
+    # A phrase that sounds like the words heard gains on names that do not, said or not: with
+    # 14 control names, never-said links reached 2.63 ("Libération" over "les révélations"), so
+    # the list is long and varied, and the controls sound as much like the stretch as it allows.
+    # Chosen on the tuning episodes (excerpt, v101-v104, seeds 661 and 662; bench/footnotes.py
+    # --threshold=-inf, every missing link placed at its best spot, with and without --decoys):
+    # with these 44 names, never-said links reached 1.42 and wrong spots 0.62, right ones
+    # 1.11-3.17; 1.5 is above every never-said link and wrong spot there.
     sound_similarity: float = 0.4
     sound_candidates: int = 8
     contrast_spots: int = 2
     contrast_controls: int = 8
-    contrast_threshold: float = 2.03
+    contrast_threshold: float = 1.5
     # A link not placed gets so many candidate spots for the producer, best margin first, none
     # within spot_separation_s of a better one.
     candidate_spots: int = 3
@@ -104,6 +107,11 @@ class FootnoteOptions:
     control_names: tuple[str, ...] = (
         "Mastodon", "Palantir", "Spotify", "Netflix", "Instagram", "Mediapart", "Duolingo",
         "Doctolib", "Blablacar", "Deezer", "Vinted", "Kickstarter", "Salesforce", "Nintendo",
+        "Carrefour", "Decathlon", "Michelin", "Lufthansa", "Vodafone", "Pinterest", "Ryanair",
+        "Peugeot", "Danone", "Toblerone", "Bonduelle", "Valparaiso", "Copenhague", "Montevideo",
+        "Saint-Étienne", "Fontainebleau", "Rotterdam", "Barcelone", "Birmingham", "Constantinople",
+        "Guadeloupe", "Martinique", "Normandie", "Lamborghini", "Pokémon", "Tamagotchi",
+        "Anastasia", "Maximilien", "Béatrice", "Célestin",
     )
 
     # Lists in any order (order.py): a list of at least sorted_list_links links sorted by title or
