@@ -478,6 +478,20 @@ def test_a_link_the_audio_prefers_to_unrelated_names_is_placed_by_sound():
     assert found.candidates == {}
 
 
+def test_the_control_names_asked_are_those_that_sound_most_like_the_stretch():
+    # A phrase that sounds like the words heard gains on names that do not, said or not: the
+    # controls it must beat are the list's names most like the stretch, not any unrelated ones.
+    from pipeline.engines.footnotes.match import Spoken, similarity
+
+    audio = BySound({"React,": "l'IA Act"})
+    footnote(dialogue(*ACT_HEARD), [IMAGINAIRES, ACT, CHATGPT], audio=audio)
+    [asked] = [texts[1:] for heard, texts in audio.asked if heard == "React," and len(texts) > 1]
+    available = control_names([IMAGINAIRES, ACT, CHATGPT])
+    alike = {name: similarity(Spoken.of("React,"), Spoken.of(name)) for name in available}
+    assert len(asked) == DEFAULTS.contrast_controls < len(available)
+    assert min(alike[name] for name in asked) >= max(alike[name] for name in available if name not in asked)
+
+
 def test_a_name_the_audio_favours_no_more_than_unrelated_names_is_not_placed():
     # Where recognition is unsure, any name gains: the phrase as much as the control names.
     suggestible = BySound({"React,": "l'IA Act"}, margin=1.0, others=0.5)
