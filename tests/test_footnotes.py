@@ -539,6 +539,22 @@ def test_candidate_spots_are_the_best_few_stretches_apart_and_found_without_audi
     assert by_sound.candidates["Mastodon"][0]["heard"] == "master."
 
 
+def test_a_name_recognition_did_not_know_is_scored_though_ordinary_words_look_more_alike():
+    # Eight stretches are more alike in letters to "Common Crawl" than the name recognition
+    # wrote, capitalised mid-sentence ("Tomu Croet"); that name is scored by sound all the same.
+    crawl = Link(["Common Crawl"], "Common Crawl", "https://commoncrawl.org")
+    alike = " ".join(f"comme on croit {word}." for word in
+                     ("hier", "demain", "souvent", "parfois", "encore", "toujours", "ici", "ailleurs", "enfin"))
+    heard = dialogue(("G", "vous écoutez Imaginaires. " + alike + " une base qui s'appelle Tomu Croet, voilà"))
+    audio = BySound({"Tomu": "Common Crawl"}, margin=1.0, others=0.5)  # preferred, though not enough to place
+    found = footnote(heard, [IMAGINAIRES, crawl], audio=audio)
+    assert found.candidates["Common Crawl"][0]["heard"].startswith("Tomu Croet")
+    # At the start of a sentence a capital says nothing: only the eight most alike are scored.
+    opening = dialogue(("G", "vous écoutez Imaginaires. " + alike + " Tomu Croet, voilà"))
+    again = footnote(opening, [IMAGINAIRES, crawl], audio=BySound({"Tomu": "Common Crawl"}, margin=1.0, others=0.5))
+    assert not any(spot["heard"].startswith("Tomu") for spot in again.candidates["Common Crawl"])
+
+
 def test_a_candidate_spot_the_audio_could_not_score_is_offered_without_a_score():
     class Unscorable(BySound):  # as AudioScorer answers for a stretch past its window's end
         def margins(self, first: int, last: int, texts: list[str]) -> list[Margin]:

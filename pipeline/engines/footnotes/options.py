@@ -83,6 +83,10 @@ class FootnoteOptions:
     # 1.11-3.17; 1.5 is above every never-said link and wrong spot there.
     sound_similarity: float = 0.4
     sound_candidates: int = 8
+    # ... and up to name_candidates more among those that start with a capital inside a
+    # sentence: recognition writing a name it does not know, less alike in letters than
+    # ordinary words may be ("Tomu Croet" for "Common Crawl").
+    name_candidates: int = 4
     contrast_spots: int = 2
     contrast_controls: int = 8
     contrast_threshold: float = 1.5

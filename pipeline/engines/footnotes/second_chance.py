@@ -81,6 +81,15 @@ class Evidence:
         written = "".join(word.text for word in self.words[match.first : match.last + 1])
         return written == written.lower() and Spoken.of(written).plain in as_words
 
+    def unknown_name(self, window: Match) -> bool:
+        """Whether the window starts with a capital inside a speaker's sentence: recognition
+        writing a name it does not know ("qui s'appelle Tomu Croet" for Common Crawl)."""
+        first = window.first
+        if first == 0 or not self.words[first].text[:1].isupper():
+            return False
+        same_speaker = not self.speakers or self.speakers[first] == self.speakers[first - 1]
+        return same_speaker and not self.words[first - 1].text.rstrip().endswith((".", "?", "!", "…", ":"))
+
     def span(self, window: Match) -> tuple[float, float]:
         return self.words[window.first].start, self.words[window.last].end
 
@@ -167,14 +176,13 @@ def _bracketed_match(evidence: Evidence, link: Link, within: range, taken: list[
 
 
 def _spots(evidence: Evidence, link: Link, within: range, taken: list[Match]) -> list[Spot]:
-    """The bracket's stretches most alike to the link (sound_candidates of them, none
-    overlapping another), scored by the audio when there is audio; best first."""
+    """The bracket's stretches most alike to the link (sound_candidates of them) and a few more
+    that read as a name recognition did not know (name_candidates), none overlapping another,
+    scored by the audio when there is audio; best first."""
     options = evidence.options
-    stretches: list[Match] = []
-    for window in sorted(evidence.alike(link, options.sound_similarity, within, taken),
-                         key=lambda m: (-m.score, m.last - m.first)):
-        if len(stretches) < options.sound_candidates and not overlaps(window, stretches):
-            stretches.append(window)
+    alike = sorted(evidence.alike(link, options.sound_similarity, within, taken), key=lambda m: (-m.score, m.last - m.first))
+    stretches = _apart(alike, [], options.sound_candidates)
+    stretches += _apart([m for m in alike if evidence.unknown_name(m)], stretches, options.name_candidates)
     if evidence.scores is None:
         return [Spot(m.first, m.last, m.score, m.score) for m in stretches]
     spots = []
@@ -182,6 +190,15 @@ def _spots(evidence: Evidence, link: Link, within: range, taken: list[Match]) ->
         margin = evidence.scores.margins(m.first, m.last, [link.phrases[0]])[0]
         spots.append(Spot(m.first, m.last, margin.total, margin.per_token))
     return sorted(spots, key=lambda s: -s.score)
+
+
+def _apart(windows: list[Match], chosen: list[Match], count: int) -> list[Match]:
+    """Up to `count` of the windows, in their order, overlapping neither each other nor `chosen`."""
+    kept: list[Match] = []
+    for window in windows:
+        if len(kept) < count and not overlaps(window, [*chosen, *kept]):
+            kept.append(window)
+    return kept
 
 
 def _heard_by_sound(evidence: Evidence, link: Link, spots: list[Spot]) -> Spot | None:
