@@ -85,7 +85,8 @@ def voice(recipe: Recipe, out: Path, ffmpeg_dir: Path) -> Path:
     command = [sys.executable, str(SYNTH), str(folder), "--seed", str(recipe.seed), *recipe.arguments()]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode:
-        sys.exit(f"{SYNTH}: {recipe.name} failed: {done.stderr.strip().splitlines()[-1:]}")
+        last_line = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        sys.exit(f"{SYNTH}: {recipe.name} failed: {last_line}")
     if recipe.kind == "alphabetical":
         sort_links_by_title(folder / "episode.toml")
     return folder

@@ -109,6 +109,11 @@ class Word:
     speaker: str | None = None
     footnote: int | None = None  # a marker [n] printed right after this word
 
+    @property
+    def ends_sentence(self) -> bool:
+        """Whether a sentence ends with this word (closing quotes and brackets aside)."""
+        return self.text.rstrip("»)\"' ").endswith((".", "?", "!", "…"))
+
 
 @dataclass
 class Segment:

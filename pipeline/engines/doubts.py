@@ -21,7 +21,6 @@ from pipeline.model import TRAILING_PUNCTUATION, Accepted, Dialogue, Doubt, Word
 # wrong words (see the README's benchmark table).
 DOUBTED_WORD = 0.35
 GROUP_GAP = 4  # doubted words of one sentence at most this many words apart are one doubt
-SENTENCE_END = (".", "?", "!", "…")
 
 
 def _sentences(words: list[Word]) -> list[list[Word]]:
@@ -29,7 +28,7 @@ def _sentences(words: list[Word]) -> list[list[Word]]:
     sentences: list[list[Word]] = [[]]
     for word in words:
         sentences[-1].append(word)
-        if word.text.rstrip("»)\"' ").endswith(SENTENCE_END):
+        if word.ends_sentence:
             sentences.append([])
     return [s for s in sentences if s]
 

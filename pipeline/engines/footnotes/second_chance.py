@@ -87,8 +87,10 @@ class Evidence:
         first = window.first
         if first == 0 or not self.words[first].text[:1].isupper():
             return False
+        before = self.words[first - 1]
         same_speaker = not self.speakers or self.speakers[first] == self.speakers[first - 1]
-        return same_speaker and not self.words[first - 1].text.rstrip().endswith((".", "?", "!", "…", ":"))
+        # After a colon a capital opens a quoted sentence, not a name.
+        return same_speaker and not (before.ends_sentence or before.text.rstrip().endswith(":"))
 
     def span(self, window: Match) -> tuple[float, float]:
         return self.words[window.first].start, self.words[window.last].end
