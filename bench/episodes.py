@@ -37,6 +37,7 @@ class Recipe:
     name: str
     seed: int
     kind: str = "drawn"  # drawn | shuffled | alphabetical | hard-pair
+    room_change: bool = False  # the second half recorded elsewhere (see change_room_at_half)
 
     def arguments(self) -> list[str]:
         if self.kind == "shuffled":
@@ -53,6 +54,11 @@ def _drawn(prefix: str, seeds: range, kind: str = "drawn") -> list[Recipe]:
     return [Recipe(f"{prefix}{seed}", seed, kind) for seed in seeds]
 
 
+def _room_changed(hard_pair: tuple[int, ...], drawn: tuple[int, ...]) -> list[Recipe]:
+    return [*(Recipe(f"h{seed}-room", seed, "hard-pair", room_change=True) for seed in hard_pair),
+            *(Recipe(f"r{seed}-room", seed, room_change=True) for seed in drawn)]
+
+
 SETS = {
     "footnotes-tuning": [Recipe("r661", 661), Recipe("r662", 662, "shuffled")],
     "footnotes-held-out": [
@@ -62,6 +68,8 @@ SETS = {
     ],
     "diarize-tuning": [*_drawn("h", range(901, 909), "hard-pair"), *_drawn("r", range(931, 937))],
     "diarize-held-out": [*_drawn("h", range(921, 929), "hard-pair"), *_drawn("r", range(941, 947))],
+    "diarize-room-change-tuning": _room_changed(hard_pair=(901, 905), drawn=(931, 934)),
+    "diarize-room-change-held-out": _room_changed(hard_pair=(921, 926), drawn=(941, 944)),
 }
 
 
@@ -89,7 +97,27 @@ def voice(recipe: Recipe, out: Path, ffmpeg_dir: Path) -> Path:
         sys.exit(f"{SYNTH}: {recipe.name} failed: {last_line}")
     if recipe.kind == "alphabetical":
         sort_links_by_title(folder / "episode.toml")
+    if recipe.room_change:
+        change_room_at_half(folder / "episode.mp3", recipe.seed, ffmpeg_dir / "ffmpeg")
     return folder
+
+
+def change_room_at_half(mp3: Path, seed: int, ffmpeg: Path) -> None:
+    """Rewrites the episode's second half as if the session went on another day in another
+    room: another microphone's tilt (a first-order high-pass), 3.5 dB louder, and a fan's brown
+    noise 20 dB under the speech. A diarizer must tell the voices apart, not the rooms."""
+    import numpy as np
+    from faster_whisper.audio import decode_audio
+    from scipy.signal import lfilter
+
+    audio = decode_audio(str(mp3), sampling_rate=16000).astype(np.float64)
+    half = len(audio) // 2
+    fan = lfilter([1], [1, -0.98], np.random.default_rng(seed).standard_normal(len(audio) - half))
+    fan *= np.sqrt(np.mean(audio[half:] ** 2) / np.mean(fan**2)) / 10
+    audio[half:] = lfilter([1, -0.9], [1], audio[half:]) * 1.5 + fan
+    audio /= np.abs(audio).max() * 1.05
+    subprocess.run([str(ffmpeg), "-loglevel", "error", "-y", "-f", "f32le", "-ar", "16000", "-ac", "1", "-i", "-",
+                    "-b:a", "64k", str(mp3)], input=audio.astype(np.float32).tobytes(), check=True)
 
 
 def _ffmpeg_on_path(folder: Path) -> Path:

@@ -343,3 +343,57 @@ def test_pieces_a_clustering_got_wrong_are_relabelled_by_what_the_others_teach()
     assert (fixed != voices).sum() <= 3  # the 15 put right, hardly a right one broken
     few = relabelled(vectors[:12].astype(np.float32), labels[:12], DiarizeOptions())
     assert (few == labels[:12]).all()  # too few pieces of a voice to learn from: kept as they are
+
+
+def _two_voices_in_turns(rng: np.random.Generator, turns: int = 12, pieces_per_turn: int = 25) -> tuple[np.ndarray, np.ndarray]:
+    """(unit vectors of pieces, voice per piece): two voices alternating turns."""
+    voices = np.repeat(np.arange(turns) % 2, pieces_per_turn)
+    vectors = rng.normal(size=(len(voices), 64)) * 0.15
+    vectors[:, 0] += np.where(voices == 1, 0.5, -0.5)
+    return vectors, voices
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_a_change_of_room_is_found_where_it_happens_and_a_change_of_who_speaks_is_not():
+    from pipeline.engines.diarize import room_change
+
+    vectors, voices = _two_voices_in_turns(np.random.default_rng(6))
+    seconds = np.full(len(vectors), 1.5)
+    moved = vectors.copy()
+    moved[170:, 1] += 0.9  # from piece 170 on, both voices through another microphone
+    assert abs(room_change(_unit(moved), seconds, DiarizeOptions()) - 170) <= 3
+    assert room_change(_unit(vectors), seconds, DiarizeOptions()) is None
+    host_only = vectors[voices == 0][:100]  # a long intro by one voice, then the talk: the mix moves, not the room
+    assert room_change(_unit(np.concatenate([host_only, vectors])), np.full(400, 1.5), DiarizeOptions()) is None
+    assert room_change(_unit(moved[:60]), seconds[:60], DiarizeOptions()) is None  # under a minute a side: not looked for
+
+
+@pytest.fixture(scope="session")
+def excerpt_in_two_rooms(tmp_path_factory) -> tuple[np.ndarray, Path]:
+    """The excerpt with its second half as if recorded another day: a thinner microphone (a
+    first-order high-pass), louder, and a fan 20 dB under the speech."""
+    from scipy.signal import lfilter
+
+    from pipeline.engines.diarize import load_audio
+
+    mp3 = shared_file("sample-episode/excerpt.mp3")
+    audio = load_audio(mp3).astype(np.float64)
+    half = len(audio) // 2
+    fan = lfilter([1], [1, -0.98], np.random.default_rng(0).standard_normal(len(audio) - half))
+    fan *= np.sqrt(np.mean(audio[half:] ** 2) / np.mean(fan**2)) / 10
+    audio[half:] = lfilter([1, -0.97], [1], audio[half:]) * 1.5 + fan
+    return (audio / (np.abs(audio).max() * 1.05)).astype(np.float32), mp3.with_suffix(".rttm")
+
+
+@pytest.mark.slow
+def test_two_sessions_in_two_rooms_are_not_taken_for_two_voices(excerpt_in_two_rooms):
+    from pipeline.engines.diarize import diarize_audio
+
+    audio, rttm = excerpt_in_two_rooms
+    seconds = len(audio) / 16000
+    assert der(rttm, diarize_audio(audio, 2).segments, seconds, collar=0.5) < 0.03
+    rooms_taken_for_voices = diarize_audio(audio, 2, DiarizeOptions(room_change_step=2.0))  # never levelled
+    assert der(rttm, rooms_taken_for_voices.segments, seconds, collar=0.5) > 0.2
