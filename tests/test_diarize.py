@@ -362,13 +362,16 @@ def test_a_change_of_room_is_found_where_it_happens_and_a_change_of_who_speaks_i
 
     vectors, voices = _two_voices_in_turns(np.random.default_rng(6))
     seconds = np.full(len(vectors), 1.5)
+    starts = np.arange(len(vectors)) * 1.5
     moved = vectors.copy()
     moved[170:, 1] += 0.9  # from piece 170 on, both voices through another microphone
-    assert abs(room_change(_unit(moved), seconds, DiarizeOptions()) - 170) <= 3
-    assert room_change(_unit(vectors), seconds, DiarizeOptions()) is None
+    assert abs(room_change(_unit(moved), starts, seconds, DiarizeOptions()) - 170) <= 3
+    assert room_change(_unit(vectors), starts, seconds, DiarizeOptions()) is None
     host_only = vectors[voices == 0][:100]  # a long intro by one voice, then the talk: the mix moves, not the room
-    assert room_change(_unit(np.concatenate([host_only, vectors])), np.full(400, 1.5), DiarizeOptions()) is None
-    assert room_change(_unit(moved[:60]), seconds[:60], DiarizeOptions()) is None  # under a minute a side: not looked for
+    assert room_change(_unit(np.concatenate([host_only, vectors])), np.arange(400) * 1.5, np.full(400, 1.5),
+                       DiarizeOptions()) is None
+    overlapping = np.arange(len(vectors)) * 0.3  # 90 s of windows seen four times: under a minute a side
+    assert room_change(_unit(moved), overlapping, seconds, DiarizeOptions()) is None
 
 
 @pytest.fixture(scope="session")

@@ -106,7 +106,7 @@ class DiarizeOptions:
     try_slow_features: bool = True  # when the joined vector misses a known voice, cluster on slow features
     slow_pca_dims: int = 32  # ... after reducing the joined vectors to this many main directions
     room_change_step: float = 0.45  # a jump this large in the mean voice vector is a change of room
-    room_min_s: float = 60.0  # ... looked for where each side has this much embedded speech
+    room_min_s: float = 60.0  # ... looked for where each side lasts this long
     room_min_share: float = 0.2  # ... and this share of it (an intro alone is no room)
     relabel: bool = True  # pieces relabelled by a linear model trained (out of fold) on the labelling
     relabel_c: float = 10.0  # its inverse regularisation (1: AMI dev00 4.9 -> 7.0 %; 0.1 underfits)
@@ -219,9 +219,10 @@ def _common(raw: np.ndarray) -> np.ndarray:
     return raw.mean(axis=0).astype(np.float32)
 
 
-def room_change(vectors: np.ndarray, seconds: np.ndarray, options: DiarizeOptions) -> int | None:
+def room_change(vectors: np.ndarray, starts: np.ndarray, seconds: np.ndarray, options: DiarizeOptions) -> int | None:
     """The index, in time order, where the recording moves to another room (a session resumed
-    another day, another microphone), or None: the split with at least `room_min_s` and
+    another day, another microphone), or None, for pieces in time order (`starts` and lengths
+    `seconds` in seconds): the split with at least `room_min_s` of the recording and
     `room_min_share` of the pieces' speech each side whose mean unit vectors lie furthest apart,
     when that is `room_change_step` or more. A change of who speaks more moves the mean too,
     but less: on the tuning set the largest such jump was 0.35, a changed room's smallest 0.56.
@@ -230,8 +231,9 @@ def room_change(vectors: np.ndarray, seconds: np.ndarray, options: DiarizeOption
     counts = np.arange(1, len(vectors))[:, None]
     jumps = np.linalg.norm(before / counts - (before[-1] + vectors[-1] - before) / (len(vectors) - counts), axis=1)
     spoken = np.cumsum(seconds)[:-1]
-    side = np.minimum(spoken, seconds.sum() - spoken)
-    jumps[(side < options.room_min_s) | (side < options.room_min_share * seconds.sum())] = 0.0
+    lasting = np.minimum(starts[1:] - starts[0], starts[-1] + seconds[-1] - starts[1:])
+    jumps[(lasting < options.room_min_s)
+          | (np.minimum(spoken, seconds.sum() - spoken) < options.room_min_share * seconds.sum())] = 0.0
     split = int(np.argmax(jumps)) + 1 if len(jumps) else 0
     return split if len(jumps) and jumps[split - 1] >= options.room_change_step else None
 
@@ -243,7 +245,8 @@ def _room_levelled(raw: np.ndarray, times: np.ndarray, seconds: np.ndarray, opti
     their second half heard through another microphone with a fan (bench/episodes.py's
     room-change sets), went from 46.3 and 45.8 % DER to 0.3 and 0.2 %."""
     order = np.argsort(times, kind="stable")
-    split = room_change(VoiceSpace(_common(raw), options.ge2e_weight).project(raw)[order], seconds[order], options)
+    vectors = VoiceSpace(_common(raw), options.ge2e_weight).project(raw)[order]
+    split = room_change(vectors, times[order] / SAMPLE_RATE, seconds[order], options)
     if split is None:
         return raw
     levelled = raw.copy()
