@@ -357,21 +357,22 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 
-def test_a_change_of_room_is_found_where_it_happens_and_a_change_of_who_speaks_is_not():
-    from pipeline.engines.diarize import room_change
+def test_a_part_made_elsewhere_is_found_and_voices_that_are_only_its_rooms_are_told():
+    from pipeline.engines.diarize.rooms import room_part, rooms_taken_for_voices
 
     vectors, voices = _two_voices_in_turns(np.random.default_rng(6))
-    seconds = np.full(len(vectors), 1.5)
-    starts = np.arange(len(vectors)) * 1.5
+    seconds, starts = np.full(len(vectors), 1.5), np.arange(len(vectors)) * 1.5
     moved = vectors.copy()
-    moved[170:, 1] += 0.9  # from piece 170 on, both voices through another microphone
-    assert abs(room_change(_unit(moved), starts, seconds, DiarizeOptions()) - 170) <= 3
-    assert room_change(_unit(vectors), starts, seconds, DiarizeOptions()) is None
-    host_only = vectors[voices == 0][:100]  # a long intro by one voice, then the talk: the mix moves, not the room
-    assert room_change(_unit(np.concatenate([host_only, vectors])), np.arange(400) * 1.5, np.full(400, 1.5),
-                       DiarizeOptions()) is None
+    moved[100:200, 1] += 0.9  # pieces 100-199, both voices, through another microphone
+    first, last = room_part(_unit(moved), starts, seconds, DiarizeOptions())
+    assert abs(first - 100) <= 3 and abs(last - 200) <= 3
+    inside = np.zeros(len(vectors), bool)
+    inside[first:last] = True
+    assert rooms_taken_for_voices(inside.astype(int), inside, seconds, DiarizeOptions())
+    assert not rooms_taken_for_voices(voices, inside, seconds, DiarizeOptions())
+    assert not rooms_taken_for_voices(np.zeros(len(vectors), int), inside, seconds, DiarizeOptions())  # one voice
     overlapping = np.arange(len(vectors)) * 0.3  # 90 s of windows seen four times: under a minute a side
-    assert room_change(_unit(moved), overlapping, seconds, DiarizeOptions()) is None
+    assert room_part(_unit(moved), overlapping, seconds, DiarizeOptions()) is None
 
 
 @pytest.fixture(scope="session")
@@ -398,5 +399,5 @@ def test_two_sessions_in_two_rooms_are_not_taken_for_two_voices(excerpt_in_two_r
     audio, rttm = excerpt_in_two_rooms
     seconds = len(audio) / 16000
     assert der(rttm, diarize_audio(audio, 2).segments, seconds, collar=0.5) < 0.03
-    rooms_taken_for_voices = diarize_audio(audio, 2, DiarizeOptions(room_change_step=2.0))  # never levelled
+    rooms_taken_for_voices = diarize_audio(audio, 2, DiarizeOptions(room_agreement=2.0))  # never levelled
     assert der(rttm, rooms_taken_for_voices.segments, seconds, collar=0.5) > 0.2

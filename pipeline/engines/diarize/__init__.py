@@ -10,8 +10,8 @@ numpy (no torch at run time).
    still shows. CAM++ (3D-Speaker, 192-d) and GE2E (Resemblyzer, 256-d) are joined: each
    part, less the vector every voice of the recording shares, made a unit vector, GE2E's
    weighted by `ge2e_weight`: the two encoders fail on different pairs of voices. When the
-   recording moves to another room halfway (a session resumed another day), each part's
-   own common vector is taken off instead, so the rooms are not taken for voices.
+   voices found are in fact a part of the recording made elsewhere and the rest (rooms.py),
+   the part's and the rest's own common vectors are taken off, and the pieces clustered again.
    The pieces are clustered on that joined vector and on CAM++ alone; the labelling whose
    clusters stand apart better (silhouette, weighed by separation) is kept. When the joined
    vector does not find the voices, the pieces are clustered along its slowest directions
@@ -64,6 +64,7 @@ from pipeline.engines.diarize.clustering import (
     standing_apart,
     unit,
 )
+from pipeline.engines.diarize.rooms import levelled, room_part, rooms_taken_for_voices
 from pipeline.engines.diarize.segmentation import (
     CHUNK_FRAMES,
     FRAME_S,
@@ -105,9 +106,9 @@ class DiarizeOptions:
     try_campplus_alone: bool = True  # also cluster on CAM++ alone, keep the better-separated labelling
     try_slow_features: bool = True  # when the joined vector misses a known voice, cluster on slow features
     slow_pca_dims: int = 32  # ... after reducing the joined vectors to this many main directions
-    room_change_step: float = 0.45  # a jump this large in the mean voice vector is a change of room
-    room_min_s: float = 60.0  # ... looked for where each side lasts this long
-    room_min_share: float = 0.2  # ... and this share of it (an intro alone is no room)
+    room_agreement: float = 0.95  # voices that fall this well on either side of a part are its rooms
+    room_min_s: float = 60.0  # ... a part looked for where it and the rest last this long
+    room_min_share: float = 0.2  # ... and hold this share of the speech each
     relabel: bool = True  # pieces relabelled by a linear model trained (out of fold) on the labelling
     relabel_c: float = 10.0  # its inverse regularisation (1: AMI dev00 4.9 -> 7.0 %; 0.1 underfits)
     relabel_folds: int = 5
@@ -219,42 +220,6 @@ def _common(raw: np.ndarray) -> np.ndarray:
     return raw.mean(axis=0).astype(np.float32)
 
 
-def room_change(vectors: np.ndarray, starts: np.ndarray, seconds: np.ndarray, options: DiarizeOptions) -> int | None:
-    """The index, in time order, where the recording moves to another room (a session resumed
-    another day, another microphone), or None, for pieces in time order (`starts` and lengths
-    `seconds` in seconds): the split with at least `room_min_s` of the recording and
-    `room_min_share` of the pieces' speech each side whose mean unit vectors lie furthest apart,
-    when that is `room_change_step` or more. A change of who speaks more moves the mean too,
-    but less: on the tuning set the largest such jump was 0.35, a changed room's smallest 0.56.
-    Near an end one voice alone (the host's intro) moves it as much, hence the share."""
-    before = np.cumsum(vectors, axis=0)[:-1]
-    counts = np.arange(1, len(vectors))[:, None]
-    jumps = np.linalg.norm(before / counts - (before[-1] + vectors[-1] - before) / (len(vectors) - counts), axis=1)
-    spoken = np.cumsum(seconds)[:-1]
-    lasting = np.minimum(starts[1:] - starts[0], starts[-1] + seconds[-1] - starts[1:])
-    jumps[(lasting < options.room_min_s)
-          | (np.minimum(spoken, seconds.sum() - spoken) < options.room_min_share * seconds.sum())] = 0.0
-    split = int(np.argmax(jumps)) + 1 if len(jumps) else 0
-    return split if len(jumps) and jumps[split - 1] >= options.room_change_step else None
-
-
-def _room_levelled(raw: np.ndarray, times: np.ndarray, seconds: np.ndarray, options: DiarizeOptions) -> np.ndarray:
-    """The raw vectors with each room's own common vector taken off instead of the whole
-    recording's (its mean added back, as VoiceSpace takes it off): without it, two sessions
-    recorded apart were clustered as two speakers: the tuning seeds 901 and 905 of the hard pair,
-    their second half heard through another microphone with a fan (bench/episodes.py's
-    room-change sets), went from 46.3 and 45.8 % DER to 0.3 and 0.2 %."""
-    order = np.argsort(times, kind="stable")
-    vectors = VoiceSpace(_common(raw), options.ge2e_weight).project(raw)[order]
-    split = room_change(vectors, times[order] / SAMPLE_RATE, seconds[order], options)
-    if split is None:
-        return raw
-    levelled = raw.copy()
-    for side in (order[:split], order[split:]):
-        levelled[side] += _common(raw) - _common(raw[side])
-    return levelled
-
-
 def _clustered(raw: np.ndarray, pieces: list, times: np.ndarray, speakers: int | None,
                options: DiarizeOptions) -> tuple[VoiceSpace, tuple]:
     """(the space kept, cluster_pieces' result in it). With GE2E joined, the pieces are also
@@ -268,7 +233,6 @@ def _clustered(raw: np.ndarray, pieces: list, times: np.ndarray, speakers: int |
     stood apart) to 0.3 and 0.7 %. The labelling kept is then `relabelled` by a linear model
     learnt from it (on the tuning seeds of that pair: DER summed over nine 8.5 -> 6.9 %, the
     rest of the tuning set unchanged)."""
-    raw = _room_levelled(raw, times, np.array([p.last - p.first for p in pieces]) * FRAME_S, options)
     joined = VoiceSpace(_common(raw), options.ge2e_weight)
     vectors = joined.project(raw)
     labellings = [(joined, vectors, cluster_pieces(vectors, pieces, speakers, options))]
@@ -286,6 +250,29 @@ def _clustered(raw: np.ndarray, pieces: list, times: np.ndarray, speakers: int |
         labels = relabelled(vectors, labels, options)
         centroids = centroids_of(vectors, labels, len(centroids), centroids)
     return space, labelled(vectors, labels, centroids, options)
+
+
+def _clustered_by_voice(raw: np.ndarray, pieces: list, times: np.ndarray, speakers: int | None,
+                        options: DiarizeOptions) -> tuple[VoiceSpace, tuple]:
+    """`_clustered`, and again with the room's part levelled when the voices it found are the
+    part of the recording made elsewhere and the rest (`rooms.py`): on the tuning seeds 901 and
+    905 of the hard pair, with their second half or their middle third heard through another
+    microphone with a fan (bench/episodes.py's room sets), DER went from 45.8-49.6 % to
+    0.2-0.5 %; episodes without such a part are clustered once, as before."""
+    space, result = _clustered(raw, pieces, times, speakers, options)
+    if len(result[2]) < 2:
+        return space, result
+    order = np.argsort(times, kind="stable")
+    seconds = np.array([p.last - p.first for p in pieces]) * FRAME_S
+    vectors = VoiceSpace(_common(raw), options.ge2e_weight).project(raw)[order]
+    part = room_part(vectors, times[order] / SAMPLE_RATE, seconds[order], options)
+    if part is None:
+        return space, result
+    inside = np.zeros(len(pieces), bool)
+    inside[order[part[0] : part[1]]] = True
+    if not rooms_taken_for_voices(result[0], inside, seconds, options):
+        return space, result
+    return _clustered(levelled(raw, inside, _common(raw)), pieces, times, speakers, options)
 
 
 def _best_labelling(labellings: list[tuple[VoiceSpace, np.ndarray, tuple]]) -> tuple[VoiceSpace, np.ndarray, tuple]:
@@ -337,7 +324,7 @@ def diarize_audio(audio: np.ndarray, speakers: int | None = None, options: Diari
     spans = [piece_span(int(starts[p.window]), p) for p in pieces]
     raw = encoder.embed(audio, spans)
     times = np.array([first for first, _ in spans])
-    space, (labels, weights, centroids, separation) = _clustered(raw, pieces, times, speakers, options)
+    space, (labels, weights, centroids, separation) = _clustered_by_voice(raw, pieces, times, speakers, options)
     votes = speaker_votes(activity, starts, pieces, labels, weights, len(centroids), frames)
     path = frame_path(votes, speech_frames(activity, starts, frames, options.speech_threshold),
                       options.switch_cost_s / FRAME_S)
