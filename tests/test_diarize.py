@@ -346,7 +346,7 @@ def test_pieces_a_clustering_got_wrong_are_relabelled_by_what_the_others_teach()
 
 
 def _two_voices_in_turns(rng: np.random.Generator, turns: int = 12, pieces_per_turn: int = 25) -> tuple[np.ndarray, np.ndarray]:
-    """(unit vectors of pieces, voice per piece): two voices alternating turns."""
+    """(vectors of pieces, voice per piece): two voices alternating turns, each piece also saying words."""
     voices = np.repeat(np.arange(turns) % 2, pieces_per_turn)
     vectors = rng.normal(size=(len(voices), 64)) * 0.15
     vectors[:, 0] += np.where(voices == 1, 0.5, -0.5)
