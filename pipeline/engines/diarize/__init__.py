@@ -272,7 +272,7 @@ def _clustered_by_voice(raw: np.ndarray, pieces: list, times: np.ndarray, speake
     inside[order[part[0] : part[1]]] = True
     if not rooms_taken_for_voices(result[0], inside, seconds, options):
         return space, result
-    return _clustered(levelled(raw, inside, _common(raw)), pieces, times, speakers, options)
+    return _clustered(levelled(raw, inside), pieces, times, speakers, options)
 
 
 def _best_labelling(labellings: list[tuple[VoiceSpace, np.ndarray, tuple]]) -> tuple[VoiceSpace, np.ndarray, tuple]:

@@ -21,21 +21,24 @@ def room_part(vectors: np.ndarray, starts: np.ndarray, seconds: np.ndarray,
     every 1/200 of the pieces); None when no part is that long."""
     count = len(vectors)
     edges = np.unique(np.r_[np.arange(0, count, max(1, count // 200)), count])
-    first, last = (grid.ravel() for grid in np.meshgrid(edges, edges, indexing="ij"))
     sums = np.vstack([np.zeros((1, vectors.shape[1])), np.cumsum(vectors, axis=0)])
     spoken = np.r_[0.0, np.cumsum(seconds)]
     ends = np.r_[starts, starts[-1] + seconds[-1]]  # the part from piece i to piece j lasts ends[j] - ends[i]
     total_s, total_speech = ends[-1] - ends[0], spoken[-1]
-    part_s, part_speech = ends[last] - ends[first], spoken[last] - spoken[first]
-    fits = ((last > first) & (np.minimum(part_s, total_s - part_s) >= options.room_min_s)
-            & (np.minimum(part_speech, total_speech - part_speech) >= options.room_min_share * total_speech))
-    if not fits.any():
-        return None
-    first, last = first[fits], last[fits]
-    inside = (sums[last] - sums[first]) / (last - first)[:, None]
-    outside = (sums[-1] - sums[last] + sums[first]) / (count - last + first)[:, None]
-    best = int(np.argmax(np.linalg.norm(inside - outside, axis=1)))
-    return int(first[best]), int(last[best])
+    best, best_jump = None, -1.0
+    for first in edges:  # one row of parts at a time: the whole grid of means would take hundreds of MB
+        last = edges[edges > first]
+        part_s, part_speech = ends[last] - ends[first], spoken[last] - spoken[first]
+        last = last[(np.minimum(part_s, total_s - part_s) >= options.room_min_s)
+                    & (np.minimum(part_speech, total_speech - part_speech) >= options.room_min_share * total_speech)]
+        if not len(last):
+            continue
+        inside = (sums[last] - sums[first]) / (last - first)[:, None]
+        outside = (sums[-1] - sums[last] + sums[first]) / (count - last + first)[:, None]
+        jumps = np.linalg.norm(inside - outside, axis=1)
+        if jumps.max() > best_jump:
+            best, best_jump = (int(first), int(last[jumps.argmax()])), float(jumps.max())
+    return best
 
 
 def rooms_taken_for_voices(labels: np.ndarray, inside: np.ndarray, seconds: np.ndarray,
@@ -53,10 +56,10 @@ def rooms_taken_for_voices(labels: np.ndarray, inside: np.ndarray, seconds: np.n
     return float(np.maximum(speech_in, speech_out).sum() / seconds.sum()) >= options.room_agreement
 
 
-def levelled(raw: np.ndarray, inside: np.ndarray, common: np.ndarray) -> np.ndarray:
+def levelled(raw: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """The raw vectors with the part's and the rest's own common vectors taken off instead of the
-    whole recording's `common` (which is added back, as VoiceSpace takes it off)."""
-    result = raw.copy()
+    whole recording's (which is added back, as VoiceSpace takes it off)."""
+    common, result = raw.mean(axis=0), raw.copy()
     for side in (inside, ~inside):
         result[side] += common - raw[side].mean(axis=0)
     return result
