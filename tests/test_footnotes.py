@@ -836,3 +836,19 @@ def test_in_a_list_in_any_order_a_word_that_sounds_like_the_name_does_not_take_i
     at = {w.footnote: w.speaker for t in result.turns for w in t.words if w.footnote}
     imaginaires = next(r.number for r in result.references if r.title == "Imaginaires")
     assert at[imaginaires] == "Gérald"  # "l'imaginaire" is an ordinary word: the intro keeps it
+
+
+def test_a_link_shut_out_of_its_bracket_by_a_wrong_neighbour_is_offered_its_most_alike_stretch():
+    # In a running order a missing link is looked for between its placed neighbours. When the
+    # one after it was placed at a mention heard before the link's own (misheard "ré dite"),
+    # the bracket ends before it; the producer is still offered the episode's most alike stretch,
+    # last, after the bracket's best.
+    host = ("vous écoutez Imaginaires. " + FILLER + "il faut le redire. " + FILLER + "on en rougit. " + FILLER
+            + "on parle de ChatGPT. ")
+    heard = dialogue(("G", host), ("A", FILLER + "un commentaire sur ré dite, voilà. " + FILLER))
+    links = [IMAGINAIRES, REDDIT, CHATGPT]
+    spots = footnote(heard, links).candidates[REDDIT.title]
+    assert [spot["heard"] for spot in spots] == ["redire.", "rougit.", "ré dite,"]
+    bracket_only = footnote(heard, links, options=FootnoteOptions(spots_anywhere=0)).candidates[REDDIT.title]
+    assert len(bracket_only) == DEFAULTS.candidate_spots
+    assert all(spot["start"] < 60 for spot in bracket_only)  # before ChatGPT, at 64 s

@@ -90,9 +90,13 @@ class FootnoteOptions:
     contrast_spots: int = 2
     contrast_controls: int = 8
     contrast_threshold: float = 1.5
-    # A link not placed gets so many candidate spots for the producer, best margin first, none
-    # within spot_separation_s of a better one.
+    # A link not placed gets so many candidate spots for the producer, none within
+    # spot_separation_s of another: its bracket's best by margin, and last the spots_anywhere
+    # stretches of the whole episode most alike in text (a wrong neighbour can shut a bracket
+    # off its mention). On the tuning episodes, the true mention among the 3: 17 of 51 links
+    # not placed with the bracket's alone, 18 with the most alike alone, 24 with 2 and 1.
     candidate_spots: int = 3
+    spots_anywhere: int = 1
     spot_separation_s: float = 5.0
     # The scorer's windows: so much audio each (at most 30 s), one every score_step_s, owning the
     # spans starting score_lead_s or more after its start; from score_slack_s before its first

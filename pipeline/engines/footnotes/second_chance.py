@@ -161,7 +161,9 @@ def second_chances(evidence: Evidence, in_order: dict[int, Match], first_mention
         else:
             chances.spots[index] = spots
     for index, spots in chances.spots.items():
-        chances.spots[index] = _candidate_spots(evidence, [s for s in spots if not overlaps(s, placed.values())])
+        taken = list(placed.values())
+        chances.spots[index] = _candidate_spots(evidence, evidence.links[index],
+                                                [s for s in spots if not overlaps(s, taken)], taken)
     return chances
 
 
@@ -185,13 +187,15 @@ def _spots(evidence: Evidence, link: Link, within: range, taken: list[Match]) ->
     alike = sorted(evidence.alike(link, options.sound_similarity, within, taken), key=lambda m: (-m.score, m.last - m.first))
     stretches = _apart(alike, [], options.sound_candidates)
     stretches += _apart([m for m in alike if evidence.unknown_name(m)], stretches, options.name_candidates)
+    return sorted((_scored(evidence, link, m) for m in stretches), key=lambda s: -s.score)
+
+
+def _scored(evidence: Evidence, link: Link, stretch: Match) -> Spot:
+    """The stretch as a spot, scored by the link's margin there (by its likeness without audio)."""
     if evidence.scores is None:
-        return [Spot(m.first, m.last, m.score, m.score) for m in stretches]
-    spots = []
-    for m in stretches:
-        margin = evidence.scores.margins(m.first, m.last, [link.phrases[0]])[0]
-        spots.append(Spot(m.first, m.last, margin.total, margin.per_token))
-    return sorted(spots, key=lambda s: -s.score)
+        return Spot(stretch.first, stretch.last, stretch.score, stretch.score)
+    margin = evidence.scores.margins(stretch.first, stretch.last, [link.phrases[0]])[0]
+    return Spot(stretch.first, stretch.last, margin.total, margin.per_token)
 
 
 def _apart(windows: list[Match], chosen: list[Match], count: int) -> list[Match]:
@@ -220,15 +224,27 @@ def _heard_by_sound(evidence: Evidence, link: Link, spots: list[Spot]) -> Spot |
     return best if best is not None and best.contrast >= options.contrast_threshold else None
 
 
-def _candidate_spots(evidence: Evidence, spots: list[Spot]) -> list[Spot]:
-    """The candidate_spots best spots, none within spot_separation_s of a better one."""
+def _candidate_spots(evidence: Evidence, link: Link, spots: list[Spot], taken: list[Match]) -> list[Spot]:
+    """The candidate_spots for the producer, none within spot_separation_s of another: the
+    bracket's best by score, but for the last spots_anywhere, the episode's stretches most alike
+    to the link in text wherever they are. A bracket is only as right as the neighbours that
+    bound it: a later mention of the link before (its first one unheard) shuts the true mention
+    out, and the producer would be offered nothing near it."""
     options, words = evidence.options, evidence.words
     chosen: list[Spot] = []
-    for spot in sorted(spots, key=lambda s: -s.score):
-        if all(abs(words[spot.first].start - words[other.first].start) >= options.spot_separation_s
-               for other in chosen):
-            chosen.append(spot)
-    return chosen[: options.candidate_spots]
+
+    def offer(candidates, count: int) -> None:
+        for spot in candidates:
+            if len(chosen) < count and all(abs(words[spot.first].start - words[other.first].start)
+                                           >= options.spot_separation_s for other in chosen):
+                chosen.append(_scored(evidence, link, spot) if isinstance(spot, Match) else spot)
+
+    by_score = sorted(spots, key=lambda s: -s.score)
+    offer(by_score, max(0, options.candidate_spots - options.spots_anywhere))
+    offer(sorted(evidence.alike(link, options.sound_similarity, range(len(words)), taken),
+                 key=lambda m: (-m.score, m.last - m.first)), options.candidate_spots)
+    offer(by_score, options.candidate_spots)
+    return chosen
 
 
 def control_names(links: list[Link], options: FootnoteOptions = FootnoteOptions()) -> list[str]:
