@@ -150,7 +150,7 @@ def place_at_candidate(producer: Producer, state: dict, want: int, link: dict) -
              if any(abs(i - want) <= NEAR for i, w in enumerate(words) if c["start"] <= w["start"] < c["end"])]
     if not right:
         return False
-    producer.act("click", f"#doubt-list button:has-text({json.dumps(link['title'])})")
+    producer.act("click", f"#doubt-list button:has-text({json.dumps(link['title'], ensure_ascii=False)})")
     producer.act("click", f"#candidates .place-here >> nth={right[0]}")
     producer.saved()
     producer.kinds["placed at a candidate"] = producer.kinds.get("placed at a candidate", 0) + 1
