@@ -94,7 +94,7 @@ class FootnoteOptions:
     # spot_separation_s of another: its bracket's best by margin, and last the spots_anywhere
     # stretches of the whole episode most alike in text (a wrong neighbour can shut a bracket
     # off its mention). On the tuning episodes, the true mention among the 3: 17 of 51 links
-    # not placed with the bracket's alone, 18 with the most alike alone, 24 with 2 and 1.
+    # not placed with the bracket's alone, 18 with the most alike alone, 23 with 2 and 1.
     candidate_spots: int = 3
     spots_anywhere: int = 1
     spot_separation_s: float = 5.0

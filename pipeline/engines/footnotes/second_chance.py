@@ -184,10 +184,17 @@ def _spots(evidence: Evidence, link: Link, within: range, taken: list[Match]) ->
     that read as a name recognition did not know (name_candidates), none overlapping another,
     scored by the audio when there is audio; best first."""
     options = evidence.options
-    alike = sorted(evidence.alike(link, options.sound_similarity, within, taken), key=lambda m: (-m.score, m.last - m.first))
+    alike = _most_alike(evidence, link, within, taken)
     stretches = _apart(alike, [], options.sound_candidates)
     stretches += _apart([m for m in alike if evidence.unknown_name(m)], stretches, options.name_candidates)
     return sorted((_scored(evidence, link, m) for m in stretches), key=lambda s: -s.score)
+
+
+def _most_alike(evidence: Evidence, link: Link, within: range, taken: list[Match]) -> list[Match]:
+    """The stretches `within` at least sound_similarity alike to the link, most alike first (on a
+    tie, the tighter)."""
+    return sorted(evidence.alike(link, evidence.options.sound_similarity, within, taken),
+                  key=lambda m: (-m.score, m.last - m.first))
 
 
 def _scored(evidence: Evidence, link: Link, stretch: Match) -> Spot:
@@ -241,8 +248,7 @@ def _candidate_spots(evidence: Evidence, link: Link, spots: list[Spot], taken: l
 
     by_score = sorted(spots, key=lambda s: -s.score)
     offer(by_score, max(0, options.candidate_spots - options.spots_anywhere))
-    offer(sorted(evidence.alike(link, options.sound_similarity, range(len(words)), taken),
-                 key=lambda m: (-m.score, m.last - m.first)), options.candidate_spots)
+    offer(_most_alike(evidence, link, range(len(words)), taken), options.candidate_spots)
     offer(by_score, options.candidate_spots)
     return chosen
 
