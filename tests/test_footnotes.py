@@ -470,12 +470,29 @@ def test_a_link_the_audio_prefers_to_unrelated_names_is_placed_by_sound():
     assert doubt.kind == "second-chance" and doubt.heard == "React," and "by 3.00" in doubt.note
     assert any("l'IA Act\" placed at 0:06" in w and "by sound" in w for w in result.warnings)
     # Asked: the margin of the phrase at the bracket's stretches, then the contrast at the best,
-    # against as many control names as the options say, none alike to the episode's links.
-    [texts] = [texts for heard, texts in audio.asked if heard == "React," and len(texts) > 1]
-    assert texts[0] == "l'IA Act" and len(texts) == 1 + DEFAULTS.contrast_controls
-    assert len([texts for _, texts in audio.asked if len(texts) > 1]) <= DEFAULTS.contrast_spots
-    assert set(texts[1:]) <= set(control_names([IMAGINAIRES, ACT, CHATGPT]))
+    # against as many control names as the options say (contrast_batch at a time: none rules
+    # the phrase out here), none alike to the episode's links.
+    available = set(control_names([IMAGINAIRES, ACT, CHATGPT]))
+    batches = [texts for heard, texts in audio.asked if heard == "React," and set(texts) <= available]
+    assert [len(texts) for texts in batches] == [DEFAULTS.contrast_batch] * (
+        DEFAULTS.contrast_controls // DEFAULTS.contrast_batch)
+    assert len({name for texts in batches for name in texts}) == DEFAULTS.contrast_controls
+    assert len({heard for heard, texts in audio.asked if set(texts) <= available}) <= DEFAULTS.contrast_spots
     assert found.candidates == {}
+
+
+def test_no_more_control_names_are_asked_once_those_asked_rule_the_phrase_out():
+    # Each control name costs a decoder pass; the best of them only grows as more are asked.
+    suggestible = BySound({"React,": "l'IA Act"}, margin=1.0, others=0.5)
+    found = footnote(dialogue(*ACT_HEARD), [IMAGINAIRES, ACT, CHATGPT], audio=suggestible)
+    available = set(control_names([IMAGINAIRES, ACT, CHATGPT]))
+    batches = [texts for heard, texts in suggestible.asked if heard == "React," and set(texts) <= available]
+    assert [len(texts) for texts in batches] == [DEFAULTS.contrast_batch]
+    # The same outcome as asking every one at once.
+    every = footnote(dialogue(*ACT_HEARD), [IMAGINAIRES, ACT, CHATGPT], audio=BySound({"React,": "l'IA Act"}, 1.0, 0.5),
+                     options=FootnoteOptions(contrast_batch=DEFAULTS.contrast_controls))
+    assert marked(found.dialogue) == marked(every.dialogue) == [("Imaginaires.", 1), ("ChatGPT", 3)]
+    assert found.candidates == every.candidates and ACT.title in found.candidates
 
 
 def test_the_control_names_asked_are_those_that_sound_most_like_the_stretch():
@@ -485,8 +502,8 @@ def test_the_control_names_asked_are_those_that_sound_most_like_the_stretch():
 
     audio = BySound({"React,": "l'IA Act"})
     footnote(dialogue(*ACT_HEARD), [IMAGINAIRES, ACT, CHATGPT], audio=audio)
-    [asked] = [texts[1:] for heard, texts in audio.asked if heard == "React," and len(texts) > 1]
     available = control_names([IMAGINAIRES, ACT, CHATGPT])
+    asked = [name for heard, texts in audio.asked if heard == "React," for name in texts if name in available]
     alike = {name: similarity(Spoken.of("React,"), Spoken.of(name)) for name in available}
     assert len(asked) == DEFAULTS.contrast_controls < len(available)
     assert min(alike[name] for name in asked) >= max(alike[name] for name in available if name not in asked)

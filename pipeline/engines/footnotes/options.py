@@ -89,6 +89,9 @@ class FootnoteOptions:
     name_candidates: int = 4
     contrast_spots: int = 2
     contrast_controls: int = 8
+    # The controls are asked so many at a time, most like the stretch first, and no more once
+    # those asked rule the phrase out: the same placements for fewer decoder passes.
+    contrast_batch: int = 2
     contrast_threshold: float = 1.5
     # A link not placed gets so many candidate spots for the producer, none within
     # spot_separation_s of another: its bracket's best by margin, and last the spots_anywhere

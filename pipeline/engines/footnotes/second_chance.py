@@ -19,6 +19,7 @@ Doubted sound-alikes get no contrast: their evidence owes nothing to a favoured 
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 
 from pipeline.engines.footnotes.audio_score import PhraseScores
@@ -224,11 +225,29 @@ def _heard_by_sound(evidence: Evidence, link: Link, spots: list[Spot]) -> Spot |
     for spot in spots[: options.contrast_spots]:
         stretch = sum(evidence.heard[spot.first : spot.last + 1], NOTHING)
         names = sorted(evidence.controls, key=lambda name: -similarity(stretch, Spoken.of(name), options))
-        phrase, *controls = scores.margins(spot.first, spot.last, [link.phrases[0], *names[: options.contrast_controls]])
-        contrast = phrase.per_token - max((c.per_token for c in controls), default=0.0)
-        weighed.append(Spot(spot.first, spot.last, spot.score, spot.per_token, round(contrast, 3)))
+        contrast = _contrast(scores, spot, link.phrases[0], names[: options.contrast_controls], options)
+        if contrast is not None:
+            weighed.append(Spot(spot.first, spot.last, spot.score, spot.per_token, contrast))
     best = max(weighed, key=lambda s: s.contrast, default=None)
     return best if best is not None and best.contrast >= options.contrast_threshold else None
+
+
+def _contrast(scores: PhraseScores, spot: Spot, phrase: str, controls: list[str],
+              options: FootnoteOptions) -> float | None:
+    """The phrase's margin per token at the spot less the best control name's, to 3 decimals;
+    None where the audio cannot score the spot, or as soon as the controls asked so far rule
+    the phrase out. Each control costs a decoder pass, and the best of them only grows as more
+    are asked, so they are asked contrast_batch at a time, most like the stretch first."""
+    [said] = scores.margins(spot.first, spot.last, [phrase])
+    if not math.isfinite(said.per_token):
+        return None
+    best = -math.inf if controls else 0.0
+    for start in range(0, len(controls), options.contrast_batch):
+        asked = scores.margins(spot.first, spot.last, controls[start : start + options.contrast_batch])
+        best = max(best, *(margin.per_token for margin in asked))
+        if round(said.per_token - best, 3) < options.contrast_threshold:
+            return None
+    return round(said.per_token - best, 3)
 
 
 def _candidate_spots(evidence: Evidence, link: Link, spots: list[Spot], taken: list[Match]) -> list[Spot]:
