@@ -16,10 +16,10 @@ gold (hypothesis aligned to the reference text), false markers, the link terms s
 before and after the stage, and WER with and without the stage. Targets: every link numbered as
 in the seed, each within 3 words, 0 false markers, term recall >= 90 %, WER no worse than
 without the stage; the bar each episode must pass, printed per episode and counted over all:
-markers within 3 words for all but 2 of the links said, at most 1 false marker. The stage scores links missing after the first pass against the audio
-(engines/footnotes/audio_score.py); --no-audio measures without it, --audio-compute-type scores
-with other CTranslate2 kernels (float32, int8_float32): the int8 kernels differ between CPUs,
-so a placement that holds under one type only is luck. --threshold sets the contrast a
+markers within 3 words for all but 2 of the links said, at most 1 false marker. The stage
+scores links missing after the first pass against the audio (engines/footnotes/audio_score.py);
+--no-audio measures without it, --audio-compute-type scores with other CTranslate2 kernels
+(float32, int8_float32): the int8 kernels differ between CPUs, so a placement that holds under one type only is luck. --threshold sets the contrast a
 placement by sound needs (`-inf`: every missing link placed at its best spot, each printed
 with its contrast and whether it is right: how the threshold is chosen). For each link not
 placed it prints whether its gold mention is within 5 s of one of its candidate spots (top 3),
@@ -320,8 +320,7 @@ def _decoy_tally(footnoted: Dialogue, listed: list[Link], episode: BenchEpisode)
     return {"decoys marked": (len(false), decoys), "links placed": (seed_placed, len(episode.links))}
 
 
-def _score_tally(footnoted: Dialogue, plain: Dialogue, episode: BenchEpisode) -> dict[str, tuple[int, int]]:
-    figures = score(footnoted, plain, episode, with_hits=True)
+def _score_tally(figures: dict) -> dict[str, tuple[int, int]]:
     for name, value in figures.items():
         if name != "hit_urls":
             print(f"  {name}: {value}")
@@ -393,9 +392,9 @@ def _candidate_tally(found: Footnoted, episode: BenchEpisode, heard: list[Word])
     return hits, total
 
 
-def _by_sound(found: Footnoted, episode: BenchEpisode, figures: dict | None) -> None:
+def _by_sound(found: Footnoted, episode: BenchEpisode, figures: dict) -> None:
     """Each placement by sound with its contrast, and whether it is within 3 words of gold."""
-    right = set(figures["hit_urls"]) if figures else set()
+    right = set(figures["hit_urls"])
     url_of = {link.title: _same(link.url) for link in episode.links}
     for doubt in found.dialogue.doubts:
         if doubt.kind == "second-chance" and "by sound" in doubt.note:
@@ -422,9 +421,12 @@ def _run(episode: BenchEpisode, mode: str, corrections: list, args: argparse.Nam
           f" by sound {'off' if args.no_audio else 'on (' + args.audio_compute_type + ')'}"
           f"  (footnoting took {elapsed:.1f} s, RTF {elapsed / max(duration, 1):.3f};"
           f" {cpu:.1f} CPU-seconds, {cpu / 2 / max(duration, 1):.3f} of 2 cores' time)")
-    tally = _decoy_tally(footnoted, listed, episode) if args.decoys else _score_tally(footnoted, plain, episode)
-    if not args.decoys:
-        _by_sound(found, episode, score(footnoted, plain, episode, with_hits=True))
+    if args.decoys:
+        tally = _decoy_tally(footnoted, listed, episode)
+    else:
+        figures = score(footnoted, plain, episode, with_hits=True)
+        tally = _score_tally(figures)
+        _by_sound(found, episode, figures)
     heard = [word for turn in plain.turns for word in turn.words]
     tally["candidates with the gold mention in the top 3"] = _candidate_tally(found, episode, heard)
     for warning in footnoted.warnings:
