@@ -5,7 +5,7 @@ The episodes' first-pass words (their `transcribe` artifact, with recognition's 
 are aligned with the reference text (episode.ref.json); a heard word not matched word for word is
 wrong. A doubt holds a real error when a wrong word lies in its stretch; a wrong word is covered
 when it lies in a doubt's stretch. "before" is the rule before issue 24 (probability 0.25 or less,
-one doubt per run of such words); "sentence" groups the doubted words of a sentence (GROUP_GAP).
+one doubt per run of such words); "sentence" groups the doubted words of a sentence (DoubtOptions.group_gap).
 
 Run an episode first, e.g. `publish episode v104 --until transcribe --work W` on a copy of
 ../shared/data/variants/v104, then:
@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.scoring import words_for_scoring  # noqa: E402
-from pipeline.engines.doubts import GROUP_GAP, word_doubts  # noqa: E402
+from pipeline.engines.doubts import DoubtOptions, word_doubts  # noqa: E402
 from pipeline.model import Dialogue, Doubt, Turn, Word, transcript_from_data  # noqa: E402
 
 VARIANTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "variants"
@@ -86,7 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("slugs", nargs="+", help="episodes, named as their folders under ../shared/data/variants")
     parser.add_argument("--work", type=Path, required=True, help="the build folder they were run in")
-    parser.add_argument("--gap", type=int, default=GROUP_GAP)
+    parser.add_argument("--gap", type=int, default=DoubtOptions().group_gap)
     args = parser.parse_args()
     cases = []
     for slug in args.slugs:
@@ -99,7 +99,7 @@ def main() -> None:
     rules = {"before (0.25, runs)": before_doubts}
     for threshold in THRESHOLDS:
         rules[f"sentence {threshold:.2f}"] = lambda words, t=threshold: word_doubts(
-            Dialogue([Turn("A", words)]), t, args.gap)
+            Dialogue([Turn("A", words)]), DoubtOptions(t, args.gap))
     for name, rule in rules.items():
         totals = [0] * 5
         for _, words, wrong in cases:

@@ -272,9 +272,9 @@ def test_accepting_one_link_not_found_leaves_the_others_sharing_its_stretch():
 
 
 def test_doubted_words_are_one_doubt_per_sentence_stretch():
-    from pipeline.engines.doubts import DOUBTED_WORD, word_doubts
+    from pipeline.engines.doubts import DoubtOptions, word_doubts
 
-    low, high = DOUBTED_WORD - 0.1, 0.9
+    low, high = DoubtOptions().doubted_word - 0.1, 0.9
     probabilities = [low, high, low, high, high, low,  # one sentence: 3 doubted words, 2 or 3 apart
                      high, high, high, high, high, high, low]  # then 5 sure words (a gap) and one more
     texts = ["un", "deux", "trois", "quatre", "cinq", "six.", "Sept", "huit", "neuf", "dix", "onze", "douze", "treize"]

@@ -6,21 +6,30 @@ found (footnotes). Here the words recognition itself doubted join them, grouped 
 doubted words of one sentence, a few words apart at most, are one doubt: one listen), and the list
 is written in time order, with the audio's place beside it.
 
-The threshold was chosen on the bench (bench/doubts.py: the synthetic episodes v101–v104 against
-their references): see DOUBTED_WORD.
+What counts as a doubted word, and how near doubted words make one doubt, is DoubtOptions.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 from pipeline.model import TRAILING_PUNCTUATION, Accepted, Dialogue, Doubt, Word, join_words
 
-# A word recognition gave this probability or less is worth a listen. Chosen on bench/doubts.py
-# (v101, v102, v104 against their references; base, int8): up to about 0.35, the words added by a
-# higher threshold are wrong more often than words at large; past 0.4, no more often. Grouped by
-# sentence at 0.35, word doubts are half as many as one per run at 0.25, and point at twice the
-# wrong words (see the README's benchmark table).
-DOUBTED_WORD = 0.35
-GROUP_GAP = 4  # doubted words of one sentence at most this many words apart are one doubt
+
+@dataclass(frozen=True)
+class DoubtOptions:
+    """Which words recognition doubted are worth a listen, and how they are grouped."""
+
+    # A word recognition gave this probability or less. Chosen with bench/doubts.py against the
+    # references: up to about 0.35, the words a higher threshold adds are wrong more often than
+    # words at large; past 0.4, no more often (docs/benchmarks.md).
+    doubted_word: float = 0.35
+    # Doubted words of one sentence at most this many words apart are one doubt: one listen.
+    group_gap: int = 4
+
+    def key(self) -> dict:
+        """Every field, as JSON data: what a cache of the review items is keyed by."""
+        return asdict(self)
 
 
 def _sentences(words: list[Word]) -> list[list[Word]]:
@@ -45,13 +54,13 @@ def _groups(sentence: list[Word], threshold: float, gap: int) -> list[list[Word]
     return [sentence[g[0] : g[-1] + 1] for g in groups]
 
 
-def word_doubts(dialogue: Dialogue, threshold: float = DOUBTED_WORD, gap: int = GROUP_GAP) -> list[Doubt]:
+def word_doubts(dialogue: Dialogue, options: DoubtOptions = DoubtOptions()) -> list[Doubt]:
     """One doubt per group of doubted words within a sentence of a turn."""
     doubts = []
     for turn in dialogue.turns:
         for sentence in _sentences(turn.words):
-            for stretch in _groups(sentence, threshold, gap):
-                unsure = [w for w in stretch if w.probability <= threshold]
+            for stretch in _groups(sentence, options.doubted_word, options.group_gap):
+                unsure = [w for w in stretch if w.probability <= options.doubted_word]
                 heard = join_words(stretch)
                 listed = ", ".join(f"«{w.text.strip(TRAILING_PUNCTUATION)}»" for w in unsure)
                 doubts.append(Doubt("word", stretch[0].start, stretch[-1].end, heard, heard,
@@ -68,7 +77,7 @@ def _accepts(accepted: Accepted, doubt: Doubt) -> bool:
     return accepted.covers(doubt)
 
 
-def review_items(dialogue: Dialogue, accepted: list[Accepted] = ()) -> list[Doubt]:
+def review_items(dialogue: Dialogue, accepted: list[Accepted] = (), options: DoubtOptions = DoubtOptions()) -> list[Doubt]:
     """Every doubt in time order, less those the producer accepted as right."""
-    items = [*dialogue.doubts, *word_doubts(dialogue)]
+    items = [*dialogue.doubts, *word_doubts(dialogue, options)]
     return sorted((d for d in items if not any(_accepts(a, d) for a in accepted)), key=lambda d: (d.start, d.end))

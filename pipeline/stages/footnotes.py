@@ -15,7 +15,7 @@ from pipeline.build.context import (
 from pipeline.build.files import write_json_atomically
 from pipeline.build.runner import EpisodeRun, Stage
 from pipeline.engines.corrections import apply_speaker_fixes
-from pipeline.engines.doubts import review_items
+from pipeline.engines.doubts import DoubtOptions, review_items
 from pipeline.engines.footnotes import FootnoteOptions, footnote
 from pipeline.engines.relisten import PhraseScorer
 from pipeline.model import Dialogue, Doubt, dialogue_from_data, to_data
@@ -57,6 +57,7 @@ STAGE = Stage(
         "corrections": optional_file_digest(corrections_file(run)),
         "audio": transcribe_options(run).key(),
         "options": FootnoteOptions().key(),
+        "doubts": DoubtOptions().key(),
     },
     make=_footnotes,
     outputs=lambda run: [run.work / REVIEW_FILE],
