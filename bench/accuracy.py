@@ -9,7 +9,9 @@ runs: a change to the diarize or footnotes code re-runs only those stages. Per e
   hotwords) against the reference text;
 - DER of the named turns against the reference timeline, collar 0.25 s and none (pyannote.metrics),
   and the collar-0 DER's shares of speaker confusion, missed speech and false alarm ("conf",
-  "miss", "FA", as fractions of the reference speech: they add up to DER0);
+  "miss", "FA", as fractions of the reference speech: they add up to DER0); "WDER", the share
+  of words printed under the wrong name (what a listener reads: DER also counts the speech a
+  turn's words leave out and the pauses they span);
   "host" says whether the host's name went to the reference host (the first speaker);
 - seconds of reference speech with no word within 0.5 s ("unworded");
 - for episodes with gold footnotes: links numbered as in the seed and marked within 3 words of
@@ -185,6 +187,7 @@ def score_case(case: Case, dialogue, diarized, duration: float) -> dict:
             hypothesis[Segment(turn.start, turn.end)] = turn.speaker
         whole = Timeline([Segment(0, duration)])
         figures["der"] = DiarizationErrorRate(collar=0.5)(case.timeline, hypothesis, uem=whole)  # ±0.25 s
+        figures["wder"] = words_to_the_wrong_speaker(case.timeline, hypothesis, diarized.turns)
         detail = DiarizationErrorRate(collar=0.0)(case.timeline, hypothesis, uem=whole, detailed=True)
         figures["der0"] = detail["diarization error rate"]
         total = detail["total"] or 1.0  # the shares of the collar-0 DER: they add up to it
@@ -204,6 +207,24 @@ def score_case(case: Case, dialogue, diarized, duration: float) -> dict:
     if case.gold:
         figures["footnotes"] = score(dialogue, diarized, case.gold)
     return figures
+
+
+def words_to_the_wrong_speaker(reference: Annotation, hypothesis: Annotation, turns) -> float:
+    """The share of words printed under the wrong name (the word diarization error rate): of
+    the words whose middle falls where one reference speaker talks alone, those whose turn's
+    speaker is not that one under the mapping of names that minimises DER. Speech left without
+    words or a turn's pauses count in DER but mislabel nothing a listener reads."""
+    mapping = DiarizationErrorRate().optimal_mapping(reference, hypothesis)
+    spans = [(segment.start, segment.end, label) for segment, _, label in reference.itertracks(yield_label=True)]
+    scored = wrong = 0
+    for turn in turns:
+        for word in turn.words:
+            middle = (word.start + word.end) / 2
+            speaking = {label for start, end, label in spans if start <= middle < end}
+            if len(speaking) == 1:
+                scored += 1
+                wrong += mapping.get(turn.speaker) not in speaking
+    return wrong / max(scored, 1)
 
 
 def bare_text(case: Case) -> str:
@@ -228,10 +249,10 @@ def row(case: Case) -> str:
     cells = [f"{case.name:22}", f"{case.set:9}"]
     cells.append(f"{f['wer']:6.1%} {f['bare wer']:6.1%}" if "wer" in f else f"{'-':>6} {'-':>6}")
     if "der" in f:
-        cells.append(f"{f['der']:6.1%} {f['der0']:6.1%} {f['confusion']:5.1%} {f['miss']:5.1%} {f['fa']:5.1%}"
+        cells.append(f"{f['der']:6.1%} {f['der0']:6.1%} {f['confusion']:5.1%} {f['miss']:5.1%} {f['fa']:5.1%} {f['wder']:5.1%}"
                      f" {'yes' if f['host'] else 'NO':>4} {f['unworded']:6.1f} s {f['unworded share']:5.1%}")
     else:
-        cells.append(f"{'-':>6} {'-':>6} {'-':>5} {'-':>5} {'-':>5} {'-':>4} {'-':>8} {'-':>5}")
+        cells.append(f"{'-':>6} {'-':>6} {'-':>5} {'-':>5} {'-':>5} {'-':>5} {'-':>4} {'-':>8} {'-':>5}")
     if "footnotes" in f:
         notes = f["footnotes"]
         cells.append(f"{notes['numbered as in the seed and marked within 3 words']:>6} {notes['gold markers hit within 3 words (any number)']:>6}"
@@ -244,7 +265,7 @@ def row(case: Case) -> str:
     return " ".join(cells)
 
 
-HEADER = (f"{'episode':22} {'set':9} {'WER':>6} {'bare':>6} {'DER':>6} {'DER0':>6} {'conf':>5} {'miss':>5} {'FA':>5} {'host':>4} {'unworded':>8} {'share':>5}"
+HEADER = (f"{'episode':22} {'set':9} {'WER':>6} {'bare':>6} {'DER':>6} {'DER0':>6} {'conf':>5} {'miss':>5} {'FA':>5} {'WDER':>5} {'host':>4} {'unworded':>8} {'share':>5}"
           f" {'right':>6} {'in3w':>6} {'fls':>3} {'terms':>6} {'RTF tr':>5} {'diar':>5} {'foot':>5} {'review':>6}")
 
 
@@ -263,7 +284,7 @@ def summary(cases: list[Case]) -> None:
 def _summary_rates(chosen: list[Case]) -> None:
     for key, label, worst in (("wer", "WER", max), ("der", "DER ±0.25 s", max), ("der0", "DER no collar", max),
                               ("confusion", "  of it confusion", max), ("miss", "  of it missed speech", max),
-                              ("fa", "  of it false alarm", max),
+                              ("fa", "  of it false alarm", max), ("wder", "words to the wrong name", max),
                               ("unworded share", "speech without words", max)):
         values = [c.figures[key] for c in chosen if key in c.figures]
         if values:
