@@ -223,6 +223,30 @@ def test_a_short_stretch_the_plain_retry_leaves_silent_is_not_pushed(tmp_path, l
     assert any("no words recognised at 0:04-0:09" in warning for warning in result.warnings)
 
 
+@pytest.mark.parametrize("batch_size", [0, 8])
+def test_words_a_retry_writes_inside_a_long_segment_come_between_its_words(tmp_path, batch_size):
+    from types import SimpleNamespace
+
+    def decoder_that_skips_the_middle_of_a_segment(source, options, clip=None, pushed=False):
+        info = SimpleNamespace(duration=30.0)
+        if clip is None:  # one segment over the whole clip, its words only at its two ends
+            ends = [_decoded(0.0, 3.0, "bonjour à tous").words, _decoded(27.0, 29.0, "merci beaucoup").words]
+            return iter([SimpleNamespace(start=0.0, end=29.0, text="bonjour à tous merci beaucoup",
+                                         words=ends[0] + ends[1], no_speech_prob=0.1, avg_logprob=-0.9)]), info
+        return iter([_spoken(a, b) for a, b in zip(clip[::2], clip[1::2])]), info
+
+    backend = Backend(decode=decoder_that_skips_the_middle_of_a_segment,
+                      samples_of=lambda source: np.zeros(30 * 16000, dtype=np.float32),
+                      speech_heard=lambda samples: [(0.2, 29.5)])
+    result = transcribe(tmp_path / "episode.mp3", TranscribeOptions(batch_size=batch_size), progress=False,
+                        backend=backend)
+    words = result.words
+    assert [w.start for w in words] == sorted(w.start for w in words)
+    assert words[0].text.strip() == "bonjour" and words[-1].text.strip() == "beaucoup"
+    assert len(words) > 6  # the middle was written, between the two ends
+    assert all(a.end <= b.start for a, b in zip(result.segments, result.segments[1:]))
+
+
 def _spoken(start: float, end: float):
     """A decoded segment with a word every half second, none repeated (no loop to drop)."""
     count = max(1, round(2 * (end - start)))

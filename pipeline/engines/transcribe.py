@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -22,7 +23,7 @@ from tqdm import tqdm
 
 from pipeline.engines.spelling import plain_tokens
 from pipeline.engines.whisper_model import device_and_compute_type, load_model
-from pipeline.model import Doubt, Segment, Transcript, Word, clock
+from pipeline.model import Doubt, Segment, Transcript, Word, clock, join_words
 
 if TYPE_CHECKING:
     import numpy as np
@@ -279,6 +280,29 @@ class _Retry:
                 or any(a < end and b > start for a, b in self.wrote))
 
 
+def in_time_order(segments: list[Segment]) -> list[Segment]:
+    """The segments sorted by start, each cut where another starts inside its span: a retry
+    fills speech that a long segment left without words, and its words belong between that
+    segment's words before and after it (else the transcript reads them out of place)."""
+    starts = sorted(segment.start for segment in segments)
+    parts = [part for segment in segments
+             for part in _cut(segment, [t for t in starts if segment.start < t < segment.end])]
+    return sorted(parts, key=lambda segment: segment.start)
+
+
+def _cut(segment: Segment, at: list[float]) -> list[Segment]:
+    """The segment's words in runs between the times `at` (sorted), each run a segment."""
+    runs: dict[int, list[Word]] = {}
+    for word in segment.words:
+        runs.setdefault(bisect_right(at, word.start), []).append(word)
+    if len(runs) < 2:
+        return [segment]
+    last = len(runs) - 1
+    return [replace(segment, start=segment.start if k == 0 else words[0].start,
+                    end=segment.end if k == last else words[-1].end, text=join_words(words), words=words)
+            for k, words in enumerate(runs.values())]
+
+
 @dataclass
 class _Outcome:
     """The segments kept, and what the tries after the first pass did, for the warnings."""
@@ -291,7 +315,7 @@ class _Outcome:
     left: list[tuple[float, float]] = field(default_factory=list)  # with no words at the end
 
     def add(self, segments: list[Segment]) -> None:
-        self.kept = sorted([*self.kept, *segments], key=lambda segment: segment.start)
+        self.kept = in_time_order([*self.kept, *segments])
 
     def worded(self, stretches: list[tuple[float, float]]) -> int:
         """How many of the stretches now hold a word (a pushed stretch may leave several gaps,
@@ -354,8 +378,6 @@ def _warnings(source: Path, outcome: _Outcome) -> list[str]:
 
 def _words_within(segments: list[Segment], start: float, end: float) -> str:
     """The words written in a stretch, as published ("C'est", not "C 'est")."""
-    from pipeline.model import join_words
-
     return join_words([w for s in segments for w in s.words if start <= w.start < end])
 
 

@@ -37,6 +37,7 @@ STAGE = Stage(
     make=lambda run: transcribe(run.episode.audio, transcribe_options(run)),
     # 7: what a retry leaves without words decoded again in short pieces, pushed not to repeat itself;
     # 8: then the gaps those pieces leave, alone; retries batched when the first pass is;
-    # 9: a segment with a loop inside (a group of words max_repeats times in a row) is decoded again
-    revision=9,
+    # 9: a segment with a loop inside (a group of words max_repeats times in a row) is decoded again;
+    # 10: words a retry writes inside a long segment's span come between its words, in time order
+    revision=10,
 )
