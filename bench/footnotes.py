@@ -19,11 +19,12 @@ without the stage; the bar each episode must pass, printed per episode and count
 markers within 3 words for all but 2 of the links said, at most 1 false marker. The stage
 scores links missing after the first pass against the audio (engines/footnotes/audio_score.py);
 --no-audio measures without it, --audio-compute-type scores with other CTranslate2 kernels
-(float32, int8_float32): the int8 kernels differ between CPUs, so a placement that holds under one type only is luck. --threshold sets the contrast a
-placement by sound needs (`-inf`: every missing link placed at its best spot, each printed
-with its contrast and whether it is right: how the threshold is chosen). For each link not
-placed it prints whether its gold mention is within 5 s of one of its candidate spots (top 3),
-the mention timed where the first pass heard the words around it.
+(float32, int8_float32): the int8 kernels differ between CPUs, so a placement that holds under
+one type only is luck. --threshold sets the contrast a placement by sound needs (`-inf`: every
+missing link placed at its best spot, each printed with its contrast and whether it is right:
+how the threshold is chosen). For each link not placed it prints whether its gold mention is
+within 5 s of one of its candidate spots (top 3), the mention timed where the first pass heard
+the words around it.
 --words-dir DIR takes the first pass from DIR/<name>.words.json ([{text, start, end,
 probability}]) instead of transcribing. --decoys adds links that are never said, spread
 through the list, and counts the markers they get: each is a false marker the gold markers

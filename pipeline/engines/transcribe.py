@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -286,7 +286,7 @@ def in_time_order(segments: list[Segment]) -> list[Segment]:
     segment's words before and after it (else the transcript reads them out of place)."""
     starts = sorted(segment.start for segment in segments)
     parts = [part for segment in segments
-             for part in _cut(segment, [t for t in starts if segment.start < t < segment.end])]
+             for part in _cut(segment, starts[bisect_right(starts, segment.start) : bisect_left(starts, segment.end)])]
     return sorted(parts, key=lambda segment: segment.start)
 
 
