@@ -10,6 +10,7 @@ import pytest
 from pipeline.engines.transcribe import (
     Backend,
     TranscribeOptions,
+    confident_inside_words,
     copies_hotwords,
     decode,
     kept_segments,
@@ -30,7 +31,8 @@ def _segment(start: float, end: float) -> Segment:
 @pytest.mark.slow
 def test_speech_between_words_is_found(sample_clip):
     # As if the decoder had skipped everything after the fifth second of the clip.
-    unheard = unheard_speech(speech_heard(sample_clip), [_segment(0.5, 5.0)], duration=30.0)
+    heard = [_segment(t, t + 1.0) for t in range(5)]
+    unheard = unheard_speech(speech_heard(sample_clip), heard, duration=30.0)
     assert len(unheard) == 1
     start, end = unheard[0]
     assert start == 5.0 and end == 30.0
@@ -46,6 +48,25 @@ def test_words_covering_the_speech_leave_nothing_unheard(sample_clip):
 def test_silence_is_not_speech(tmp_path):
     silence = make_silence(tmp_path / "silence.mp3", seconds=20)
     assert unheard_speech(speech_heard(silence), [], duration=20.0) == []
+
+
+def test_the_middle_of_a_word_stretched_over_seconds_of_speech_is_unheard():
+    # As the first pass wrote r702 at 2:58: "n'a" from 178.1 to 184.1, over a question of the host.
+    stretched = Segment(170.0, 184.1, "il n'a", [Word("il", 177.5, 177.9), Word("n'a", 178.1, 184.1)])
+    longest = TranscribeOptions().longest_word_s
+    assert unheard_speech([(170.0, 185.0)], [stretched], 185.0) == [(0.0, 177.5), (178.1 + longest / 2, 184.1 - longest / 2)]
+    assert unheard_speech([(177.5, 179.0)], [_segment(177.5, 177.5 + longest)], 185.0) == []
+
+
+def test_a_guess_written_inside_a_stretched_word_is_left_out_and_a_confident_one_kept():
+    # As on v102, a voice the model barely knows: retries inside "'épaisseur." (121.2-133.8 s)
+    # wrote guesses at avg_logprob -1.05 to -1.46; on v104 the guest's missing answer came at -0.49.
+    first_pass = [Segment(118.0, 133.8, "de l'épaisseur.", [Word("de", 118.0, 118.3), Word("l'épaisseur.", 121.2, 133.8)])]
+    options = TranscribeOptions()
+    guess = Segment(124.8, 127.5, "vous les marreau", [Word("vous", 124.8, 125.5)], avg_logprob=options.low_logprob - 0.3)
+    heard = Segment(127.8, 132.1, "on l'a lu", [Word("on", 127.8, 128.1)], avg_logprob=options.low_logprob + 0.5)
+    in_a_gap = Segment(140.0, 142.0, "hum", [Word("hum", 140.0, 140.5)], avg_logprob=options.low_logprob - 0.3)
+    assert confident_inside_words([guess, heard, in_a_gap], first_pass, options) == [heard, in_a_gap]
 
 
 def test_a_segment_that_copies_the_hotwords_out_is_recognised():
@@ -245,6 +266,31 @@ def test_words_a_retry_writes_inside_a_long_segment_come_between_its_words(tmp_p
     assert words[0].text.strip() == "bonjour" and words[-1].text.strip() == "beaucoup"
     assert len(words) > 6  # the middle was written, between the two ends
     assert all(a.end <= b.start for a, b in zip(result.segments, result.segments[1:]))
+
+
+@pytest.mark.parametrize("batch_size", [0, 8])
+def test_speech_under_a_word_stretched_over_it_is_written_and_the_word_cut_short(tmp_path, batch_size):
+    from types import SimpleNamespace
+
+    def decoder_that_stretches_a_word(source, options, clip=None, pushed=False):
+        info = SimpleNamespace(duration=30.0)
+        if clip is None:  # "et" from 3 s to 27 s, over speech it never wrote
+            written = _decoded(0.0, 29.0, "bonjour à tous et merci beaucoup")
+            for word, (start, end) in zip(written.words, [(0, 1), (1, 2), (2, 3), (3, 27), (27, 28), (28, 29)]):
+                word.start, word.end = float(start), float(end)
+            return iter([written]), info
+        return iter([_spoken(a, b) for a, b in zip(clip[::2], clip[1::2])]), info
+
+    backend = Backend(decode=decoder_that_stretches_a_word,
+                      samples_of=lambda source: np.zeros(30 * 16000, dtype=np.float32),
+                      speech_heard=lambda samples: [(0.2, 29.5)])
+    result = transcribe(tmp_path / "episode.mp3", TranscribeOptions(batch_size=batch_size), progress=False,
+                        backend=backend)
+    words = result.words
+    assert len(words) > 20  # the 22 s under "et" were decoded again
+    assert all(a.end <= b.start for a, b in zip(words, words[1:]))
+    stretched = next(word for word in words if word.text.strip() == "et")
+    assert stretched.end - stretched.start <= TranscribeOptions().longest_word_s
 
 
 def _spoken(start: float, end: float):

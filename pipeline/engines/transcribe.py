@@ -4,8 +4,8 @@ Silence must never turn into invented text, the commonest complaint about Whispe
 activity detection cuts silence out before decoding, the hallucination-silence threshold drops
 words floating over long pauses, and segments the model itself rates as probably-not-speech,
 or that loop (too repetitive, or a few words over and over), are discarded. Where the first
-pass copies its hotwords out, or leaves speech the voice detector hears without words, those
-stretches are decoded again, alone; what still has no words then is decoded in short pieces
+pass copies its hotwords out, or leaves speech the voice detector hears without words (between
+words, or under a word it stretched over seconds), those stretches are decoded again, alone; what still has no words then is decoded in short pieces
 pushed not to repeat themselves, and reported as a doubt.
 """
 
@@ -57,6 +57,9 @@ class TranscribeOptions:
     max_vocabulary_chars: int = field(default=600, metadata=_TUNING)  # inside the 224-token prompt
     hallucination_silence_s: float = field(default=2.0, metadata=_TUNING)
     min_unheard_s: float = field(default=2.0, metadata=_TUNING)  # speech with no word: decoded again
+    # Whisper may stretch a word over seconds of speech it never wrote (99 % of words last under
+    # 1 s): only the ends of a longer word count as heard, its middle is decoded again.
+    longest_word_s: float = field(default=2.0, metadata=_TUNING)
     pushed_piece_s: float = field(default=6.0, metadata=_TUNING)  # the last try's pieces...
     pushed_repetition_penalty: float = field(default=1.3, metadata=_TUNING)  # ...and their penalty
     max_tokens_per_s: int = field(default=8, metadata=_TUNING)  # French speech is about 5 a second
@@ -218,15 +221,24 @@ def kept_segments(segments: Iterable, options: TranscribeOptions, bar: tqdm | No
 
 
 def unheard_speech(speech: list[tuple[float, float]], segments: list[Segment], duration: float,
-                   min_speech_s: float = TranscribeOptions.min_unheard_s) -> list[tuple[float, float]]:
-    """Stretches between words where the VAD hears at least `min_speech_s` of `speech`."""
-    edges = [0.0, *(t for s in segments for w in s.words for t in (w.start, w.end)), duration]
+                   options: TranscribeOptions = TranscribeOptions()) -> list[tuple[float, float]]:
+    """Stretches between words, and inside words longer than `options.longest_word_s` (all but
+    their ends), where the VAD hears at least `options.min_unheard_s` of `speech`."""
+    edges = [0.0, *(t for s in segments for w in s.words for t in _heard(w, options.longest_word_s)), duration]
+    min_speech_s = options.min_unheard_s
     unheard = []
     for start, end in zip(edges[::2], edges[1::2]):
         spoken = sum(max(0.0, min(end, b) - max(start, a)) for a, b in speech)
         if spoken >= min_speech_s:
             unheard.append((start, end))
     return unheard
+
+
+def _heard(word: Word, longest: float) -> tuple[float, ...]:
+    """The edges of the word's span, or of its two ends when it lasts over `longest` seconds."""
+    if word.end - word.start <= longest:
+        return word.start, word.end
+    return word.start, word.start + longest / 2, word.end - longest / 2, word.end
 
 
 def pieces(stretch: tuple[float, float], longest: float = TranscribeOptions.pushed_piece_s) -> list[float]:
@@ -287,7 +299,29 @@ def in_time_order(segments: list[Segment]) -> list[Segment]:
     starts = sorted(segment.start for segment in segments)
     parts = [part for segment in segments
              for part in _cut(segment, starts[bisect_right(starts, segment.start) : bisect_left(starts, segment.end)])]
-    return sorted(parts, key=lambda segment: segment.start)
+    return _ending_where_the_next_starts(sorted(parts, key=lambda segment: segment.start))
+
+
+def _ending_where_the_next_starts(segments: list[Segment]) -> list[Segment]:
+    """Each word cut at the next word's start: a word Whisper stretched over speech it never
+    wrote must not overlap what a retry wrote there (its turn would cover the other voice)."""
+    words = [word for segment in segments for word in segment.words]
+    following = dict(zip(map(id, words), words[1:]))
+    return [_with_words(segment, [_ending_before(word, following.get(id(word))) for word in segment.words])
+            for segment in segments]
+
+
+def _ending_before(word: Word, later: Word | None) -> Word:
+    if later is None or word.end <= later.start:
+        return word
+    return replace(word, end=max(word.start, later.start))
+
+
+def _with_words(segment: Segment, words: list[Word]) -> Segment:
+    if words == segment.words:
+        return segment
+    end = words[-1].end if words[-1] != segment.words[-1] else segment.end
+    return replace(segment, end=end, words=words)
 
 
 def _cut(segment: Segment, at: list[float]) -> list[Segment]:
@@ -340,16 +374,30 @@ def _fill_unheard(outcome: _Outcome, retry: _Retry, speech: list[tuple[float, fl
     VAD hears speech and no word was written is decoded again, and where that loops or writes
     nothing, in short pieces pushed not to repeat themselves; then the gaps those pieces left."""
     def unheard() -> list[tuple[float, float]]:
-        return unheard_speech(speech, outcome.kept, duration, retry.options.min_unheard_s)
+        return unheard_speech(speech, outcome.kept, duration, retry.options)
+
+    def fill(stretches: list[tuple[float, float]], pushed: bool = False) -> None:
+        outcome.add(confident_inside_words(retry(stretches, pushed), outcome.kept, retry.options))
 
     outcome.unheard = unheard()
-    outcome.add(retry(outcome.unheard))
+    fill(outcome.unheard)
     outcome.still = unheard()
-    outcome.add(retry([stretch for stretch in outcome.still if retry.worth_pushing(stretch)], pushed=True))
+    fill([stretch for stretch in outcome.still if retry.worth_pushing(stretch)], pushed=True)
     # A pushed piece may stop writing before its end: such a gap, narrower than the stretch it
     # was in, is decoded alone, once (a stretch that got no word at all is not tried again).
-    outcome.add(retry([gap for gap in unheard() if gap not in outcome.still], pushed=True))
+    fill([gap for gap in unheard() if gap not in outcome.still], pushed=True)
     outcome.left = unheard()
+
+
+def confident_inside_words(segments: list[Segment], kept: list[Segment], options: TranscribeOptions) -> list[Segment]:
+    """The retry's segments, less those inside a word stretched over seconds that were decoded
+    with low confidence: on a voice the model barely knows they are guesses, written on top of
+    what the stretched word's segment already wrote of that speech."""
+    stretched = [(word.start, word.end) for segment in kept for word in segment.words
+                 if word.end - word.start > options.longest_word_s]
+    return [segment for segment in segments
+            if segment.avg_logprob >= options.low_logprob
+            or not any(start <= (segment.start + segment.end) / 2 < end for start, end in stretched)]
 
 
 def _warnings(source: Path, outcome: _Outcome) -> list[str]:

@@ -38,6 +38,7 @@ STAGE = Stage(
     # 7: what a retry leaves without words decoded again in short pieces, pushed not to repeat itself;
     # 8: then the gaps those pieces leave, alone; retries batched when the first pass is;
     # 9: a segment with a loop inside (a group of words max_repeats times in a row) is decoded again;
-    # 10: words a retry writes inside a long segment's span come between its words, in time order
-    revision=10,
+    # 10: words a retry writes inside a long segment's span come between its words, in time order;
+    # 11: the middle of a word stretched over seconds is decoded again, and each word ends where the next starts
+    revision=11,
 )
