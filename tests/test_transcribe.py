@@ -248,19 +248,11 @@ def test_a_short_stretch_the_plain_retry_leaves_silent_is_not_pushed(tmp_path, l
 def test_words_a_retry_writes_inside_a_long_segment_come_between_its_words(tmp_path, batch_size):
     from types import SimpleNamespace
 
-    def decoder_that_skips_the_middle_of_a_segment(source, options, clip=None, pushed=False):
-        info = SimpleNamespace(duration=30.0)
-        if clip is None:  # one segment over the whole clip, its words only at its two ends
-            ends = [_decoded(0.0, 3.0, "bonjour à tous").words, _decoded(27.0, 29.0, "merci beaucoup").words]
-            return iter([SimpleNamespace(start=0.0, end=29.0, text="bonjour à tous merci beaucoup",
-                                         words=ends[0] + ends[1], no_speech_prob=0.1, avg_logprob=-0.9)]), info
-        return iter([_spoken(a, b) for a, b in zip(clip[::2], clip[1::2])]), info
-
-    backend = Backend(decode=decoder_that_skips_the_middle_of_a_segment,
-                      samples_of=lambda source: np.zeros(30 * 16000, dtype=np.float32),
-                      speech_heard=lambda samples: [(0.2, 29.5)])
-    result = transcribe(tmp_path / "episode.mp3", TranscribeOptions(batch_size=batch_size), progress=False,
-                        backend=backend)
+    ends = [_decoded(0.0, 3.0, "bonjour à tous").words, _decoded(27.0, 29.0, "merci beaucoup").words]
+    # One segment over the whole clip, its words only at its two ends.
+    first_pass = SimpleNamespace(start=0.0, end=29.0, text="bonjour à tous merci beaucoup",
+                                 words=ends[0] + ends[1], no_speech_prob=0.1, avg_logprob=-0.9)
+    result = _transcribed_over_30_s(tmp_path, batch_size, first_pass)
     words = result.words
     assert [w.start for w in words] == sorted(w.start for w in words)
     assert words[0].text.strip() == "bonjour" and words[-1].text.strip() == "beaucoup"
@@ -270,27 +262,32 @@ def test_words_a_retry_writes_inside_a_long_segment_come_between_its_words(tmp_p
 
 @pytest.mark.parametrize("batch_size", [0, 8])
 def test_speech_under_a_word_stretched_over_it_is_written_and_the_word_cut_short(tmp_path, batch_size):
-    from types import SimpleNamespace
-
-    def decoder_that_stretches_a_word(source, options, clip=None, pushed=False):
-        info = SimpleNamespace(duration=30.0)
-        if clip is None:  # "et" from 3 s to 27 s, over speech it never wrote
-            written = _decoded(0.0, 29.0, "bonjour à tous et merci beaucoup")
-            for word, (start, end) in zip(written.words, [(0, 1), (1, 2), (2, 3), (3, 27), (27, 28), (28, 29)]):
-                word.start, word.end = float(start), float(end)
-            return iter([written]), info
-        return iter([_spoken(a, b) for a, b in zip(clip[::2], clip[1::2])]), info
-
-    backend = Backend(decode=decoder_that_stretches_a_word,
-                      samples_of=lambda source: np.zeros(30 * 16000, dtype=np.float32),
-                      speech_heard=lambda samples: [(0.2, 29.5)])
-    result = transcribe(tmp_path / "episode.mp3", TranscribeOptions(batch_size=batch_size), progress=False,
-                        backend=backend)
+    first_pass = _decoded(0.0, 29.0, "bonjour à tous et merci beaucoup")  # "et" over speech it never wrote
+    for word, (start, end) in zip(first_pass.words, [(0, 1), (1, 2), (2, 3), (3, 27), (27, 28), (28, 29)]):
+        word.start, word.end = float(start), float(end)
+    result = _transcribed_over_30_s(tmp_path, batch_size, first_pass)
     words = result.words
     assert len(words) > 20  # the 22 s under "et" were decoded again
     assert all(a.end <= b.start for a, b in zip(words, words[1:]))
     stretched = next(word for word in words if word.text.strip() == "et")
     assert stretched.end - stretched.start <= TranscribeOptions().longest_word_s
+
+
+def _transcribed_over_30_s(tmp_path, batch_size: int, first_pass):
+    """`transcribe` on 30 s of speech whose first pass writes the one decoded segment `first_pass`,
+    and whose retries write a word every half second of each piece."""
+    from types import SimpleNamespace
+
+    def decoder(source, options, clip=None, pushed=False):
+        info = SimpleNamespace(duration=30.0)
+        if clip is None:
+            return iter([first_pass]), info
+        return iter([_spoken(a, b) for a, b in zip(clip[::2], clip[1::2])]), info
+
+    backend = Backend(decode=decoder, samples_of=lambda source: np.zeros(30 * 16000, dtype=np.float32),
+                      speech_heard=lambda samples: [(0.2, 29.5)])
+    return transcribe(tmp_path / "episode.mp3", TranscribeOptions(batch_size=batch_size), progress=False,
+                      backend=backend)
 
 
 def _spoken(start: float, end: float):

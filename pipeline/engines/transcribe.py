@@ -5,8 +5,9 @@ activity detection cuts silence out before decoding, the hallucination-silence t
 words floating over long pauses, and segments the model itself rates as probably-not-speech,
 or that loop (too repetitive, or a few words over and over), are discarded. Where the first
 pass copies its hotwords out, or leaves speech the voice detector hears without words (between
-words, or under a word it stretched over seconds), those stretches are decoded again, alone; what still has no words then is decoded in short pieces
-pushed not to repeat themselves, and reported as a doubt.
+words, or under a word it stretched over seconds), those stretches are decoded again, alone;
+what still has no words then is decoded in short pieces pushed not to repeat themselves, and
+reported as a doubt.
 """
 
 from __future__ import annotations
@@ -225,11 +226,10 @@ def unheard_speech(speech: list[tuple[float, float]], segments: list[Segment], d
     """Stretches between words, and inside words longer than `options.longest_word_s` (all but
     their ends), where the VAD hears at least `options.min_unheard_s` of `speech`."""
     edges = [0.0, *(t for s in segments for w in s.words for t in _heard(w, options.longest_word_s)), duration]
-    min_speech_s = options.min_unheard_s
     unheard = []
     for start, end in zip(edges[::2], edges[1::2]):
         spoken = sum(max(0.0, min(end, b) - max(start, a)) for a, b in speech)
-        if spoken >= min_speech_s:
+        if spoken >= options.min_unheard_s:
             unheard.append((start, end))
     return unheard
 
