@@ -431,15 +431,20 @@ class BySound:
                 for text in texts]
 
 
-def test_a_doubted_sound_alike_needs_no_audio():
+def test_a_doubted_sound_alike_stands_only_where_the_audio_prefers_it_to_unrelated_names():
     heard = doubted(dialogue(
         ("Gérald", "vous écoutez Imaginaires, bienvenue"),
         ("Antonio", "un commentaire de blog ou de réditer c'est un truc, puis ChatGPT et réditer encore"),
     ), "réditer", 0.4)
-    audio = BySound({})
-    result = place_footnotes(heard, [IMAGINAIRES, REDDIT, CHATGPT], audio=audio)
-    assert marked(result) == [("Imaginaires,", 1), ("Reddit", 2), ("ChatGPT", 3)]
-    assert audio.asked == []  # nothing missing: the audio is not asked
+    links = [IMAGINAIRES, REDDIT, CHATGPT]
+    audio = BySound({"réditer": "Reddit"})
+    assert marked(place_footnotes(heard, links, audio=audio)) == [("Imaginaires,", 1), ("Reddit", 2), ("ChatGPT", 3)]
+    assert {texts[0] for heard, texts in audio.asked} >= {"Reddit"}  # checked against the control names
+    # As "la ration" for "Libération", never said: the audio prefers unrelated names there.
+    unrelated = BySound({"réditer": "Reddit"}, margin=-1.0, others=0.5)
+    assert marked(place_footnotes(heard, links, audio=unrelated)) == [("Imaginaires,", 1), ("ChatGPT", 3)]
+    lenient = FootnoteOptions(sound_alike_contrast=-2.0)
+    assert ("Reddit", 2) in marked(place_footnotes(heard, links, audio=unrelated, options=lenient))
 
 
 def test_the_audio_scorer_loads_neither_model_nor_audio_until_a_text_must_be_scored():

@@ -93,6 +93,9 @@ class FootnoteOptions:
     # those asked rule the phrase out: the same placements for fewer decoder passes.
     contrast_batch: int = 2
     contrast_threshold: float = 1.5
+    # A doubted sound-alike (above) is taken, when there is audio, only if the phrase's contrast
+    # there is at least this: the audio prefers it to the unrelated names at all.
+    sound_alike_contrast: float = 0.0
     # A link not placed gets so many candidate spots for the producer, none within
     # spot_separation_s of another: its bracket's best by margin, and last the spots_anywhere
     # stretches of the whole episode most alike in text (a wrong neighbour can shut a bracket

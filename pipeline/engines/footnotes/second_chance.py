@@ -148,7 +148,7 @@ def second_chances(evidence: Evidence, in_order: dict[int, Match], first_mention
     for index, link in enumerate(evidence.links):
         if running_order and index not in placed:
             match = _bracketed_match(evidence, link, within(index), list(placed.values()), tight(index))
-            if match:
+            if match and _not_ruled_out_by_sound(evidence, link, match):
                 placed[index] = in_order[index] = chances.found[index] = match
     for index, link in enumerate(evidence.links):
         if index in placed:
@@ -223,17 +223,35 @@ def _heard_by_sound(evidence: Evidence, link: Link, spots: list[Spot]) -> Spot |
         return None
     weighed = []
     for spot in spots[: options.contrast_spots]:
-        stretch = sum(evidence.heard[spot.first : spot.last + 1], NOTHING)
-        names = sorted(evidence.controls, key=lambda name: -similarity(stretch, Spoken.of(name), options))
-        contrast = _contrast(scores, spot, link.phrases[0], names[: options.contrast_controls], options)
+        contrast = _contrast(scores, spot, link.phrases[0], _controls_for(evidence, spot), options.contrast_threshold,
+                             options.contrast_batch)
         if contrast is not None:
             weighed.append(Spot(spot.first, spot.last, spot.score, spot.per_token, contrast))
     best = max(weighed, key=lambda s: s.contrast, default=None)
     return best if best is not None and best.contrast >= options.contrast_threshold else None
 
 
-def _contrast(scores: PhraseScores, spot: Spot, phrase: str, controls: list[str],
-              options: FootnoteOptions) -> float | None:
+def _not_ruled_out_by_sound(evidence: Evidence, link: Link, match: Match) -> bool:
+    """Whether a doubted sound-alike stands when the audio is heard: the phrase must score at
+    least sound_alike_contrast against the control names most like the stretch (a name never
+    said matched "la ration" for "Libération", which the audio prefers no more than unrelated names)."""
+    if evidence.scores is None:
+        return True
+    spot = Spot(match.first, match.last, match.score, match.score)
+    threshold = evidence.options.sound_alike_contrast
+    return _contrast(evidence.scores, spot, link.phrases[0], _controls_for(evidence, spot), threshold,
+                     evidence.options.contrast_batch) is not None
+
+
+def _controls_for(evidence: Evidence, spot: Spot) -> list[str]:
+    """The contrast_controls control names most like the spot's stretch."""
+    stretch = sum(evidence.heard[spot.first : spot.last + 1], NOTHING)
+    names = sorted(evidence.controls, key=lambda name: -similarity(stretch, Spoken.of(name), evidence.options))
+    return names[: evidence.options.contrast_controls]
+
+
+def _contrast(scores: PhraseScores, spot: Spot, phrase: str, controls: list[str], threshold: float,
+              batch: int) -> float | None:
     """The phrase's margin per token at the spot less the best control name's, to 3 decimals;
     None where the audio cannot score the spot, or as soon as the controls asked so far rule
     the phrase out. Each control costs a decoder pass, and the best of them only grows as more
@@ -242,10 +260,10 @@ def _contrast(scores: PhraseScores, spot: Spot, phrase: str, controls: list[str]
     if not math.isfinite(said.per_token):
         return None
     best = -math.inf if controls else 0.0
-    for start in range(0, len(controls), options.contrast_batch):
-        asked = scores.margins(spot.first, spot.last, controls[start : start + options.contrast_batch])
+    for start in range(0, len(controls), batch):
+        asked = scores.margins(spot.first, spot.last, controls[start : start + batch])
         best = max(best, *(margin.per_token for margin in asked))
-        if round(said.per_token - best, 3) < options.contrast_threshold:
+        if round(said.per_token - best, 3) < threshold:
             return None
     return round(said.per_token - best, 3)
 
