@@ -446,6 +446,12 @@ def test_a_doubted_sound_alike_stands_only_where_the_audio_prefers_it_to_unrelat
     lenient = FootnoteOptions(sound_alike_contrast=-2.0)
     assert ("Reddit", 2) in marked(place_footnotes(heard, links, audio=unrelated, options=lenient))
 
+    class Unscorable(BySound):  # a stretch outside every window the audio can score
+        def margins(self, first: int, last: int, texts: list[str]) -> list[Margin]:
+            return [Margin(-math.inf, -math.inf) for _ in texts]
+
+    assert ("Reddit", 2) in marked(place_footnotes(heard, links, audio=Unscorable({})))
+
 
 def test_the_audio_scorer_loads_neither_model_nor_audio_until_a_text_must_be_scored():
     from pipeline.engines.footnotes.audio_score import AudioScorer

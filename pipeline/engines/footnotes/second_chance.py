@@ -237,6 +237,9 @@ def _not_ruled_out_by_sound(evidence: Evidence, link: Link, match: Match) -> boo
     said matched "la ration" for "Libération", which the audio prefers no more than unrelated names)."""
     if evidence.scores is None:
         return True
+    [said] = evidence.scores.margins(match.first, match.last, [link.phrases[0]])
+    if not math.isfinite(said.per_token):
+        return True  # where the audio cannot score the stretch, the words alone decide
     spot = Spot(match.first, match.last, match.score, match.score)
     threshold = evidence.options.sound_alike_contrast
     return _contrast(evidence.scores, spot, link.phrases[0], _controls_for(evidence, spot), threshold,
