@@ -305,16 +305,11 @@ def in_time_order(segments: list[Segment]) -> list[Segment]:
 def _ending_where_the_next_starts(segments: list[Segment]) -> list[Segment]:
     """Each word cut at the next word's start: a word Whisper stretched over speech it never
     wrote must not overlap what a retry wrote there (its turn would cover the other voice)."""
-    words = [word for segment in segments for word in segment.words]
-    following = dict(zip(map(id, words), words[1:]))
-    return [_with_words(segment, [_ending_before(word, following.get(id(word))) for word in segment.words])
+    next_starts = iter([word.start for segment in segments for word in segment.words][1:] + [math.inf])
+    # zip takes a word before a start, so each segment's words meet the starts that follow them.
+    return [_with_words(segment, [replace(word, end=max(word.start, later)) if word.end > later else word
+                                  for word, later in zip(segment.words, next_starts)])
             for segment in segments]
-
-
-def _ending_before(word: Word, later: Word | None) -> Word:
-    if later is None or word.end <= later.start:
-        return word
-    return replace(word, end=max(word.start, later.start))
 
 
 def _with_words(segment: Segment, words: list[Word]) -> Segment:
