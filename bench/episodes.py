@@ -7,9 +7,10 @@ with its recipe: drawn whole from the seed, with its links shuffled, with its li
 title (an alphabetical list), or the hardest pair the generator offers (a Belgian-French host
 against a male variant of the French voice, pink noise at 28 dB SNR and a jingle; speeds and
 pitches drawn from the seed), each optionally with a part of it as if recorded in another room
-(the second half, or the middle third). The seed fixes the sentences, voices, timings and conditions;
-sox draws the noise itself anew, so two voicings differ slightly, as do first passes on two
-machines. Sets ending in "-tuning" are what settings were chosen on; those ending in
+(the second half, or the middle third), or with two guests one after the other (three voices
+drawn from the seed; the second guest heard for 1.5 to 4 minutes). The seed fixes the
+sentences, voices, timings and conditions; sox draws the noise itself anew, so two voicings
+differ slightly, as do first passes on two machines. Sets ending in "-tuning" are what settings were chosen on; those ending in
 "-held-out" were never used to choose anything, and stay so only while nobody tunes on them.
 An episode already voiced is kept. Prints, per set, the `--episode` arguments its bench takes
 (bench/footnotes.py: the folder; bench/diarize.py: SET=folder). Needs espeak-ng and sox
@@ -29,6 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SYNTH = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "synth_episode.py"
+HOST_LABEL = "Gérald_Holubowicz"  # the generator's host, in its references
+# The generator's French voices that an episode with two guests draws from (its own draw leaves
+# the third out).
+TWO_GUEST_VOICES = ("fr", "fr-be", "fr-ch", "fr+m1", "fr+m2", "fr+m3", "fr+m4", "fr+m5", "fr+m7",
+                    "fr+f1", "fr+f2", "fr+f3", "fr+f4", "fr+f5")
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,7 @@ class Recipe:
 
     name: str
     seed: int
-    kind: str = "drawn"  # drawn | shuffled | alphabetical | hard-pair
+    kind: str = "drawn"  # drawn | shuffled | alphabetical | hard-pair | two-guests
     elsewhere: tuple[float, float] | None = None  # the part (fractions of it) recorded in another room
 
     def arguments(self) -> list[str]:
@@ -70,6 +76,9 @@ SETS = {
     ],
     "diarize-tuning": [*_drawn("h", range(901, 909), "hard-pair"), *_drawn("r", range(931, 937))],
     "diarize-held-out": [*_drawn("h", range(921, 929), "hard-pair"), *_drawn("r", range(941, 947))],
+    "diarize-two-guests-tuning": [*_drawn("g", range(951, 955), "two-guests"),
+                                  *_drawn("g", range(981, 985), "two-guests")],
+    "diarize-two-guests-held-out": _drawn("g", range(985, 993), "two-guests"),
     "diarize-room-change-tuning": _room_changed(hard_pair=(901, 905), drawn=(931, 934)),
     "diarize-room-change-held-out": _room_changed(hard_pair=(921, 926), drawn=(941, 944)),
     "diarize-room-middle-tuning": _room_changed(hard_pair=(901, 905), drawn=(931, 934), elsewhere=(1 / 3, 2 / 3),
@@ -91,21 +100,70 @@ def sort_links_by_title(toml_file: Path) -> None:
     toml_file.write_text("\n[[links]]\n".join([head, *blocks]), encoding="utf-8")
 
 
+def _synth(folder: Path, arguments: list[str], ffmpeg_dir: Path) -> None:
+    env = {**os.environ, "PATH": f"{ffmpeg_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run([sys.executable, str(SYNTH), str(folder), *arguments], env=env, capture_output=True, text=True)
+    if done.returncode:
+        last_line = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        sys.exit(f"{SYNTH}: {folder.name} failed: {last_line}")
+
+
 def voice(recipe: Recipe, out: Path, ffmpeg_dir: Path) -> Path:
     folder = out / recipe.name
     if (folder / "episode.mp3").is_file():
         return folder
-    env = {**os.environ, "PATH": f"{ffmpeg_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    command = [sys.executable, str(SYNTH), str(folder), "--seed", str(recipe.seed), *recipe.arguments()]
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
-    if done.returncode:
-        last_line = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        sys.exit(f"{SYNTH}: {recipe.name} failed: {last_line}")
+    if recipe.kind == "two-guests":
+        parts = [(folder / f"part{number}", kept_s) for number, (_, kept_s) in enumerate(two_guest_parts(recipe.seed))]
+        for (part, _), (arguments, _) in zip(parts, two_guest_parts(recipe.seed), strict=True):
+            _synth(part, arguments, ffmpeg_dir)
+        join_parts(parts, folder, ffmpeg_dir / "ffmpeg")
+        return folder
+    _synth(folder, ["--seed", str(recipe.seed), *recipe.arguments()], ffmpeg_dir)
     if recipe.kind == "alphabetical":
         sort_links_by_title(folder / "episode.toml")
     if recipe.elsewhere:
         change_room(folder / "episode.mp3", recipe.seed, recipe.elsewhere, ffmpeg_dir / "ffmpeg")
     return folder
+
+
+def two_guest_parts(seed: int) -> list[tuple[list[str], float | None]]:
+    """The generator's arguments for an episode with two guests, one after the other, and how
+    many seconds of each part are kept (None: all): the host with the first guest for a whole
+    episode (7-8 min), then with the second for 1.5 to 4 min (a guest heard briefly is still a
+    voice); three voices drawn from the seed, one room and noise for both parts."""
+    draw = random.Random(seed)
+    host, first, second = (f"{name}:{draw.randint(135, 175)}:{draw.randint(20, 80)}"
+                           for name in draw.sample(TWO_GUEST_VOICES, 3))
+    room = ["--noise", draw.choice(["pink", "white", "brown", "none"]), "--snr", str(draw.randint(25, 40))]
+    second_seconds = round(draw.uniform(90, 240))
+    return [(["--seed", str(seed), "--host", host, "--guest", first, *room], None),
+            (["--seed", str(seed + 10_000), "--host", host, "--guest", second, *room], second_seconds)]
+
+
+def join_parts(parts: list[tuple[Path, float | None]], folder: Path, ffmpeg: Path) -> None:
+    """One episode.mp3 and episode.rttm from the parts' own, played one after the other, each
+    cut after its last turn ending within its seconds kept; the guest of each part after the
+    first is another person, so named apart in the reference."""
+    import numpy as np
+    from faster_whisper.audio import decode_audio
+
+    audio, lines, offset = [], [], 0.0
+    for number, (part, kept_s) in enumerate(parts):
+        turns = [line.split() for line in (part / "episode.rttm").read_text(encoding="utf-8").splitlines()]
+        turns = [t for t in turns if kept_s is None or float(t[3]) + float(t[4]) <= kept_s]
+        sound = decode_audio(str(part / "episode.mp3"), sampling_rate=16000)
+        if kept_s is not None:
+            sound = sound[: round((float(turns[-1][3]) + float(turns[-1][4]) + 0.5) * 16000)]
+        for fields in turns:
+            fields[3] = f"{float(fields[3]) + offset:.3f}"
+            if number and fields[7] != HOST_LABEL:
+                fields[7] = f"{fields[7]}_{number + 1}"
+            lines.append(" ".join(fields))
+        audio.append(sound)
+        offset += len(sound) / 16000
+    subprocess.run([str(ffmpeg), "-loglevel", "error", "-y", "-f", "f32le", "-ar", "16000", "-ac", "1", "-i", "-",
+                    "-b:a", "64k", str(folder / "episode.mp3")], input=np.concatenate(audio).tobytes(), check=True)
+    (folder / "episode.rttm").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def change_room(mp3: Path, seed: int, part: tuple[float, float], ffmpeg: Path) -> None:

@@ -193,6 +193,50 @@ def test_the_episode_mapping_overrides_the_intro_heuristic(guest_first):
     assert [t.speaker for t in dialogue.turns[:2]] == [GUEST, HOST]
 
 
+@pytest.mark.slow
+def test_a_person_named_but_never_heard_splits_no_real_voice(short_words):
+    """short.mp3 holds two voices; the episode file names a second guest who never speaks."""
+    second = "Jane Doe"
+    mp3 = shared_file("sample-episode/short.mp3")
+    dialogue = diarize(mp3, transcript_of(short_words), HOST, [GUEST, second])
+    said = [w for turn in dialogue.turns for w in turn.words]
+    right = sum(got.speaker == expected.speaker for got, expected in zip(said, short_words))
+    assert right / len(short_words) > 0.95
+    assert any(second in warning and "review page" in warning for warning in dialogue.warnings)
+    asked_for_three = diarize(mp3, transcript_of(short_words), HOST, [GUEST, second],
+                              options=DiarizeOptions(split_voice_share=1.01))  # never one voice fewer
+    assert sum(w.speaker == second for turn in asked_for_three.turns for w in turn.words) > 0.1 * len(short_words)
+
+
+@pytest.mark.slow
+def test_a_third_voice_heard_for_half_a_minute_is_kept():
+    """short.mp3's two voices, then 33 s of another person (SPPAS, a French recording)."""
+    from pipeline.engines.diarize import diarize_audio, load_audio
+
+    two = load_audio(shared_file("sample-episode/short.mp3"))
+    third = load_audio(shared_file("real-speech/sppas-F_F_C006_P6.wav"))
+    result = diarize_audio(np.concatenate([two, third]), 3)
+    assert result.speakers == 3
+    after = len(two) / 16000
+    heard_after = [s for s in result.segments if s.start >= after - 0.5]
+    spoken = sum(s.end - s.start for s in heard_after)
+    by_third = sum(s.end - s.start for s in heard_after if s.speaker == 2)
+    assert spoken > 15 and by_third / spoken > 0.9
+    assert all(s.speaker != 2 for s in result.segments if s.end <= after)
+
+
+def test_two_voices_sharing_the_tracks_of_one_local_speaker_are_one_voice_split():
+    from pipeline.engines.diarize.clustering import most_shared_tracks
+    from pipeline.engines.diarize.segmentation import FRAME_S, Piece
+
+    second = round(1 / FRAME_S)
+    pieces = [Piece(0, 0, 0, second), Piece(0, 0, second, 2 * second),  # one track, voices 0 and 1
+              Piece(0, 1, 0, 2 * second), Piece(1, 0, 0, 2 * second)]  # voice 2 alone, voice 0 alone
+    assert most_shared_tracks(pieces, np.array([0, 1, 2, 0])) == pytest.approx(2 / 4, abs=0.01)
+    assert most_shared_tracks(pieces, np.array([0, 0, 1, 0])) == 0.0  # each track one voice
+    assert most_shared_tracks(pieces[:2], np.array([0, 1])) == pytest.approx(1.0)
+
+
 def test_a_boundary_word_moves_to_the_side_of_the_sentence_end():
     texts = ["Merci", "beaucoup.", "Alors", "je", "pense", "que", "oui."]
     words = [Word(t, i * 0.5, i * 0.5 + 0.4) for i, t in enumerate(texts)]

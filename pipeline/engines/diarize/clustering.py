@@ -115,6 +115,21 @@ def cluster_pieces(vectors: np.ndarray, pieces: list[Piece], speakers: int | Non
     return labelled(vectors, labels, centroids, options)
 
 
+def most_shared_tracks(pieces: list[Piece], labels: np.ndarray) -> float:
+    """0-1: the largest share, over pairs of voices, of the two voices' speech (piece seconds)
+    that lies in tracks holding pieces of both. A track is one local speaker of one window."""
+    voices = int(labels.max()) + 1 if len(labels) else 0
+    tracks: dict[tuple[int, int], np.ndarray] = {}
+    for piece, label in zip(pieces, labels, strict=True):
+        seconds = tracks.setdefault((piece.window, piece.local), np.zeros(voices))
+        seconds[label] += (piece.last - piece.first) * FRAME_S
+    per_track = np.array(list(tracks.values())).reshape(-1, voices)
+    total, heard = per_track.sum(axis=0), per_track > 0
+    shares = [per_track[heard[:, a] & heard[:, b]][:, [a, b]].sum() / max(total[a] + total[b], 1e-9)
+              for a in range(voices) for b in range(a + 1, voices)]
+    return max(shares, default=0.0)
+
+
 def slow_labels(vectors: np.ndarray, times: np.ndarray, speakers: int, options: DiarizeOptions) -> np.ndarray:
     """A speaker per piece from the directions of the voice vectors that change least from one
     piece to the next in time, against how much they vary overall (slow feature analysis): a voice

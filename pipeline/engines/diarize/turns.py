@@ -17,6 +17,8 @@ Naming the voices:
 - Guests: the other voices, named in the order the episode file lists the guests, matched to the
   order they are first heard. With one guest that is certain; with several it is a guess, said in
   a warning that gives each label's first words' time so the producer can fix it in `[speakers]`.
+  A guest whose voice was not told apart from another's (someone barely heard) gets no words,
+  and a warning says so.
 - `Dialogue.confidence` (0-1) combines how clearly the voices separate with how sure the naming
   is; under low_confidence the dialogue carries a warning instead of a silent guess.
 - Each turn carries a confidence too (0-1): how much more its voice resembles its speaker than
@@ -195,6 +197,7 @@ def name_speakers(
         confidence = min(confidence, options.order_confidence)
         warnings.append(_order_guess_warning(diarization, labels, free, guests_left))
     names.update(zip(free, guests_left))
+    warnings += _voiceless_warnings([host, *guests], set(names.values()), len(labels))
     return [names.get(i, f"Voice {label}") for i, label in enumerate(labels)], confidence, warnings
 
 
@@ -204,6 +207,14 @@ def _unknown_label_warnings(mapping: dict[str, str], labels: list[str]) -> list[
         for label in mapping
         if label not in labels
     ]
+
+
+def _voiceless_warnings(people: list[str], named: set[str], voices: int) -> list[str]:
+    voiceless = [name for name in people if name not in named]
+    if not voiceless:
+        return []
+    return [f"{len(people)} people are named but only {voices} voices were told apart: {', '.join(voiceless)}"
+            " given no words; if they speak, fix their turns on the review page"]
 
 
 def _order_guess_warning(
