@@ -76,7 +76,7 @@ SETS = {
     ],
     "diarize-tuning": [*_drawn("h", range(901, 909), "hard-pair"), *_drawn("r", range(931, 937))],
     "diarize-held-out": [*_drawn("h", range(921, 929), "hard-pair"), *_drawn("r", range(941, 947))],
-    "diarize-two-guests-tuning": [*_drawn("g", range(951, 955), "two-guests"),
+    "diarize-two-guests-tuning": [*_drawn("g", range(951, 963), "two-guests"),
                                   *_drawn("g", range(981, 985), "two-guests")],
     "diarize-two-guests-held-out": _drawn("g", range(985, 993), "two-guests"),
     "diarize-room-change-tuning": _room_changed(hard_pair=(901, 905), drawn=(931, 934)),

@@ -26,7 +26,8 @@ numpy (no torch at run time).
    label a model trained without it gives it (cross-validated self-training). An episode file
    may name someone who is barely heard or not at all: a voice beyond the first two whose
    speech shares most of its tracks with another's (`split_voice_share`) is one voice split
-   in two, so the pieces are clustered again into one voice fewer.
+   in two, so the pieces are labelled again along their slowest directions, and when that
+   splits a voice too, clustered into one voice fewer.
 4. Reconstruction (timeline.py): every active frame of a track votes for the speaker of its
    nearest piece; a frame is speech where the mean count of local speakers over its windows
    reaches `speech_threshold`, and goes to the speaker with most votes along the best path
