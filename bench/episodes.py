@@ -8,10 +8,11 @@ title (an alphabetical list), or the hardest pair the generator offers (a Belgia
 against a male variant of the French voice, pink noise at 28 dB SNR and a jingle; speeds and
 pitches drawn from the seed), each optionally with a part of it as if recorded in another room
 (the second half, or the middle third), or with two guests one after the other (three voices
-drawn from the seed; the second guest heard for 1.5 to 4 minutes). The seed fixes the
+drawn from the seed; the part with the second guest 1.5 to 4 minutes long). The seed fixes the
 sentences, voices, timings and conditions; sox draws the noise itself anew, so two voicings
-differ slightly, as do first passes on two machines. Sets ending in "-tuning" are what settings were chosen on; those ending in
-"-held-out" were never used to choose anything, and stay so only while nobody tunes on them.
+differ slightly, as do first passes on two machines. Sets ending in "-tuning" are what settings
+were chosen on; those ending in "-held-out" were never used to choose anything, and stay so
+only while nobody tunes on them.
 An episode already voiced is kept. Prints, per set, the `--episode` arguments its bench takes
 (bench/footnotes.py: the folder; bench/diarize.py: SET=folder). Needs espeak-ng and sox
 (Debian packages); ffmpeg is the project's own (imageio-ffmpeg).
@@ -113,9 +114,10 @@ def voice(recipe: Recipe, out: Path, ffmpeg_dir: Path) -> Path:
     if (folder / "episode.mp3").is_file():
         return folder
     if recipe.kind == "two-guests":
-        parts = [(folder / f"part{number}", kept_s) for number, (_, kept_s) in enumerate(two_guest_parts(recipe.seed))]
-        for (part, _), (arguments, _) in zip(parts, two_guest_parts(recipe.seed), strict=True):
-            _synth(part, arguments, ffmpeg_dir)
+        parts = []
+        for number, (arguments, kept_s) in enumerate(two_guest_parts(recipe.seed)):
+            _synth(folder / f"part{number}", arguments, ffmpeg_dir)
+            parts.append((folder / f"part{number}", kept_s))
         join_parts(parts, folder, ffmpeg_dir / "ffmpeg")
         return folder
     _synth(folder, ["--seed", str(recipe.seed), *recipe.arguments()], ffmpeg_dir)
