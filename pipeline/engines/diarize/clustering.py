@@ -90,13 +90,18 @@ def track_vectors(pieces: list[Piece], vectors: np.ndarray) -> tuple[np.ndarray,
     """(track of each piece, unit vector of each track): a track is one local speaker's solo
     speech in one window, whose pieces' vectors are averaged by length. Tracks are long, so
     their vectors are steady enough for the linkage to find the speakers."""
-    keys = [(p.window, p.local) for p in pieces]
-    index = {key: i for i, key in enumerate(dict.fromkeys(keys))}
-    track = np.array([index[key] for key in keys])
+    track = track_index(pieces)
     lengths = np.array([p.last - p.first for p in pieces], np.float32)[:, None]
-    sums = np.zeros((len(index), vectors.shape[1]), np.float32)
+    sums = np.zeros((int(track.max()) + 1 if len(track) else 0, vectors.shape[1]), np.float32)
     np.add.at(sums, track, vectors * lengths)
     return track, unit(sums)
+
+
+def track_index(pieces: list[Piece]) -> np.ndarray:
+    """The track of each piece, numbered in order of first piece."""
+    keys = [(p.window, p.local) for p in pieces]
+    index = {key: i for i, key in enumerate(dict.fromkeys(keys))}
+    return np.array([index[key] for key in keys], int)
 
 
 def cluster_pieces(vectors: np.ndarray, pieces: list[Piece], speakers: int | None,
@@ -118,12 +123,12 @@ def cluster_pieces(vectors: np.ndarray, pieces: list[Piece], speakers: int | Non
 def most_shared_tracks(pieces: list[Piece], labels: np.ndarray) -> float:
     """0-1: the largest share, over pairs of voices, of the two voices' speech (piece seconds)
     that lies in tracks holding pieces of both. A track is one local speaker of one window."""
-    voices = int(labels.max()) + 1 if len(labels) else 0
-    tracks: dict[tuple[int, int], np.ndarray] = {}
-    for piece, label in zip(pieces, labels, strict=True):
-        seconds = tracks.setdefault((piece.window, piece.local), np.zeros(voices))
-        seconds[label] += (piece.last - piece.first) * FRAME_S
-    per_track = np.array(list(tracks.values())).reshape(-1, voices)
+    if not len(labels):
+        return 0.0
+    track = track_index(pieces)
+    per_track = np.zeros((int(track.max()) + 1, int(labels.max()) + 1))
+    np.add.at(per_track, (track, labels), [(p.last - p.first) * FRAME_S for p in pieces])
+    voices = per_track.shape[1]
     total, heard = per_track.sum(axis=0), per_track > 0
     shares = [per_track[heard[:, a] & heard[:, b]][:, [a, b]].sum() / max(total[a] + total[b], 1e-9)
               for a in range(voices) for b in range(a + 1, voices)]
