@@ -7,11 +7,12 @@ project under bench/.cache/accuracy/<name>/, whose build cache keeps the transcr
 runs: a change to the diarize or footnotes code re-runs only those stages. Per episode it prints:
 - WER of the published transcript and of bare faster-whisper (same model, beam 5, VAD, no
   hotwords) against the reference text;
-- DER of the named turns against the reference timeline, collar 0.25 s and none (pyannote.metrics),
+- DER of who spoke when (the named turns over the speech heard around their words, as
+  speakers.rttm publishes them) against the reference timeline, collar 0.25 s and none (pyannote.metrics),
   and the collar-0 DER's shares of speaker confusion, missed speech and false alarm ("conf",
   "miss", "FA", as fractions of the reference speech: they add up to DER0); "WDER", the share
-  of words printed under the wrong name (what a listener reads: DER also counts the speech a
-  turn's words leave out and the pauses they span);
+  of words printed under the wrong name (what a listener reads: DER also counts speech heard
+  without words and the edges of each stretch of speech);
   "host" says whether the host's name went to the reference host (the first speaker);
 - seconds of reference speech with no word within 0.5 s ("unworded");
 - for episodes with gold footnotes: links numbered as in the seed and marked within 3 words of
@@ -51,7 +52,7 @@ from pipeline.build.context import LISTENS_FILE, REVIEW_FILE
 from pipeline.build.project import Project
 from pipeline.build.runner import run_stages
 from pipeline.engines.transcribe import load_model
-from pipeline.model import dialogue_from_data, join_words
+from pipeline.model import dialogue_from_data, join_words, who_spoke_when
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -183,8 +184,8 @@ def score_case(case: Case, dialogue, diarized, duration: float) -> dict:
         figures["bare wer"] = wer(case.reference_text, bare_text(case))
     if case.timeline is not None:
         hypothesis = Annotation()
-        for turn in diarized.turns:
-            hypothesis[Segment(turn.start, turn.end)] = turn.speaker
+        for start, end, name in who_spoke_when(diarized):
+            hypothesis[Segment(start, end)] = name
         whole = Timeline([Segment(0, duration)])
         figures["der"] = DiarizationErrorRate(collar=0.5)(case.timeline, hypothesis, uem=whole)  # ±0.25 s
         figures["wder"] = words_to_the_wrong_speaker(case.timeline, hypothesis, diarized.turns)
@@ -213,7 +214,7 @@ def words_to_the_wrong_speaker(reference: Annotation, hypothesis: Annotation, tu
     """The share of words printed under the wrong name (the word diarization error rate): of
     the words whose middle falls where one reference speaker talks alone, those whose turn's
     speaker is not that one under the mapping of names that minimises DER. Speech left without
-    words or a turn's pauses count in DER but mislabel nothing a listener reads."""
+    words or a stretch's edges count in DER but mislabel nothing a listener reads."""
     mapping = DiarizationErrorRate().optimal_mapping(reference, hypothesis)
     spans = [(segment.start, segment.end, label) for segment, _, label in reference.itertracks(yield_label=True)]
     scored = wrong = 0

@@ -191,6 +191,8 @@ class Dialogue:
     warnings: list[str] = field(default_factory=list)
     confidence: float | None = None  # of the speaker naming, when diarized
     doubts: list[Doubt] = field(default_factory=list)  # from every stage so far, in time order
+    # Where a voice is heard near the words, by the diarizer, unnamed (see heard_spans)
+    speech: list[tuple[float, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -309,7 +311,48 @@ def dialogue_from_data(data: dict) -> Dialogue:
     turns = [Turn(t["speaker"], [Word(**w) for w in t["words"]], t.get("confidence")) for t in data["turns"]]
     references = [Reference(**r) for r in data["references"]]
     doubts = [Doubt(**d) for d in data.get("doubts", [])]
-    return Dialogue(**{**data, "turns": turns, "references": references, "doubts": doubts})
+    speech = [(start, end) for start, end in data.get("speech", [])]
+    return Dialogue(**{**data, "turns": turns, "references": references, "doubts": doubts, "speech": speech})
+
+
+def heard_spans(dialogue: Dialogue) -> list[list[tuple[float, float]]]:
+    """Each turn's stretches of speech: each stretch of voice heard that reaches into the turn, up
+    to halfway to the turns before and after, and those of its words heard in none. Recognition
+    times a word from where it is sure of it: often after the voice began, and a sentence's last
+    word often runs on into the silence after it; the diarizer hears the voice itself. A turn's
+    pauses where no voice is heard are left out, and so is a voice heard only between turns.
+    Without speech (not diarized), a turn spans its words."""
+    turns = dialogue.turns
+    spans = []
+    for index, turn in enumerate(turns):
+        if not dialogue.speech:
+            spans.append([(turn.start, turn.end)])
+            continue
+        low = (turns[index - 1].end + turn.start) / 2 if index else 0.0
+        high = (turn.end + turns[index + 1].start) / 2 if index + 1 < len(turns) else float("inf")
+        pieces = [(max(start, low), min(end, high)) for start, end in dialogue.speech
+                  if start < min(high, turn.end) and end > max(low, turn.start)]
+        pieces += [(word.start, word.end) for word in turn.words
+                   if not any(start < word.end and end > word.start for start, end in pieces)]
+        spans.append(joined_spans(pieces))
+    return spans
+
+
+def joined_spans(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The spans' union, as sorted spans that neither overlap nor touch."""
+    joined: list[tuple[float, float]] = []
+    for start, end in sorted(spans):
+        if joined and start <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], end))
+        else:
+            joined.append((start, end))
+    return joined
+
+
+def who_spoke_when(dialogue: Dialogue) -> list[tuple[float, float, str]]:
+    """The dialogue as a diarization: (start, end, name) per stretch of speech, in time order."""
+    return [(start, end, turn.speaker)
+            for turn, spans in zip(dialogue.turns, heard_spans(dialogue)) for start, end in spans]
 
 
 # The producer's fixes (corrections.toml), read by pipeline.corrections_file

@@ -17,7 +17,7 @@ from mutagen.id3 import ID3
 
 from pipeline.engines.mastering import ffmpeg_exe
 from pipeline.errors import PipelineError
-from pipeline.model import Chapter, FeedEntry, Person, join_words
+from pipeline.model import Chapter, Dialogue, FeedEntry, Person, Turn, Word, join_words
 from pipeline.rendering import transcript_files
 from pipeline.rendering.episode import notes_html, render, render_index
 from tests.conftest import SHARED_DATA
@@ -154,6 +154,25 @@ def test_podcasting20_json_transcript_shape(site, dialogue):
     assert data["segments"][-1]["endTime"] == pytest.approx(dialogue.turns[-1].end, abs=0.001)
     # Whole turns, as the page shows them.
     assert [s["body"] for s in data["segments"]] == [join_words(t.words, markers=False) for t in dialogue.turns]
+
+
+def test_speakers_rttm_says_who_spoke_when_by_name(site, dialogue):
+    lines = (site / "exemple" / "speakers.rttm").read_text(encoding="utf-8").splitlines()
+    fields = [line.split(" ") for line in lines]
+    assert all(len(f) == 10 and f[0] == "SPEAKER" and f[1] == "exemple" for f in fields)
+    names = {HOST.replace(" ", "_"): HOST, GUEST.replace(" ", "_"): GUEST}
+    # Not diarized here (no speech heard is known): one stretch per turn, its words' span.
+    assert [(float(f[3]), float(f[4]), names[f[7]]) for f in fields] == [
+        (pytest.approx(t.start, abs=0.001), pytest.approx(t.end - t.start, abs=0.001), t.speaker) for t in dialogue.turns
+    ]
+    assert "speakers.rttm" in Elements((site / "exemple" / "index.html").read_text(encoding="utf-8")).text
+
+
+def test_rttm_fields_stay_fields_whatever_the_names():
+    dialogue = Dialogue([Turn("Jane <b>Doe</b>\n\tjr", [Word("Bonjour.", 1.0, 1.5)]), Turn("", [Word("Oui.", 2.0, 2.4)])])
+    lines = transcript_files.rttm(dialogue, "mon épisode").splitlines()
+    assert [line.split(" ")[7] for line in lines] == ["Jane_<b>Doe</b>_jr", "_"]
+    assert all(line.split(" ")[1] == "mon_épisode" and len(line.split(" ")) == 10 for line in lines)
 
 
 def test_plain_text_has_the_seed_shape(site, dialogue):

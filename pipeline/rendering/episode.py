@@ -46,6 +46,7 @@ from pipeline.rendering.layout import (
     CHAPTERS_FILE,
     FEED_FILE,
     PAGE_FILE,
+    SPEAKERS_FILE,
     TRANSCRIPT_FILES,
     TRANSCRIPT_JSON,
 )
@@ -306,6 +307,7 @@ def _write_transcript_files(folder: Path, episode: Episode, dialogue: Dialogue, 
         "transcript.srt": transcript_files.subrip(dialogue),
         TRANSCRIPT_JSON: transcript_files.podcasting20_json(dialogue),
         "transcript.txt": transcript_files.plain_text(episode.title, dialogue, words["references"]),
+        SPEAKERS_FILE: transcript_files.rttm(dialogue, episode.slug),
     }
     if chapters:
         texts[CHAPTERS_FILE] = chapter_files.podcasting20_json(chapters)

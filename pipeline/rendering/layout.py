@@ -4,7 +4,7 @@ formats, and the content type each file is served with.
     <site>/feed.xml, catalogue.json, index.html (the home page), <artwork>
     <site>/assets/        the pages' stylesheet and scripts
     <site>/pagefind/      the search index
-    <site>/<slug>/        an episode: index.html, <slug>.mp3, chapters.json, transcript.*
+    <site>/<slug>/        an episode: index.html, <slug>.mp3, chapters.json, transcript.*, speakers.rttm
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ TRANSCRIPT_FILES = [
     (TRANSCRIPT_JSON, "application/json", None),
     ("transcript.txt", "text/plain", None),
 ]
+SPEAKERS_FILE = "speakers.rttm"  # who spoke when, by name (not a transcript: the feed leaves it out)
 CHAPTERS_TYPE = "application/json+chapters"  # Podcasting 2.0 chapters
 AUDIO_TYPE = "audio/mpeg"
 
@@ -43,6 +44,7 @@ CONTENT_TYPES = {
     ".json": "application/json",
     ".html": "text/html; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
+    ".rttm": "text/plain; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
 }

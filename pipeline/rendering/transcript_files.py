@@ -1,4 +1,5 @@
-"""The transcript in the formats podcast apps read: WebVTT, SRT, Podcasting 2.0 JSON, plain text.
+"""The transcript in the formats podcast apps read: WebVTT, SRT, Podcasting 2.0 JSON, plain text;
+and who spoke when, in the RTTM that diarization tools and scorers read.
 
 Caption formats (WebVTT, SRT) carry cues by the usual subtitle rules: at most two lines of
 about 42 characters, 1 to 7 seconds on screen, cut at a sentence end, else at a comma or a
@@ -26,6 +27,7 @@ from pipeline.model import (
     Word,
     glued_to_previous,
     join_words,
+    who_spoke_when,
 )
 
 NBSP = "\u00a0"
@@ -157,6 +159,17 @@ def podcasting20_json(dialogue: Dialogue) -> str:
     ]
     data = {"version": P20_TRANSCRIPT_VERSION, "segments": segments}
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+
+
+def rttm(dialogue: Dialogue, recording: str) -> str:
+    """One line per stretch of speech: `SPEAKER <recording> 1 <start> <duration> <NA> <NA> <name>
+    <NA> <NA>`, blanks in names and in the recording's name written as underscores (RTTM fields
+    are separated by blanks)."""
+    def field(text: str) -> str:
+        return re.sub(r"\s+", "_", text.strip()) or "_"
+
+    return "".join(f"SPEAKER {field(recording)} 1 {start:.3f} {end - start:.3f} <NA> <NA> {field(name)} <NA> <NA>\n"
+                   for start, end, name in who_spoke_when(dialogue) if end > start)
 
 
 def text_with_markers(turn: Turn) -> list[str | int]:

@@ -43,8 +43,9 @@ STAGE = Stage(
         "options": OPTIONS.key(),
     },
     make=_diarize,
-    revision=10,  # 3: no turn starts mid-word; 4: segmentation-3.0 + CAM++/GE2E; 5: best path, GE2E fallback;
+    revision=11,  # 3: no turn starts mid-word; 4: segmentation-3.0 + CAM++/GE2E; 5: best path, GE2E fallback;
     # 6: no lone clicks, the host the first voice to hold the floor; 7: labellings weighed by separation too;
     # 8: slow features, not GE2E alone, when the voices blend; 9: ... whenever the joined vector blends them;
-    # 10: pieces relabelled by a linear model learnt from the labelling
+    # 10: pieces relabelled by a linear model learnt from the labelling; 11: the speech heard near the words,
+    # only words near a change of voice moved to a sentence end
 )

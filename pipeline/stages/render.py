@@ -51,5 +51,5 @@ STAGE = Stage(
     },
     make=_render,
     outputs=lambda run: [site_folder(run) / run.episode.slug],
-    revision=4,  # 4: cards, embed page, people, episode artwork, short chapter ids, SRT escaped
+    revision=5,  # 4: cards, embed page, people, episode artwork, short chapter ids, SRT escaped; 5: speakers.rttm
 )

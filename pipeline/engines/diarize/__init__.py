@@ -131,6 +131,8 @@ class DiarizeOptions:
     unknown_threshold: float = 0.8  # centroid-linkage distance cut when the count is unknown
     # Words and names (turns.py):
     max_boundary_shift: int = 3  # words a change of speaker may move to reach a sentence end or pause
+    boundary_reach_s: float = 0.75  # ... only words this near where the voices change
+    speech_reach_s: float = 1.0  # speech heard this near a word is its turn's (model.heard_spans)
     shift_penalty: float = 0.3  # per word moved: a break must be clearly better to move further
     low_confidence: float = 0.5  # under it, the dialogue warns that the naming is uncertain
     doubted_turn: float = 0.3  # a turn's speaker confidence under which the producer is asked to check it

@@ -3,7 +3,10 @@
 Who spoke when comes from the audio alone (`pipeline.engines.diarize`); each word then takes the
 speaker it overlaps most. A change of speaker may then move by up to max_boundary_shift words to
 the nearest sentence end or pause: one or two boundary words on the wrong side is the commonest
-complaint about word-level diarization.
+complaint about word-level diarization. Only words heard near where the voices change move (on
+real conversations, recognition's sentence ends often fall elsewhere). The dialogue also keeps
+the speech heard near the words, so that each turn can be timed by its voice
+(pipeline.model.heard_spans, speakers.rttm).
 
 The audio is split into as many voices as the episode has people: the host plus its guests.
 
@@ -53,6 +56,7 @@ from pipeline.model import (
     Word,
     clock,
     glued_to_previous,
+    joined_spans,
 )
 
 _SENTENCE_END = re.compile(r"[.!?…][»”\"')\]]*$")
@@ -78,7 +82,7 @@ def diarize(
         warning = f"{audio}: no speech heard, so every word is given to the host"
         return Dialogue(turns=turns_of(named), warnings=[warning], confidence=0.0, doubts=transcript.doubts)
     heard_in = [diarization.segments[i] for i in segments_of_words(words, diarization.segments)]
-    speakers = settle_boundaries(words, [segment.speaker for segment in heard_in], options)
+    speakers = settle_boundaries(words, heard_in, options)
     voiceprint = load_voiceprint(host_voiceprint) if host_voiceprint else None
     names, naming_confidence, warnings = name_speakers(
         diarization, host, guests, voiceprint, mapping, options
@@ -92,7 +96,25 @@ def diarize(
     named = [dataclasses.replace(w, speaker=names[s]) for w, s in zip(words, speakers)]
     turns = turns_of(named, [segment.confidence for segment in heard_in])
     return Dialogue(turns=turns, warnings=warnings, confidence=confidence,
-                    doubts=sorted([*transcript.doubts, *speaker_doubts(turns, options.doubted_turn)], key=lambda d: d.start))
+                    doubts=sorted([*transcript.doubts, *speaker_doubts(turns, options.doubted_turn)], key=lambda d: d.start),
+                    speech=speech_near_words(diarization.segments, words, options.speech_reach_s))
+
+
+def speech_near_words(segments: list[SpeakerSegment], words: list[Word], reach_s: float) -> list[tuple[float, float]]:
+    """Where a voice is heard within reach_s of a word: the speech the words stand for. Speech
+    farther from every word is left out; the review page lists it as speech without words."""
+    speech = joined_spans([(segment.start, segment.end) for segment in segments])
+    near = joined_spans([(word.start - reach_s, word.end + reach_s) for word in words])
+    found, i, j = [], 0, 0
+    while i < len(speech) and j < len(near):
+        start, end = max(speech[i][0], near[j][0]), min(speech[i][1], near[j][1])
+        if start < end:
+            found.append((round(start, 3), round(end, 3)))
+        if speech[i][1] < near[j][1]:
+            i += 1
+        else:
+            j += 1
+    return found
 
 
 def voiceprint(clip: Path, options: DiarizeOptions | None = None) -> np.ndarray:
@@ -135,25 +157,28 @@ def segments_of_words(words: list[Word], segments: list[SpeakerSegment]) -> list
     return found
 
 
-def settle_boundaries(words: list[Word], speakers: list[int],
+def settle_boundaries(words: list[Word], heard_in: list[SpeakerSegment],
                       options: DiarizeOptions = DiarizeOptions()) -> list[int]:
-    """Move each change of speaker by up to max_boundary_shift words onto the best break nearby:
-    a sentence end, and the longer the pause the better. No turn is emptied."""
-    speakers, shift = list(speakers), options.max_boundary_shift
+    """Each word's speaker, from the segment it was heard in (`heard_in`, one per word), each
+    change of speaker moved by up to max_boundary_shift words onto the best break nearby: a
+    sentence end, and the longer the pause the better. Only words whose middle lies within
+    boundary_reach_s of where the voices change move: farther from it, the voice is clear and
+    recognition's punctuation is no better a guess. No turn is emptied."""
+    speakers, shift = [segment.speaker for segment in heard_in], options.max_boundary_shift
     for change in range(1, len(words)):
         if speakers[change] == speakers[change - 1]:
             continue
         before, after = speakers[change - 1], speakers[change]
+        changes_at = (heard_in[change - 1].end + heard_in[change].start) / 2
         run_start = change - 1
-        while run_start > 0 and speakers[run_start - 1] == before:
+        while (run_start > 0 and speakers[run_start - 1] == before and change - run_start <= shift
+               and _near(words[run_start], changes_at, options.boundary_reach_s)):
             run_start -= 1
         run_end = change
-        while run_end + 1 < len(words) and speakers[run_end + 1] == after:
+        while (run_end + 1 < len(words) and speakers[run_end + 1] == after and run_end - change < shift
+               and _near(words[run_end], changes_at, options.boundary_reach_s)):
             run_end += 1
-        candidates = range(
-            max(change - shift, run_start + 1),
-            min(change + shift, run_end) + 1,
-        )
+        candidates = range(run_start + 1, run_end + 1)
         best = max(
             candidates, key=lambda c: _break_score(words, c) - options.shift_penalty * abs(c - change)
         )
@@ -164,6 +189,10 @@ def settle_boundaries(words: list[Word], speakers: list[int],
         if glued_to_previous(words[index].text):
             speakers[index] = speakers[index - 1]
     return speakers
+
+
+def _near(word: Word, time: float, reach_s: float) -> bool:
+    return abs((word.start + word.end) / 2 - time) <= reach_s
 
 
 def _break_score(words: list[Word], boundary: int) -> float:
