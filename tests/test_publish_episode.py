@@ -54,6 +54,19 @@ def test_publish_writes_a_named_transcript(published):
 
 
 @pytest.mark.slow
+def test_publish_says_who_spoke_when_by_name(published):
+    lines = (published.site / "clip" / "speakers.rttm").read_text(encoding="utf-8").splitlines()
+    stretches = [(float(f[3]), float(f[3]) + float(f[4]), f[7].replace("_", " ")) for f in map(str.split, lines)]
+    assert {name for _, _, name in stretches} == {"Gérald Holubowicz", "Claire Dumas"}
+    assert all(0 <= start < end <= 31 for start, end, _ in stretches)
+    assert all(a[1] <= b[0] for a, b in zip(stretches, stretches[1:]))  # in time order, one voice at a time
+    # Every paragraph of the transcript is heard, under its own name.
+    for turn in json.loads((published.site / "clip" / "transcript.json").read_text(encoding="utf-8"))["segments"]:
+        assert any(name == turn["speaker"] and start < turn["endTime"] and end > turn["startTime"]
+                   for start, end, name in stretches), turn
+
+
+@pytest.mark.slow
 def test_the_run_writes_down_what_it_doubted(published):
     review = json.loads((published.work / "clip" / "review.json").read_text(encoding="utf-8"))
     assert review["slug"] == "clip" and review["audio"] == "master.mp3"
