@@ -1,11 +1,12 @@
 """Diarize stage: every word of the transcript gets the name of who said it
-(pipeline.engines.diarize)."""
+(pipeline.engines.diarize). It listens to the producer's file, as transcription does: the
+mastered MP3's limiter and encoding are for listeners, and the speaker models were trained on
+recordings as made (measured: AMI dev00 7.7 % on the mastered copy, 4.9 % on the file)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.build.context import mastered
 from pipeline.build.files import file_digest
 from pipeline.build.runner import EpisodeRun, Stage
 from pipeline.engines.diarize import DiarizeOptions
@@ -21,7 +22,7 @@ def optional_file_digest(path: Path | None) -> str | None:
 
 def _diarize(run: EpisodeRun) -> Dialogue:
     return diarize(
-        mastered(run).path,
+        run.episode.audio,
         transcript_from_data(run.artifact("transcribe")),
         run.show.host,
         run.episode.guests,
@@ -34,7 +35,7 @@ def _diarize(run: EpisodeRun) -> Dialogue:
 STAGE = Stage(
     "diarize",
     inputs=lambda run: {
-        "audio": run.upstream_key("audio"),
+        "source": file_digest(run.episode.audio),  # the raw file's, as transcription's
         "transcript": run.upstream_key("transcribe"),
         "host": run.show.host,
         "guests": run.episode.guests,
@@ -47,5 +48,5 @@ STAGE = Stage(
     # 6: no lone clicks, the host the first voice to hold the floor; 7: labellings weighed by separation too;
     # 8: slow features, not GE2E alone, when the voices blend; 9: ... whenever the joined vector blends them;
     # 10: pieces relabelled by a linear model learnt from the labelling; 11: the speech heard near the words,
-    # only words near a change of voice moved to a sentence end
+    # only words near a change of voice moved to a sentence end; the producer's file, not the mastered one
 )
