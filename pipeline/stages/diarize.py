@@ -1,7 +1,7 @@
 """Diarize stage: every word of the transcript gets the name of who said it
 (pipeline.engines.diarize). It listens to the producer's file, as transcription does: the
 mastered MP3's limiter and encoding are for listeners, and the speaker models were trained on
-recordings as made (measured: AMI dev00 7.7 % on the mastered copy, 4.9 % on the file)."""
+recordings as made (docs/benchmarks.md has the figures)."""
 
 from __future__ import annotations
 
