@@ -14,6 +14,10 @@ runs: a change to the diarize or footnotes code re-runs only those stages. Per e
   of words printed under the wrong name (what a listener reads: DER also counts speech heard
   without words and the edges of each stretch of speech);
   "host" says whether the host's name went to the reference host (the first speaker);
+  "named", the share of reference speech not published under its speaker's own name (the
+  identification error rate, ±0.25 s: names as printed, not the best mapping; synthetic
+  episodes only, whose references name the episode file's people: with two guests, the second
+  taken for the first counts here and not in DER);
 - seconds of reference speech with no word within 0.5 s ("unworded");
 - for episodes with gold footnotes: links numbered as in the seed and marked within 3 words of
   their first mention ("right"), gold markers hit within 3 words whatever their number ("in3w"),
@@ -39,6 +43,7 @@ import shutil
 import statistics
 import sys
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +51,7 @@ from diarize import reference_host, reference_of
 from footnotes import LINKS, BenchEpisode, score
 from pyannote.core import Annotation, Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
+from pyannote.metrics.identification import IdentificationErrorRate
 from scoring import wer
 
 from pipeline.build.context import LISTENS_FILE, REVIEW_FILE
@@ -189,6 +195,9 @@ def score_case(case: Case, dialogue, diarized, duration: float) -> dict:
         whole = Timeline([Segment(0, duration)])
         figures["der"] = DiarizationErrorRate(collar=0.5)(case.timeline, hypothesis, uem=whole)  # ±0.25 s
         figures["wder"] = words_to_the_wrong_speaker(case.timeline, hypothesis, diarized.turns)
+        named = under_the_wrong_name(case, hypothesis, whole)
+        if named is not None:
+            figures["named"] = named
         detail = DiarizationErrorRate(collar=0.0)(case.timeline, hypothesis, uem=whole, detailed=True)
         figures["der0"] = detail["diarization error rate"]
         total = detail["total"] or 1.0  # the shares of the collar-0 DER: they add up to it
@@ -208,6 +217,19 @@ def score_case(case: Case, dialogue, diarized, duration: float) -> dict:
     if case.gold:
         figures["footnotes"] = score(dialogue, diarized, case.gold)
     return figures
+
+
+def under_the_wrong_name(case: Case, hypothesis: Annotation, whole: Timeline) -> float | None:
+    """The share of the reference speech not published under its speaker's own name (the
+    identification error rate, ±0.25 s): DER takes the best mapping of names to voices, this
+    takes the names as the episode prints them, so a guest named as another counts. None for
+    recordings whose reference does not name the episode's people."""
+    people = [HOST, *tomllib.loads(case.episode_file).get("guests", [])]
+    labels = {name: name.replace(" ", "_") for name in people}
+    if not set(case.timeline.labels()) <= set(labels.values()):
+        return None
+    named = hypothesis.rename_labels({name: labels.get(name, name) for name in hypothesis.labels()})
+    return IdentificationErrorRate(collar=0.5)(case.timeline, named, uem=whole)
 
 
 def words_to_the_wrong_speaker(reference: Annotation, hypothesis: Annotation, turns) -> float:
@@ -251,9 +273,10 @@ def row(case: Case) -> str:
     cells.append(f"{f['wer']:6.1%} {f['bare wer']:6.1%}" if "wer" in f else f"{'-':>6} {'-':>6}")
     if "der" in f:
         cells.append(f"{f['der']:6.1%} {f['der0']:6.1%} {f['confusion']:5.1%} {f['miss']:5.1%} {f['fa']:5.1%} {f['wder']:5.1%}"
-                     f" {'yes' if f['host'] else 'NO':>4} {f['unworded']:6.1f} s {f['unworded share']:5.1%}")
+                     f" {'yes' if f['host'] else 'NO':>4} {f['named']:6.1%}" if "named" in f else f" {'-':>6}")
+        cells.append(f"{f['unworded']:6.1f} s {f['unworded share']:5.1%}")
     else:
-        cells.append(f"{'-':>6} {'-':>6} {'-':>5} {'-':>5} {'-':>5} {'-':>5} {'-':>4} {'-':>8} {'-':>5}")
+        cells.append(f"{'-':>6} {'-':>6} {'-':>5} {'-':>5} {'-':>5} {'-':>5} {'-':>4} {'-':>6} {'-':>8} {'-':>5}")
     if "footnotes" in f:
         notes = f["footnotes"]
         cells.append(f"{notes['numbered as in the seed and marked within 3 words']:>6} {notes['gold markers hit within 3 words (any number)']:>6}"
@@ -266,7 +289,7 @@ def row(case: Case) -> str:
     return " ".join(cells)
 
 
-HEADER = (f"{'episode':22} {'set':9} {'WER':>6} {'bare':>6} {'DER':>6} {'DER0':>6} {'conf':>5} {'miss':>5} {'FA':>5} {'WDER':>5} {'host':>4} {'unworded':>8} {'share':>5}"
+HEADER = (f"{'episode':22} {'set':9} {'WER':>6} {'bare':>6} {'DER':>6} {'DER0':>6} {'conf':>5} {'miss':>5} {'FA':>5} {'WDER':>5} {'host':>4} {'named':>6} {'unworded':>8} {'share':>5}"
           f" {'right':>6} {'in3w':>6} {'fls':>3} {'terms':>6} {'RTF tr':>5} {'diar':>5} {'foot':>5} {'review':>6}")
 
 
@@ -286,6 +309,7 @@ def _summary_rates(chosen: list[Case]) -> None:
     for key, label, worst in (("wer", "WER", max), ("der", "DER ±0.25 s", max), ("der0", "DER no collar", max),
                               ("confusion", "  of it confusion", max), ("miss", "  of it missed speech", max),
                               ("fa", "  of it false alarm", max), ("wder", "words to the wrong name", max),
+                              ("named", "speech under another name", max),
                               ("unworded share", "speech without words", max)):
         values = [c.figures[key] for c in chosen if key in c.figures]
         if values:

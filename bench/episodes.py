@@ -21,6 +21,7 @@ An episode already voiced is kept. Prints, per set, the `--episode` arguments it
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SYNTH = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "synth_episode.py"
-HOST_LABEL = "Gérald_Holubowicz"  # the generator's host, in its references
+HOST = "Gérald Holubowicz"  # the generator's host, in its references
 # The generator's French voices that an episode with two guests draws from (its own draw leaves
 # the third out).
 TWO_GUEST_VOICES = ("fr", "fr-be", "fr-ch", "fr+m1", "fr+m2", "fr+m3", "fr+m4", "fr+m5", "fr+m7",
@@ -111,12 +112,13 @@ def _synth(folder: Path, arguments: list[str], ffmpeg_dir: Path) -> None:
 
 def voice(recipe: Recipe, out: Path, ffmpeg_dir: Path) -> Path:
     folder = out / recipe.name
-    if (folder / "episode.mp3").is_file():
+    if (folder / "episode.mp3").is_file() and (folder / "episode.toml").is_file():
         return folder
     if recipe.kind == "two-guests":
         parts = []
         for number, (arguments, kept_s) in enumerate(two_guest_parts(recipe.seed)):
-            _synth(folder / f"part{number}", arguments, ffmpeg_dir)
+            if not (folder / f"part{number}" / "episode.mp3").is_file():
+                _synth(folder / f"part{number}", arguments, ffmpeg_dir)
             parts.append((folder / f"part{number}", kept_s))
         join_parts(parts, folder, ffmpeg_dir / "ffmpeg")
         return folder
@@ -143,13 +145,16 @@ def two_guest_parts(seed: int) -> list[tuple[list[str], float | None]]:
 
 
 def join_parts(parts: list[tuple[Path, float | None]], folder: Path, ffmpeg: Path) -> None:
-    """One episode.mp3 and episode.rttm from the parts' own, played one after the other, each
-    cut after its last turn ending within its seconds kept; the guest of each part after the
-    first is another person, so named apart in the reference."""
+    """One episode from the parts' own, played one after the other, each cut after its last turn
+    ending within its seconds kept: episode.mp3, episode.rttm, and an episode.toml and
+    episode.ref.json naming each part's guest apart (the guest of each part after the first is
+    another person: "<name> 2"), so that bench/accuracy.py publishes it with every guest named.
+    The reference keeps the footnote markers of the first part only: the later parts say the
+    links again, which are no first mentions."""
     import numpy as np
     from faster_whisper.audio import decode_audio
 
-    audio, lines, offset = [], [], 0.0
+    audio, lines, turns_said, offset = [], [], [], 0.0
     for number, (part, kept_s) in enumerate(parts):
         turns = [line.split() for line in (part / "episode.rttm").read_text(encoding="utf-8").splitlines()]
         turns = [t for t in turns if kept_s is None or float(t[3]) + float(t[4]) <= kept_s]
@@ -158,14 +163,36 @@ def join_parts(parts: list[tuple[Path, float | None]], folder: Path, ffmpeg: Pat
             sound = sound[: round((float(turns[-1][3]) + float(turns[-1][4]) + 0.5) * 16000)]
         for fields in turns:
             fields[3] = f"{float(fields[3]) + offset:.3f}"
-            if number and fields[7] != HOST_LABEL:
-                fields[7] = f"{fields[7]}_{number + 1}"
+            fields[7] = _part_name(fields[7].replace("_", " "), number).replace(" ", "_")
             lines.append(" ".join(fields))
+        turns_said += _part_turns(part, number, kept_s, offset)
         audio.append(sound)
         offset += len(sound) / 16000
     subprocess.run([str(ffmpeg), "-loglevel", "error", "-y", "-f", "f32le", "-ar", "16000", "-ac", "1", "-i", "-",
                     "-b:a", "64k", str(folder / "episode.mp3")], input=np.concatenate(audio).tobytes(), check=True)
     (folder / "episode.rttm").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    reference = json.loads((parts[0][0] / "episode.ref.json").read_text(encoding="utf-8"))
+    reference.update(duration=round(offset, 3), turns=turns_said)
+    (folder / "episode.ref.json").write_text(json.dumps(reference, ensure_ascii=False, indent=1), encoding="utf-8")
+    guests = list(dict.fromkeys(t["speaker"] for t in turns_said if t["speaker"] != HOST))
+    episode = (parts[0][0] / "episode.toml").read_text(encoding="utf-8")
+    episode = re.sub(r"(?m)^guests = .*$", "guests = " + json.dumps(guests, ensure_ascii=False), episode, count=1)
+    (folder / "episode.toml").write_text(episode, encoding="utf-8")
+
+
+def _part_name(name: str, number: int) -> str:
+    """A speaker's name in the joined episode: the host is one person throughout, each part's
+    guest another."""
+    return name if number == 0 or name == HOST else f"{name} {number + 1}"
+
+
+def _part_turns(part: Path, number: int, kept_s: float | None, offset: float) -> list[dict]:
+    """A part's reference turns within its seconds kept, moved to where the part starts."""
+    turns = json.loads((part / "episode.ref.json").read_text(encoding="utf-8"))["turns"]
+    kept = [t for t in turns if kept_s is None or t["end"] <= kept_s]
+    return [{**t, "speaker": _part_name(t["speaker"], number), "start": round(t["start"] + offset, 3),
+             "end": round(t["end"] + offset, 3), **({} if number == 0 else {"raw": t["text"], "markers": []})}
+            for t in kept]
 
 
 def change_room(mp3: Path, seed: int, part: tuple[float, float], ffmpeg: Path) -> None:
