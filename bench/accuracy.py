@@ -273,7 +273,8 @@ def row(case: Case) -> str:
     cells.append(f"{f['wer']:6.1%} {f['bare wer']:6.1%}" if "wer" in f else f"{'-':>6} {'-':>6}")
     if "der" in f:
         cells.append(f"{f['der']:6.1%} {f['der0']:6.1%} {f['confusion']:5.1%} {f['miss']:5.1%} {f['fa']:5.1%} {f['wder']:5.1%}"
-                     f" {'yes' if f['host'] else 'NO':>4} {f['named']:6.1%}" if "named" in f else f" {'-':>6}")
+                     f" {'yes' if f['host'] else 'NO':>4}")
+        cells.append(f"{f['named']:6.1%}" if "named" in f else f"{'-':>6}")
         cells.append(f"{f['unworded']:6.1f} s {f['unworded share']:5.1%}")
     else:
         cells.append(f"{'-':>6} {'-':>6} {'-':>5} {'-':>5} {'-':>5} {'-':>5} {'-':>4} {'-':>6} {'-':>8} {'-':>5}")
