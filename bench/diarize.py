@@ -15,8 +15,8 @@ its episode.rttm, under a set's name: `--episode held-out=/tmp/s901` for a fresh
 options on the tuning set only: the excerpt, ../shared/data/variants and your tuning seeds.)
 `--perturb` diarizes each recording again after each of a few changes nobody would hear (3 dB
 quieter or louder, white noise 40 dB under the speech, 0.1 or 0.3 s of silence before it, its
-first 0.2 s cut) and prints the range of DER ±0.25 s they give: how much of a figure is the
-method and how much the chance of one file.
+first 0.2 s cut, whose reference speech then counts as missed) and prints the range of DER
+±0.25 s they give: how much of a figure is the method and how much the chance of one file.
 """
 
 from __future__ import annotations
